@@ -1,0 +1,84 @@
+/**
+ * The two sides of a Paxos lease, on local monotonic clocks.
+ *
+ * Grantor: grants to one node at a time for `lease_ms`; refuses others until the
+ * grant ends. After a (re)start it grants nothing for `lease_ms`, because a grant
+ * made before the crash may still be running and was not persisted.
+ *
+ * Holder: counts a lease from the moment it *sent* the request, for
+ * `lease_ms - drift_ms`, so that its lease ends before any grantor's grant does
+ * as long as clocks drift apart by less than `drift_ms` per lease.
+ */
+import type { NodeId } from '../paxos/ballot.js';
+import type { LeaseParams } from './policy.js';
+
+export class LeaseGrantor {
+  private holder: NodeId = -1;
+  private grantedUntil_ms: number;
+
+  constructor(
+    private readonly params: LeaseParams,
+    startedAt_ms: number,
+  ) {
+    this.grantedUntil_ms = startedAt_ms + params.lease_ms;
+  }
+
+  /** True if `from` may hold a lease now; the grant then runs `lease_ms` from now. */
+  tryGrant(from: NodeId, now_ms: number): boolean {
+    if (now_ms < this.grantedUntil_ms && this.holder !== from) return false;
+    this.holder = from;
+    this.grantedUntil_ms = now_ms + this.params.lease_ms;
+    return true;
+  }
+
+  /** While a grant to another node runs, prepares from `from` are refused. */
+  blocks(from: NodeId, now_ms: number): boolean {
+    return now_ms < this.grantedUntil_ms && this.holder !== from;
+  }
+}
+
+export class LeaseHolder {
+  private seq = 0;
+  private pendingSeq = -1;
+  private pendingSentAt_ms = 0;
+  private readonly grants = new Set<NodeId>();
+  private validUntil_ms = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly params: LeaseParams,
+    private readonly quorum: number,
+  ) {}
+
+  /** Starts a new request round; returns its sequence number. */
+  request(now_ms: number): number {
+    this.seq += 1;
+    this.pendingSeq = this.seq;
+    this.pendingSentAt_ms = now_ms;
+    this.grants.clear();
+    return this.seq;
+  }
+
+  /** Counts a grant; returns true when it completes a majority for the pending request. */
+  granted(from: NodeId, seq: number): boolean {
+    if (seq !== this.pendingSeq) return false;
+    this.grants.add(from);
+    if (this.grants.size < this.quorum) return false;
+    this.validUntil_ms = this.pendingSentAt_ms + this.params.lease_ms - this.params.drift_ms;
+    this.pendingSeq = -1;
+    return true;
+  }
+
+  valid(now_ms: number): boolean {
+    return now_ms < this.validUntil_ms;
+  }
+
+  validUntil(): number {
+    return this.validUntil_ms;
+  }
+
+  /** Gives the lease up (for example on losing leadership). */
+  drop(): void {
+    this.validUntil_ms = Number.NEGATIVE_INFINITY;
+    this.pendingSeq = -1;
+  }
+}

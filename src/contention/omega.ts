@@ -1,0 +1,37 @@
+/**
+ * Omega failure detector: the leader is the smallest node id heard from within
+ * the timeout (a node always hears itself). Each node draws its own timeout in
+ * [timeout_ms, 2 * timeout_ms) so suspicions do not flip on all nodes at once.
+ * Eventually, with a calm network, every node trusts the same live node.
+ */
+import type { NodeId } from '../paxos/ballot.js';
+import type { ElectionParams } from './policy.js';
+
+export class Omega {
+  private readonly lastHeard_ms: number[];
+  private readonly timeout_ms: number;
+
+  constructor(
+    private readonly self: NodeId,
+    nodes: number,
+    params: ElectionParams,
+    random: () => number,
+    startedAt_ms: number,
+  ) {
+    // Everyone counts as alive at start, so the cluster settles on node 0 instead of all nodes leading at once.
+    this.lastHeard_ms = new Array<number>(nodes).fill(startedAt_ms);
+    this.timeout_ms = params.timeout_ms * (1 + random());
+  }
+
+  heard(from: NodeId, now_ms: number): void {
+    if (from >= 0 && from < this.lastHeard_ms.length) this.lastHeard_ms[from] = now_ms;
+  }
+
+  leader(now_ms: number): NodeId {
+    for (let i = 0; i < this.lastHeard_ms.length; i++) {
+      if (i === this.self) return i;
+      if (now_ms - (this.lastHeard_ms[i] ?? Number.NEGATIVE_INFINITY) < this.timeout_ms) return i;
+    }
+    return this.self;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Wire format: every message is one flat array of numbers and strings, tag first.
+ * `decode` is the validation boundary: anything that arrives from a port or the
+ * simulated network passes through it, and a malformed message becomes a reason
+ * string (counted and dropped by the caller), never an exception in the replica.
+ */
+import { isBallot } from './ballot.js';
+import { MsgType, type Message, type Vote } from './messages.js';
+
+export type Wire = ReadonlyArray<number | string>;
+
+/** Votes in one promise are bounded: a stable leader asks for a window, not the whole log. */
+export const MAX_VOTES_PER_PROMISE = 65_536;
+/** Values are bounded so one message cannot exhaust a replica's memory. */
+export const MAX_VALUE_BYTES = 1 << 20;
+
+export function encode(m: Message): Wire {
+  switch (m.t) {
+    case MsgType.Prepare:
+      return [m.t, m.slot, m.ballot, m.open ? 1 : 0];
+    case MsgType.Promise: {
+      const out: (number | string)[] = [m.t, m.slot, m.ballot, m.open ? 1 : 0];
+      for (const v of m.votes) out.push(v.slot, v.ballot, v.value);
+      return out;
+    }
+    case MsgType.Accept:
+      return [m.t, m.slot, m.ballot, m.value];
+    case MsgType.Accepted:
+      return [m.t, m.slot, m.ballot];
+    case MsgType.Nack:
+      return [m.t, m.slot, m.ballot, m.promised];
+    case MsgType.Decide:
+      return [m.t, m.slot, m.value];
+    case MsgType.Forward:
+      return [m.t, m.value];
+    case MsgType.Heartbeat:
+      return [m.t, m.ballot, m.decidedUpTo];
+    case MsgType.LeaseRequest:
+    case MsgType.LeaseGrant:
+      return [m.t, m.ballot, m.seq];
+    case MsgType.LearnRequest:
+      return [m.t, m.slot];
+  }
+}
+
+function isSlot(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+function isValue(x: unknown): x is string {
+  return typeof x === 'string' && x.length <= MAX_VALUE_BYTES;
+}
+function isFlag(x: unknown): x is 0 | 1 {
+  return x === 0 || x === 1;
+}
+
+/** Returns the message, or a one-line reason why the input is not a valid message. */
+export function decode(w: unknown): Message | string {
+  if (!Array.isArray(w) || w.length === 0) return 'not a non-empty array';
+  const t = w[0];
+  const len = (n: number): string | null => (w.length === n ? null : `tag ${String(t)}: expected ${n} fields, got ${w.length}`);
+  let bad: string | null;
+  switch (t) {
+    case MsgType.Prepare: {
+      if ((bad = len(4))) return bad;
+      const [, slot, ballot, open] = w;
+      if (!isSlot(slot) || !isBallot(ballot) || !isFlag(open)) return 'prepare: bad field';
+      return { t, slot, ballot, open: open === 1 };
+    }
+    case MsgType.Promise: {
+      if (w.length < 4 || (w.length - 4) % 3 !== 0) return 'promise: bad length';
+      const [, slot, ballot, open] = w;
+      if (!isSlot(slot) || !isBallot(ballot) || !isFlag(open)) return 'promise: bad field';
+      if ((w.length - 4) / 3 > MAX_VOTES_PER_PROMISE) return 'promise: too many votes';
+      const votes: Vote[] = [];
+      for (let i = 4; i < w.length; i += 3) {
+        const vs = w[i], vb = w[i + 1], vv = w[i + 2];
+        if (!isSlot(vs) || !isBallot(vb) || !isValue(vv)) return 'promise: bad vote';
+        votes.push({ slot: vs, ballot: vb, value: vv });
+      }
+      return { t, slot, ballot, open: open === 1, votes };
+    }
+    case MsgType.Accept: {
+      if ((bad = len(4))) return bad;
+      const [, slot, ballot, value] = w;
+      if (!isSlot(slot) || !isBallot(ballot) || !isValue(value)) return 'accept: bad field';
+      return { t, slot, ballot, value };
+    }
+    case MsgType.Accepted: {
+      if ((bad = len(3))) return bad;
+      const [, slot, ballot] = w;
+      if (!isSlot(slot) || !isBallot(ballot)) return 'accepted: bad field';
+      return { t, slot, ballot };
+    }
+    case MsgType.Nack: {
+      if ((bad = len(4))) return bad;
+      const [, slot, ballot, promised] = w;
+      if (!isSlot(slot) || !isBallot(ballot) || !isBallot(promised)) return 'nack: bad field';
+      return { t, slot, ballot, promised };
+    }
+    case MsgType.Decide: {
+      if ((bad = len(3))) return bad;
+      const [, slot, value] = w;
+      if (!isSlot(slot) || !isValue(value)) return 'decide: bad field';
+      return { t, slot, value };
+    }
+    case MsgType.Forward: {
+      if ((bad = len(2))) return bad;
+      const [, value] = w;
+      if (!isValue(value)) return 'forward: bad field';
+      return { t, value };
+    }
+    case MsgType.Heartbeat: {
+      if ((bad = len(3))) return bad;
+      const [, ballot, decidedUpTo] = w;
+      if (!isBallot(ballot) || !isSlot(decidedUpTo)) return 'heartbeat: bad field';
+      return { t, ballot, decidedUpTo };
+    }
+    case MsgType.LeaseRequest:
+    case MsgType.LeaseGrant: {
+      if ((bad = len(3))) return bad;
+      const [, ballot, seq] = w;
+      if (!isBallot(ballot) || !isSlot(seq)) return 'lease: bad field';
+      return { t, ballot, seq };
+    }
+    case MsgType.LearnRequest: {
+      if ((bad = len(2))) return bad;
+      const [, slot] = w;
+      if (!isSlot(slot)) return 'learn request: bad field';
+      return { t, slot };
+    }
+    default:
+      return `unknown tag ${typeof t === 'number' || typeof t === 'string' ? t : typeof t}`;
+  }
+}

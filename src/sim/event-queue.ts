@@ -4,6 +4,9 @@ export interface Timed {
   seq: number;
 }
 
+/** Omit that distributes over a union, so each event variant keeps its own fields. */
+export type WithoutSeq<E> = E extends unknown ? Omit<E, 'seq'> : never;
+
 export class EventQueue<E extends Timed> {
   private readonly heap: E[] = [];
   private nextSeq = 0;
@@ -12,7 +15,7 @@ export class EventQueue<E extends Timed> {
     return this.heap.length;
   }
 
-  push(e: Omit<E, 'seq'>): void {
+  push(e: WithoutSeq<E>): void {
     const item = { ...e, seq: this.nextSeq++ } as E;
     const h = this.heap;
     h.push(item);

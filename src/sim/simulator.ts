@@ -327,7 +327,8 @@ class Simulation {
         this.note(`n${e.node} restarted on ${sn.records.length} records`);
         this.boot(e.node);
         // The client retries what it was owed.
-        for (const v of sn.owed) sn.replica?.propose(v, this.local(e.node));
+        const r = this.node(e.node).replica;
+        for (const v of sn.owed) r?.propose(v, this.local(e.node));
         return this.afterStep(e.node);
       }
       case 'cut':

@@ -1,0 +1,51 @@
+/**
+ * Command-line flags for a contention policy and its parameters, shared by the
+ * simulator and the benchmark: `--policy exponential --base-ms 1 --cap-ms 64 --jitter full`.
+ */
+import { DEFAULT_PARAMS, POLICY_NAMES, policySpec, type PolicyParams, type PolicySpec } from '../contention/registry.js';
+
+/** Flag name → parameter key, for node:util parseArgs option tables. */
+export const POLICY_FLAGS = {
+  'delay-ms': 'delay_ms',
+  'base-ms': 'base_ms',
+  'cap-ms': 'cap_ms',
+  multiplier: 'multiplier',
+  jitter: 'jitter',
+  'heartbeat-ms': 'heartbeat_ms',
+  'election-timeout-ms': 'election_timeout_ms',
+  'lease-ms': 'lease_ms',
+  'drift-ms': 'drift_ms',
+  window: 'window',
+} as const satisfies Record<string, keyof PolicyParams>;
+
+export type PolicyFlag = keyof typeof POLICY_FLAGS;
+
+export const POLICY_OPTIONS = Object.fromEntries(
+  ['policy', ...Object.keys(POLICY_FLAGS)].map((k) => [k, { type: 'string' as const }]),
+) as Record<'policy' | PolicyFlag, { type: 'string' }>;
+
+export function policyHelp(): string {
+  const lines = [`  --policy NAME            ${POLICY_NAMES.join(' | ')} (default exponential)`];
+  for (const [flag, key] of Object.entries(POLICY_FLAGS)) {
+    lines.push(`  --${flag.padEnd(22)} default ${String(DEFAULT_PARAMS[key])}`);
+  }
+  return lines.join('\n');
+}
+
+/** Parses the policy flags from parseArgs values; throws RangeError with a one-line reason. */
+export function policyFromFlags(values: Partial<Record<string, string | boolean | undefined>>, fallback = 'exponential'): PolicySpec {
+  const overrides: Partial<PolicyParams> = {};
+  for (const [flag, key] of Object.entries(POLICY_FLAGS) as Array<[PolicyFlag, keyof PolicyParams]>) {
+    const raw = values[flag];
+    if (raw === undefined || typeof raw !== 'string') continue;
+    if (key === 'jitter') {
+      overrides.jitter = raw as PolicyParams['jitter'];
+      continue;
+    }
+    const n = Number(raw.replace(/ms$/, ''));
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new RangeError(`--${flag} must be a number, got '${raw}'`);
+    (overrides as Record<string, number>)[key] = n;
+  }
+  const name = typeof values.policy === 'string' ? values.policy : fallback;
+  return policySpec(name, overrides);
+}

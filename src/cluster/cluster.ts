@@ -1,0 +1,310 @@
+/**
+ * The embedding API (see index.ts for the contract). Owns the replicas, the
+ * mesh wiring, the client queue (p-queue bounds proposals in flight) and the
+ * supervision of workers.
+ */
+import { EventEmitter } from 'node:events';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { nanoid } from 'nanoid';
+import PQueue from 'p-queue';
+import { InlineHub } from '../runtime/inline-transport.js';
+import type { LoadOptions, LoadResult, ReplicaReport } from '../runtime/host.js';
+import { openStorage } from '../storage/index.js';
+import type { Storage } from '../storage/storage.js';
+import { OverloadError, ProposeTimeoutError, ReplicaDownError } from './errors.js';
+import { startInlineMember, startWorkerMember, type Member } from './member.js';
+import { MAX_PAYLOAD_CHARS, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
+
+export interface DecidedEvent {
+  /** The replica that applied it (each replica reports every decision once). */
+  replica: number;
+  slot: number;
+  requestId: string;
+  value: string;
+}
+
+export interface ReplicaFailureEvent {
+  replica: number;
+  kind: 'error' | 'exit';
+  detail: string;
+}
+
+export interface ClusterEvents {
+  decided: [DecidedEvent];
+  /** A worker threw or exited unasked; the replica is down until restart(i). */
+  'replica-failed': [ReplicaFailureEvent];
+}
+
+export interface ProposeOptions {
+  /** The replica to ask first (default: round robin over live replicas). */
+  via?: number;
+}
+
+export interface Proposed {
+  slot: number;
+  value: string;
+  requestId: string;
+  /** The replica that answered. */
+  replica: number;
+  /** Attempts made (1 unless a replica timed out or went down). */
+  attempts: number;
+}
+
+export interface ClientStats {
+  proposals: number;
+  decided: number;
+  retries: number;
+  overloads: number;
+  failures: number;
+  in_flight: number;
+  queued: number;
+}
+
+export interface ClusterStats {
+  /** One report per replica, null for a replica that is down. */
+  replicas: (ReplicaReport | null)[];
+  client: ClientStats;
+}
+
+export class Cluster {
+  private readonly members: (Member | null)[];
+  private readonly events = new EventEmitter();
+  private readonly queue: PQueue;
+  private readonly hub: InlineHub | null;
+  private readonly inlineStorage: (Storage | null)[];
+  private readonly clientStats: ClientStats = { proposals: 0, decided: 0, retries: 0, overloads: 0, failures: 0, in_flight: 0, queued: 0 };
+  private rr = 0;
+  private closed = false;
+
+  private constructor(readonly options: ResolvedOptions) {
+    this.members = Array.from({ length: options.replicas }, () => null);
+    this.inlineStorage = Array.from({ length: options.replicas }, () => null);
+    this.queue = new PQueue({ concurrency: options.maxInFlight });
+    this.hub = options.runtime === 'inline' ? new InlineHub(options.replicas) : null;
+    // Decided events can be many; listeners are the user's business, not a leak.
+    this.events.setMaxListeners(0);
+  }
+
+  /** Validates every option (throws a one-line error before any worker starts), then starts the replicas. */
+  static async start(opts: ClusterOptions): Promise<Cluster> {
+    const c = new Cluster(resolveOptions(opts));
+    try {
+      await c.startAll();
+    } catch (e) {
+      await c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  get size(): number {
+    return this.members.length;
+  }
+
+  isUp(i: number): boolean {
+    return this.members[i] !== null && this.members[i] !== undefined;
+  }
+
+  on<E extends keyof ClusterEvents>(event: E, fn: (...args: ClusterEvents[E]) => void): this {
+    this.events.on(event, fn as (...a: unknown[]) => void);
+    return this;
+  }
+
+  off<E extends keyof ClusterEvents>(event: E, fn: (...args: ClusterEvents[E]) => void): this {
+    this.events.off(event, fn as (...a: unknown[]) => void);
+    return this;
+  }
+
+  private readonly onDecided = (replica: number, slot: number, requestId: string, value: string): void => {
+    this.events.emit('decided', { replica, slot, requestId, value } satisfies DecidedEvent);
+  };
+
+  private readonly supervision = {
+    onFailure: (id: number, kind: 'error' | 'exit', detail: string): void => {
+      if (this.members[id] === null) return;
+      this.members[id] = null;
+      this.events.emit('replica-failed', { replica: id, kind, detail } satisfies ReplicaFailureEvent);
+    },
+  };
+
+  private async startAll(): Promise<void> {
+    const n = this.options.replicas;
+    if (this.hub !== null) {
+      for (let i = 0; i < n; i++) this.members[i] = this.startInline(i);
+      return;
+    }
+    const ports: (MessagePort | null)[][] = Array.from({ length: n }, () => Array.from({ length: n }, () => null));
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const ch = new MessageChannel();
+        (ports[i] as (MessagePort | null)[])[j] = ch.port1;
+        (ports[j] as (MessagePort | null)[])[i] = ch.port2;
+      }
+    }
+    const started = await Promise.allSettled(ports.map((p, i) => this.startWorker(i, p)));
+    const bad = started.find((s) => s.status === 'rejected');
+    if (bad !== undefined) throw (bad as PromiseRejectedResult).reason;
+  }
+
+  private hostConfig(i: number) {
+    const o = this.options;
+    return {
+      id: i,
+      nodes: o.replicas,
+      policy: o.policy,
+      storage: o.storage,
+      ...(o.seed === undefined ? {} : { seed: o.seed }),
+      tuning: o.tuning,
+      driver: { mailboxCapacity: o.mailboxCapacity },
+      observe: o.observe,
+    };
+  }
+
+  private async startWorker(i: number, ports: (MessagePort | null)[]): Promise<Member> {
+    const m = await startWorkerMember({ host: this.hostConfig(i), ports }, this.onDecided, this.supervision);
+    this.members[i] = m;
+    return m;
+  }
+
+  private startInline(i: number): Member {
+    const hub = this.hub as InlineHub;
+    // Memory survives an inline crash (same thread); a file is reopened and replayed.
+    let storage = this.inlineStorage[i];
+    if (storage === null || storage === undefined || this.options.storage.kind === 'file') storage = openStorage(this.options.storage, i);
+    this.inlineStorage[i] = storage;
+    return startInlineMember(this.hostConfig(i), hub, storage, this.onDecided);
+  }
+
+  private member(i: number): Member {
+    if (!Number.isInteger(i) || i < 0 || i >= this.members.length) throw new RangeError(`replica must be an integer in 0..${this.members.length - 1}, got ${i}`);
+    const m = this.members[i];
+    if (m === null || m === undefined) throw new ReplicaDownError(`replica ${i} is down`);
+    return m;
+  }
+
+  /**
+   * Replicates `value` and resolves with the slot it was decided in. Retries
+   * (same request id, never applied twice) via other replicas when one times
+   * out or goes down; rejects with OverloadError when the queue is full.
+   */
+  propose(value: string, opts: ProposeOptions = {}): Promise<Proposed> {
+    if (this.closed) return Promise.reject(new Error('cluster is closed'));
+    if (typeof value !== 'string') return Promise.reject(new TypeError('value must be a string'));
+    if (value.length > MAX_PAYLOAD_CHARS) return Promise.reject(new RangeError(`value is longer than ${MAX_PAYLOAD_CHARS} characters`));
+    if (opts.via !== undefined && (!Number.isInteger(opts.via) || opts.via < 0 || opts.via >= this.members.length)) {
+      return Promise.reject(new RangeError(`via must be an integer in 0..${this.members.length - 1}, got ${opts.via}`));
+    }
+    if (this.queue.size >= this.options.maxQueued) {
+      this.clientStats.overloads++;
+      return Promise.reject(new OverloadError(`client queue full (${this.options.maxQueued} waiting, ${this.options.maxInFlight} in flight)`));
+    }
+    this.clientStats.proposals++;
+    return this.queue.add(() => this.attempt(value, opts.via));
+  }
+
+  private nextLive(from: number): number {
+    const n = this.members.length;
+    for (let k = 0; k < n; k++) {
+      const i = (from + k) % n;
+      if (this.members[i] !== null) return i;
+    }
+    return -1;
+  }
+
+  private async attempt(value: string, via: number | undefined): Promise<Proposed> {
+    const requestId = nanoid();
+    let at = via ?? this.rr++ % this.members.length;
+    let last: Error = new ReplicaDownError('no replica is up');
+    for (let attempt = 1; attempt <= this.options.retries + 1; attempt++) {
+      const i = this.nextLive(at);
+      if (i < 0) break;
+      const m = this.members[i] as Member;
+      try {
+        const slot = await m.client.request(requestId, value, this.options.timeout_ms);
+        this.clientStats.decided++;
+        return { slot, value, requestId, replica: i, attempts: attempt };
+      } catch (e) {
+        if (e instanceof OverloadError) {
+          this.clientStats.overloads++;
+          throw e;
+        }
+        if (!(e instanceof ReplicaDownError || e instanceof ProposeTimeoutError)) throw e;
+        last = e;
+        this.clientStats.retries++;
+        at = i + 1;
+      }
+    }
+    this.clientStats.failures++;
+    throw last;
+  }
+
+  /** Kills replica i abruptly (worker terminated, no clean shutdown). Its stored state stays. */
+  async crash(i: number): Promise<void> {
+    const m = this.member(i);
+    this.members[i] = null;
+    await m.crash();
+  }
+
+  /**
+   * Starts replica i again on its stored state, with new ports to every live
+   * peer. Worker runtime with memory storage refuses: the state died with the
+   * worker, and a replica that forgot its promises could break safety.
+   */
+  async restart(i: number): Promise<void> {
+    if (this.closed) throw new Error('cluster is closed');
+    if (!Number.isInteger(i) || i < 0 || i >= this.members.length) throw new RangeError(`replica must be an integer in 0..${this.members.length - 1}, got ${i}`);
+    if (this.members[i] !== null) throw new Error(`replica ${i} is up; crash it first`);
+    if (this.hub !== null) {
+      this.members[i] = this.startInline(i);
+      return;
+    }
+    if (this.options.storage.kind === 'memory') throw new Error(`replica ${i} cannot restart on memory storage (its state was lost with its worker); use file storage`);
+    const ports: (MessagePort | null)[] = Array.from({ length: this.members.length }, () => null);
+    const wiring: Promise<void>[] = [];
+    this.members.forEach((peer, j) => {
+      if (peer === null || j === i) return;
+      const ch = new MessageChannel();
+      ports[j] = ch.port1;
+      wiring.push(peer.connect(i, ch.port2));
+    });
+    await Promise.all(wiring);
+    await this.startWorker(i, ports);
+  }
+
+  async stats(): Promise<ClusterStats> {
+    const replicas = await Promise.all(this.members.map((m) => (m === null ? null : m.stats().catch(() => null))));
+    const in_flight = this.members.reduce((s, m) => s + (m?.client.inFlight ?? 0), 0);
+    return { replicas, client: { ...this.clientStats, in_flight, queued: this.queue.size } };
+  }
+
+  /** The decided log of replica i (raw values: `requestId:value`, '' for a no-op), retained slots from `from`. */
+  decidedLog(i: number, from?: number, count?: number): Promise<{ from: number; values: string[] }> {
+    return this.member(i).decidedLog(from, count);
+  }
+
+  /** Closed-loop load generated inside replica i (benchmarks: no main-thread hop per proposal). */
+  runLoad(i: number, opts: LoadOptions): Promise<LoadResult> {
+    return this.member(i).runLoad(opts);
+  }
+
+  resetLatency(i: number): Promise<void> {
+    return this.member(i).resetLatency();
+  }
+
+  /** Test hook: delivers `batch` to replica i as if peer `from` had sent it (bad input goes through the codec). */
+  inject(i: number, from: number, batch: unknown): Promise<void> {
+    return this.member(i).inject(from, batch);
+  }
+
+  /** Stops every replica (cleanly, proxies released, workers terminated) and rejects what is still waiting. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.clear();
+    const ms = this.members.slice();
+    this.members.fill(null);
+    await Promise.all(ms.map((m) => m?.close()));
+    this.hub?.close();
+    for (const s of this.inlineStorage) s?.close();
+  }
+}

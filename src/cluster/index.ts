@@ -1,0 +1,46 @@
+/**
+ * synod's embedding API.
+ *
+ *   const cluster = await Cluster.start({ replicas: 5, policy: 'leader', storage: { dir, fsync: 'batch' } });
+ *   cluster.on('decided', ({ replica, slot, value }) => ...);  // each replica reports each applied slot
+ *   const { slot } = await cluster.propose('x', { via: 2 });    // nanoid request id; retried, never applied twice
+ *   await cluster.crash(3); await cluster.restart(3);            // restart replays replica 3's file
+ *   const { replicas, client } = await cluster.stats();
+ *   await cluster.close();
+ *
+ * Options (ClusterOptions in options.ts) are all validated before any worker
+ * starts; a bad one throws a one-line RangeError/Error.
+ * runtime: 'workers' (default, one worker thread per replica, peers talk over a
+ * MessageChannel mesh) or 'inline' (same driver, all replicas on this thread).
+ *
+ * For benchmarks (bench/):
+ * - `Cluster.start({ ..., observe: false })`: no per-decision events to the main thread.
+ * - `cluster.runLoad(i, { proposals, concurrency, value_bytes?, timeout_ms? })`
+ *   runs a closed loop inside replica i (no main-thread hop per proposal) and
+ *   resolves with `{ proposed, decided, overloads, elapsed_ms, timed_out }`.
+ *   Run it on several replicas at once for concurrent proposers.
+ * - `cluster.resetLatency(i)` clears replica i's latency histogram (after warm-up).
+ * - `cluster.stats()` -> `{ replicas: (ReplicaReport | null)[], client }`; a
+ *   ReplicaReport (src/runtime/host.ts) holds:
+ *     replica      the core's counters (proposals, decisions, ballotsStarted, nacks, timeouts, messagesIn/Out, ...)
+ *     driver       turns, malformed (+ first reason), mailbox_drops, mailbox_high_water
+ *     transport    messages_sent, bytes_sent (estimate: 8/number, 1/char), batches_sent, unroutable
+ *     storage      records, bytes, fsyncs, truncated_bytes
+ *     applier      applied, duplicates, noops, next_slot
+ *     client_overloads
+ *     cpu_process_user_us / cpu_process_system_us   process.cpuUsage(): PROCESS-wide (Node 20 has no
+ *                  per-thread CPU clock); take deltas around a run. elu: this thread's event-loop utilization.
+ *     heap_used_bytes  this thread's V8 heap
+ *     latency_us   a perf_hooks RecordableHistogram (cloned across the port) of proposal -> applied
+ *                  latency in microseconds for proposals this replica originated (client and runLoad),
+ *                  plus latency_us_p50 / latency_us_p99 / latency_us_max / latency_count.
+ *   Counters restart from zero when a replica restarts.
+ * Workers start from compiled JS (dist/) on plain node, or through a tsx
+ * bootstrap when this module itself is a .ts file (vitest, tsx).
+ */
+export { Cluster } from './cluster.js';
+export type { ClientStats, ClusterEvents, ClusterStats, DecidedEvent, ProposeOptions, Proposed, ReplicaFailureEvent } from './cluster.js';
+export { OverloadError, ProposeTimeoutError, ReplicaDownError } from './errors.js';
+export type { ClusterOptions } from './options.js';
+export type { LoadOptions, LoadResult, ReplicaReport, ReplicaTuning } from '../runtime/host.js';
+export { policySpec, POLICY_NAMES, type PolicyParams, type PolicySpec } from '../contention/registry.js';

@@ -1,0 +1,97 @@
+/** Cluster options: defaults and validation, all before any worker starts (one-line errors). */
+import { MAX_NODES } from '../paxos/ballot.js';
+import { MAX_VALUE_BYTES } from '../paxos/codec.js';
+import { policySpec, type PolicyParams, type PolicySpec } from '../contention/registry.js';
+import type { ReplicaTuning } from '../runtime/host.js';
+import { checkWritableDir } from '../storage/index.js';
+import type { FsyncMode, StorageSpec } from '../storage/storage.js';
+
+export interface ClusterOptions {
+  /** Number of replicas, 1..65536 (the ballot encoding's node ids). */
+  replicas: number;
+  /** 'workers' (default): one worker thread per replica. 'inline': all on the calling thread (no thread hops). */
+  runtime?: 'workers' | 'inline';
+  /** 'memory' (default) or an append-only file per replica in `dir`, fsync 'batch' (default, once per turn) or 'always'. */
+  storage?: 'memory' | { dir: string; fsync?: FsyncMode };
+  /** A policy name (immediate, fixed, exponential, leader, lease) or a spec from policySpec(). Default 'exponential'. */
+  policy?: string | PolicySpec;
+  /** Overrides of the named policy's parameters. */
+  policyParams?: Partial<PolicyParams>;
+  /** Seeds each replica's random source (backoff jitter, election); absent: Math.random. */
+  seed?: number;
+  tuning?: ReplicaTuning;
+  mailboxCapacity?: number;
+  /** Client proposals in flight at once (p-queue concurrency). Default 256. */
+  maxInFlight?: number;
+  /** Client proposals waiting beyond those in flight; past this propose() rejects with OverloadError. Default 65536. */
+  maxQueued?: number;
+  /** Per-attempt wait for a decision before retrying via another replica. Default 5000. */
+  timeout_ms?: number;
+  /** Retries of a proposal (same request id, so never applied twice). Default 3. */
+  retries?: number;
+  /** Emit 'decided' for every replica's applied decisions. Default true; turn off for benchmarks. */
+  observe?: boolean;
+}
+
+export interface ResolvedOptions {
+  replicas: number;
+  runtime: 'workers' | 'inline';
+  storage: StorageSpec;
+  policy: PolicySpec;
+  seed: number | undefined;
+  tuning: ReplicaTuning;
+  mailboxCapacity: number;
+  maxInFlight: number;
+  maxQueued: number;
+  timeout_ms: number;
+  retries: number;
+  observe: boolean;
+}
+
+/** The longest payload propose() accepts (room left for the request id). */
+export const MAX_PAYLOAD_CHARS = MAX_VALUE_BYTES - 64;
+
+function int(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+export function resolveOptions(o: ClusterOptions): ResolvedOptions {
+  if (typeof o !== 'object' || o === null) throw new TypeError('Cluster.start needs an options object');
+  const replicas = int('replicas', o.replicas, 1, MAX_NODES);
+  const runtime = o.runtime ?? 'workers';
+  if (runtime !== 'workers' && runtime !== 'inline') throw new RangeError(`runtime must be 'workers' or 'inline', got ${String(runtime)}`);
+  let policy: PolicySpec;
+  if (o.policy === undefined || typeof o.policy === 'string') policy = policySpec(o.policy ?? 'exponential', o.policyParams);
+  else policy = policySpec(o.policy.name, { ...o.policy.params, ...o.policyParams });
+  let storage: StorageSpec;
+  const s = o.storage ?? 'memory';
+  if (s === 'memory') storage = { kind: 'memory' };
+  else if (typeof s === 'object' && s !== null && typeof s.dir === 'string' && s.dir.length > 0) {
+    const fsync = s.fsync ?? 'batch';
+    if (fsync !== 'always' && fsync !== 'batch') throw new RangeError(`storage.fsync must be 'always' or 'batch', got ${String(fsync)}`);
+    checkWritableDir(s.dir);
+    storage = { kind: 'file', dir: s.dir, fsync };
+  } else throw new RangeError(`storage must be 'memory' or { dir, fsync? }, got ${JSON.stringify(s)}`);
+  const seed = o.seed === undefined ? undefined : int('seed', o.seed, -(2 ** 31), 2 ** 31 - 1);
+  const t = o.tuning ?? {};
+  for (const [k, v] of Object.entries(t)) {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw new RangeError(`tuning.${k} must be a positive number, got ${String(v)}`);
+  }
+  return {
+    replicas,
+    runtime,
+    storage,
+    policy,
+    seed,
+    tuning: t,
+    mailboxCapacity: int('mailboxCapacity', o.mailboxCapacity ?? 65_536, 16, 1 << 24),
+    maxInFlight: int('maxInFlight', o.maxInFlight ?? 256, 1, 1 << 20),
+    maxQueued: int('maxQueued', o.maxQueued ?? 65_536, 0, 1 << 24),
+    timeout_ms: int('timeout_ms', o.timeout_ms ?? 5000, 1, 3_600_000),
+    retries: int('retries', o.retries ?? 3, 0, 100),
+    observe: o.observe ?? true,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Turns the replica's decisions (which may arrive out of slot order) into the
+ * applied log, in slot order, dropping no-ops and any request id applied
+ * before (a retried request decided twice is applied once).
+ */
+import type { Decision } from '../paxos/replica.js';
+import { splitValue } from './client-wire.js';
+
+export interface Applied {
+  slot: number;
+  requestId: string;
+  payload: string;
+}
+
+export interface ApplierStats {
+  applied: number;
+  duplicates: number;
+  noops: number;
+  /** Slots applied so far: every slot below this one is applied. */
+  next_slot: number;
+}
+
+export class Applier {
+  readonly stats: ApplierStats = { applied: 0, duplicates: 0, noops: 0, next_slot: 0 };
+  private readonly early = new Map<number, string>();
+  /** Request id -> slot it was applied in; oldest evicted beyond `dedupeWindow`. */
+  private readonly appliedIds = new Map<string, number>();
+  /** The decided log (raw values, '' for no-ops), the last `retain` slots. */
+  private log: string[] = [];
+  private logBase = 0;
+
+  constructor(
+    private readonly onApply: (a: Applied) => void,
+    private readonly dedupeWindow = 1_000_000,
+    private readonly retain = 1_000_000,
+  ) {}
+
+  /** The slot a request was applied in, if it was (and is still remembered). */
+  slotOf(requestId: string): number | undefined {
+    return this.appliedIds.get(requestId);
+  }
+
+  learned(decisions: readonly Decision[]): void {
+    for (const d of decisions) if (d.slot >= this.stats.next_slot) this.early.set(d.slot, d.value);
+    for (;;) {
+      const slot = this.stats.next_slot;
+      const value = this.early.get(slot);
+      if (value === undefined) return;
+      this.early.delete(slot);
+      this.stats.next_slot++;
+      this.record(value);
+      this.apply(slot, value);
+    }
+  }
+
+  private record(value: string): void {
+    this.log.push(value);
+    if (this.log.length > 2 * this.retain) {
+      const cut = this.log.length - this.retain;
+      this.log = this.log.slice(cut);
+      this.logBase += cut;
+    }
+  }
+
+  private apply(slot: number, value: string): void {
+    const parts = splitValue(value);
+    if (parts === null) {
+      this.stats.noops++;
+      return;
+    }
+    if (this.appliedIds.has(parts.requestId)) {
+      this.stats.duplicates++;
+      return;
+    }
+    this.appliedIds.set(parts.requestId, slot);
+    if (this.appliedIds.size > this.dedupeWindow) {
+      const oldest = this.appliedIds.keys().next();
+      if (oldest.done !== true) this.appliedIds.delete(oldest.value);
+    }
+    this.stats.applied++;
+    this.onApply({ slot, requestId: parts.requestId, payload: parts.payload });
+  }
+
+  /** Decided values (raw, '' for a no-op) of slots [from, from + count) still retained. */
+  decidedLog(from = 0, count = Number.POSITIVE_INFINITY): { from: number; values: string[] } {
+    const start = Math.max(from, this.logBase);
+    const end = Math.min(this.logBase + this.log.length, start + count);
+    return { from: start, values: this.log.slice(start - this.logBase, Math.max(start, end) - this.logBase) };
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The client data path between the main thread and one replica host: batched
+ * flat arrays on a dedicated MessagePort (or a direct call inline), never
+ * comlink. A replicated value is `requestId + ':' + payload`, so every replica
+ * can drop a retried request that was already decided (dedupe at apply).
+ *
+ * main -> host: [requestId, payload, requestId, payload, ...]
+ * host -> main: [replies, decisions]
+ *   replies:   [code, requestId, slot, ...]   code: Reply.*
+ *   decisions: [slot, requestId, payload, ...] (only when the cluster observes decisions)
+ */
+export const Reply = { Decided: 0, Overload: 1 } as const;
+export type ReplyCode = (typeof Reply)[keyof typeof Reply];
+
+export type ClientBatch = (string | number)[];
+export type HostBatch = [replies: (string | number)[], decisions: (string | number)[]];
+
+export function joinValue(requestId: string, payload: string): string {
+  return `${requestId}:${payload}`;
+}
+
+/** Splits a replicated value; null for a no-op or a value not made by joinValue. */
+export function splitValue(value: string): { requestId: string; payload: string } | null {
+  const i = value.indexOf(':');
+  if (i <= 0) return null;
+  return { requestId: value.slice(0, i), payload: value.slice(i + 1) };
+}

@@ -1,0 +1,149 @@
+/**
+ * The replica actor: a bounded mailbox feeding the pure Replica, run to
+ * completion once per turn. One turn: drain up to `drainBatch` messages
+ * (decode each: malformed ones are counted and dropped), fire due timers, then
+ * apply the replica's Ready in order: persist (storage.append returns once
+ * durable), send (buffered per peer, flushed at the end of the turn), publish
+ * decisions. So a reply never leaves before the state it depends on is stored.
+ */
+import type { NodeId } from '../paxos/ballot.js';
+import { decode, encode } from '../paxos/codec.js';
+import type { Decision, Replica } from '../paxos/replica.js';
+import type { Storage } from '../storage/storage.js';
+import { Mailbox } from './mailbox.js';
+import type { Transport, TransportStats } from './transport.js';
+
+export interface DriverOptions {
+  mailboxCapacity?: number;
+  /** Messages handled per turn before the actor yields to I/O. */
+  drainBatch?: number;
+  /** The monotonic clock, in ms. */
+  now?: () => number;
+}
+
+export interface DriverStats {
+  turns: number;
+  malformed: number;
+  /** The first malformed message's reason, reported once. */
+  malformed_reason: string | null;
+  /** Messages refused because the mailbox was full (overload, reported). */
+  mailbox_drops: number;
+  mailbox_high_water: number;
+}
+
+export const DEFAULT_MAILBOX_CAPACITY = 65_536;
+export const DEFAULT_DRAIN_BATCH = 4096;
+
+export class ReplicaDriver {
+  readonly stats: DriverStats = { turns: 0, malformed: 0, malformed_reason: null, mailbox_drops: 0, mailbox_high_water: 0 };
+  private readonly mailbox: Mailbox;
+  private readonly drainBatch: number;
+  private readonly now: () => number;
+  private scheduled: NodeJS.Immediate | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private closed = false;
+  private readonly handle = (from: number, raw: unknown): void => {
+    const msg = decode(raw);
+    if (typeof msg === 'string') return this.malformed(`from replica ${from}: ${msg}`);
+    this.replica.receive(from, msg, this.now());
+  };
+
+  constructor(
+    readonly id: NodeId,
+    readonly replica: Replica,
+    private readonly storage: Storage,
+    private readonly transport: Transport,
+    private readonly onDecisions: (decisions: Decision[]) => void,
+    opts: DriverOptions = {},
+  ) {
+    this.mailbox = new Mailbox(opts.mailboxCapacity ?? DEFAULT_MAILBOX_CAPACITY);
+    this.drainBatch = opts.drainBatch ?? DEFAULT_DRAIN_BATCH;
+    this.now = opts.now ?? (() => performance.now());
+    transport.setReceiver((from, batch) => this.deliver(from, batch));
+    // The replica may have effects from start (timers); run one turn to arm them.
+    this.schedule();
+  }
+
+  /** A batch from a peer: each element goes to the mailbox; decoding happens in the turn. */
+  deliver(from: NodeId, batch: unknown): void {
+    if (this.closed) return;
+    if (!Array.isArray(batch)) {
+      this.malformed(`from replica ${from}: batch is not an array`);
+      return;
+    }
+    for (const raw of batch) {
+      if (!this.mailbox.push(from, raw)) this.stats.mailbox_drops++;
+    }
+    if (this.mailbox.size > this.stats.mailbox_high_water) this.stats.mailbox_high_water = this.mailbox.size;
+    this.schedule();
+  }
+
+  /** A client value for this replica to propose. False: its queue is full (overload). */
+  propose(value: string): boolean {
+    if (this.closed) return false;
+    const ok = this.replica.propose(value, this.now());
+    this.schedule();
+    return ok;
+  }
+
+  private malformed(reason: string): void {
+    this.stats.malformed++;
+    if (this.stats.malformed_reason === null) {
+      this.stats.malformed_reason = reason;
+      console.warn(`synod replica ${this.id}: dropped a malformed message (${reason}); further ones are only counted`);
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled === null && !this.closed) this.scheduled = setImmediate(this.turn);
+  }
+
+  private readonly turn = (): void => {
+    this.scheduled = null;
+    if (this.closed) return;
+    this.stats.turns++;
+    this.mailbox.drain(this.drainBatch, this.handle);
+    const now = this.now();
+    if (this.replica.nextDeadline() <= now) this.replica.tick(now);
+    this.applyReady();
+    if (this.mailbox.size > 0) this.schedule();
+    this.armTimer();
+  };
+
+  private applyReady(): void {
+    const ready = this.replica.takeReady();
+    if (ready.persist.length > 0) this.storage.append(ready.persist);
+    for (const o of ready.messages) if (o.to !== this.id) this.transport.send(o.to, encode(o.msg));
+    this.transport.flush();
+    if (ready.decisions.length > 0) this.onDecisions(ready.decisions);
+  }
+
+  private armTimer(): void {
+    const at = this.replica.nextDeadline();
+    if (at === this.timerAt) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = at;
+    if (at === Number.POSITIVE_INFINITY) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.schedule();
+    }, Math.max(0, at - this.now()));
+  }
+
+  transportStats(): TransportStats {
+    return this.transport.stats;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.scheduled !== null) clearImmediate(this.scheduled);
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.scheduled = null;
+    this.timer = null;
+    this.transport.close();
+    this.storage.close();
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * Everything one replica runs, wherever it runs (a worker, or inline on the
+ * main thread): storage, the actor (driver), the applier, the client endpoint,
+ * a local closed-loop load generator, and stats. The worker entry exposes one
+ * of these over comlink (control plane); client requests and replies use the
+ * batched client path (see client-wire.ts).
+ */
+import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
+import type { NodeId } from '../paxos/ballot.js';
+import { Replica, type ReplicaConfig, type ReplicaStats } from '../paxos/replica.js';
+import { createPolicy, type PolicySpec } from '../contention/registry.js';
+import { SeededRandom } from '../sim/random.js';
+import { openStorage } from '../storage/index.js';
+import type { Storage, StorageSpec, StorageStats } from '../storage/storage.js';
+import { Applier, type Applied, type ApplierStats } from './applier.js';
+import { Reply, joinValue, type HostBatch } from './client-wire.js';
+import { ReplicaDriver, type DriverOptions, type DriverStats } from './driver.js';
+import type { Transport, TransportStats } from './transport.js';
+
+/** Replica tunables that travel to a worker as plain data. */
+export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided'>;
+
+/** Load-generator request ids: counters, with a prefix no nanoid can start with. */
+const LOAD_PREFIX = '~';
+
+export interface HostConfig {
+  id: NodeId;
+  nodes: number;
+  policy: PolicySpec;
+  /** A spec (opened here) or an open storage (inline runtime: memory that survives a crash). */
+  storage: StorageSpec | Storage;
+  /** Seeds this replica's random source (mixed with its id); absent: Math.random. */
+  seed?: number;
+  tuning?: ReplicaTuning;
+  driver?: Omit<DriverOptions, 'now'>;
+  /** Stream every applied decision to the client side (the 'decided' event). */
+  observe: boolean;
+}
+
+export interface LoadOptions {
+  /** Proposals to complete. */
+  proposals: number;
+  /** Proposals kept in flight at this replica (closed loop). */
+  concurrency: number;
+  /** Payload size of each value. */
+  value_bytes?: number;
+  /** Give up waiting after this long (the result says how many were decided). */
+  timeout_ms?: number;
+}
+
+export interface LoadResult {
+  proposed: number;
+  decided: number;
+  /** Proposals the replica refused (queue full). */
+  overloads: number;
+  elapsed_ms: number;
+  timed_out: boolean;
+}
+
+/** What `stats()` returns for one replica. Counters are totals since this replica (re)started. */
+export interface ReplicaReport {
+  id: NodeId;
+  replica: ReplicaStats;
+  driver: DriverStats;
+  transport: TransportStats;
+  storage: StorageStats;
+  applier: ApplierStats;
+  /** Client proposals refused at this replica (its queue or window was full). */
+  client_overloads: number;
+  /** Process-wide CPU (Node 20 has no per-thread CPU clock): compare deltas, not per-replica splits. */
+  cpu_process_user_us: number;
+  cpu_process_system_us: number;
+  /** This thread's event-loop utilization since start (0..1): the per-replica busy share. */
+  elu: number;
+  heap_used_bytes: number;
+  /** Proposal -> applied latency (us) of proposals this replica originated (client and load). */
+  latency_us: RecordableHistogram;
+  latency_us_p50: number;
+  latency_us_p99: number;
+  latency_us_max: number;
+  latency_count: number;
+}
+
+export class ReplicaHost {
+  readonly driver: ReplicaDriver;
+  private readonly applier: Applier;
+  private readonly storage: Storage;
+  private readonly latency = createHistogram();
+  private readonly started = new Map<string, number>();
+  private readonly maxWaiting: number;
+  private readonly observe: boolean;
+  private clientOut: (b: HostBatch) => void = () => {};
+  private replies: (string | number)[] = [];
+  private decisions: (string | number)[] = [];
+  private flushScheduled: NodeJS.Immediate | null = null;
+  private clientOverloads = 0;
+  private readonly elu0 = performance.eventLoopUtilization();
+  private load: { left: number; inflight: number; result: LoadResult; t0: number; payload: string; done: (r: LoadResult) => void; timer: NodeJS.Timeout | null } | null = null;
+  private loadSeq = 0;
+
+  constructor(
+    readonly cfg: HostConfig,
+    transport: Transport,
+  ) {
+    this.storage = 'kind' in cfg.storage ? openStorage(cfg.storage, cfg.id) : cfg.storage;
+    const random = cfg.seed === undefined ? Math.random : new SeededRandom((cfg.seed * 65_537 + cfg.id) | 0).asFunction();
+    const now = (): number => performance.now();
+    const replica = Replica.start(
+      { id: cfg.id, nodes: cfg.nodes, policy: createPolicy(cfg.policy), random, ...cfg.tuning },
+      now(),
+      this.storage.load(),
+    );
+    this.maxWaiting = cfg.tuning?.maxPending ?? 4096;
+    this.observe = cfg.observe;
+    this.applier = new Applier((a) => this.onApply(a));
+    this.driver = new ReplicaDriver(cfg.id, replica, this.storage, transport, (d) => this.applier.learned(d), { ...cfg.driver, now });
+  }
+
+  setClientOut(fn: (b: HostBatch) => void): void {
+    this.clientOut = fn;
+  }
+
+  /** A batch of client requests: [requestId, payload, ...]. Malformed batches are counted like peer junk. */
+  clientIn(batch: unknown): void {
+    if (!Array.isArray(batch) || batch.length % 2 !== 0) return this.driver.deliver(-1, null);
+    for (let i = 0; i < batch.length; i += 2) {
+      const id: unknown = batch[i], payload: unknown = batch[i + 1];
+      if (typeof id !== 'string' || typeof payload !== 'string' || id.length === 0 || id.includes(':')) {
+        this.driver.deliver(-1, null);
+        continue;
+      }
+      const slot = this.applier.slotOf(id);
+      if (slot !== undefined) this.reply(Reply.Decided, id, slot);
+      else if (this.started.has(id)) continue; // a retry of a request already in flight here
+      else if (this.started.size >= this.maxWaiting || !this.driver.propose(joinValue(id, payload))) {
+        this.clientOverloads++;
+        this.reply(Reply.Overload, id, -1);
+      } else this.started.set(id, performance.now());
+    }
+  }
+
+  private onApply(a: Applied): void {
+    const t0 = this.started.get(a.requestId);
+    if (t0 !== undefined) {
+      this.started.delete(a.requestId);
+      this.latency.record(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+      if (a.requestId.startsWith(LOAD_PREFIX)) this.loadDecided();
+      else this.reply(Reply.Decided, a.requestId, a.slot);
+    }
+    if (this.observe) {
+      this.decisions.push(a.slot, a.requestId, a.payload);
+      this.scheduleFlush();
+    }
+  }
+
+  private reply(code: number, id: string, slot: number): void {
+    this.replies.push(code, id, slot);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    // Bounded: a full buffer goes out at once instead of waiting for the turn to end.
+    if (this.replies.length + this.decisions.length >= 3 * 4096) return this.flushClient();
+    this.flushScheduled ??= setImmediate(() => this.flushClient());
+  }
+
+  private flushClient(): void {
+    if (this.flushScheduled !== null) clearImmediate(this.flushScheduled);
+    this.flushScheduled = null;
+    if (this.replies.length === 0 && this.decisions.length === 0) return;
+    const b: HostBatch = [this.replies, this.decisions];
+    this.replies = [];
+    this.decisions = [];
+    this.clientOut(b);
+  }
+
+  /** Closed-loop load from inside this replica: no main-thread hop per proposal. */
+  runLoad(opts: LoadOptions): Promise<LoadResult> {
+    if (this.load !== null) return Promise.reject(new Error(`replica ${this.cfg.id} is already running a load`));
+    if (!Number.isInteger(opts.proposals) || opts.proposals < 0) return Promise.reject(new RangeError(`proposals must be an integer >= 0, got ${opts.proposals}`));
+    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) return Promise.reject(new RangeError(`concurrency must be an integer >= 1, got ${opts.concurrency}`));
+    return new Promise((resolve) => {
+      const result: LoadResult = { proposed: 0, decided: 0, overloads: 0, elapsed_ms: 0, timed_out: false };
+      const load = { left: opts.proposals, inflight: 0, result, t0: performance.now(), payload: 'x'.repeat(opts.value_bytes ?? 16), done: resolve, timer: null as NodeJS.Timeout | null };
+      this.load = load;
+      if (opts.timeout_ms !== undefined) {
+        load.timer = setTimeout(() => {
+          result.timed_out = true;
+          this.finishLoad();
+        }, opts.timeout_ms);
+      }
+      const first = Math.min(opts.concurrency, opts.proposals);
+      for (let i = 0; i < first; i++) this.proposeLoad();
+      if (opts.proposals === 0) this.finishLoad();
+    });
+  }
+
+  private proposeLoad(): void {
+    const load = this.load;
+    if (load === null || load.left === 0) return;
+    load.left--;
+    const id = `${LOAD_PREFIX}${this.cfg.id}.${this.loadSeq++}`;
+    if (!this.driver.propose(joinValue(id, load.payload))) {
+      load.result.overloads++;
+      this.clientOverloads++;
+      return;
+    }
+    this.started.set(id, performance.now());
+    load.result.proposed++;
+    load.inflight++;
+  }
+
+  private loadDecided(): void {
+    const load = this.load;
+    if (load === null) return;
+    load.inflight--;
+    load.result.decided++;
+    this.proposeLoad();
+    if (load.inflight === 0 && (load.left === 0 || load.result.proposed === load.result.decided)) this.finishLoad();
+  }
+
+  private finishLoad(): void {
+    const load = this.load;
+    if (load === null) return;
+    this.load = null;
+    if (load.timer !== null) clearTimeout(load.timer);
+    load.result.elapsed_ms = performance.now() - load.t0;
+    load.done(load.result);
+  }
+
+  decidedLog(from?: number, count?: number): { from: number; values: string[] } {
+    return this.applier.decidedLog(from, count);
+  }
+
+  /** Clears the latency histogram (e.g. after a warm-up). */
+  resetLatency(): void {
+    this.latency.reset();
+  }
+
+  stats(): ReplicaReport {
+    const cpu = process.cpuUsage();
+    const h = this.latency;
+    const empty = h.count === 0;
+    return {
+      id: this.cfg.id,
+      replica: { ...this.driver.replica.stats },
+      driver: { ...this.driver.stats },
+      transport: { ...this.transportStats() },
+      storage: { ...this.storage.stats },
+      applier: { ...this.applier.stats },
+      client_overloads: this.clientOverloads,
+      cpu_process_user_us: cpu.user,
+      cpu_process_system_us: cpu.system,
+      elu: performance.eventLoopUtilization(this.elu0).utilization,
+      heap_used_bytes: getHeapStatistics().used_heap_size,
+      latency_us: h,
+      latency_us_p50: empty ? 0 : h.percentile(50),
+      latency_us_p99: empty ? 0 : h.percentile(99),
+      latency_us_max: empty ? 0 : h.max,
+      latency_count: h.count,
+    };
+  }
+
+  private transportStats(): TransportStats {
+    return this.driver.transportStats();
+  }
+
+  close(): void {
+    if (this.flushScheduled !== null) clearImmediate(this.flushScheduled);
+    this.flushScheduled = null;
+    if (this.load !== null) {
+      this.load.result.timed_out = true;
+      this.finishLoad();
+    }
+    this.driver.close();
+  }
+}

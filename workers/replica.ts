@@ -1,0 +1,34 @@
+/**
+ * Worker entry: one replica. Wires the peer ports (the mesh) and the client
+ * port to a ReplicaHost, and exposes its control plane over comlink.
+ * Started from compiled JS (dist/workers/replica.js) or, under tsx/vitest,
+ * through replica-bootstrap.mjs.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { nodeEndpoint } from '../src/runtime/comlink-node.js';
+import { PortTransport } from '../src/runtime/port-transport.js';
+import { ReplicaHost } from '../src/runtime/host.js';
+import type { ReplicaControl, WorkerInit } from '../src/runtime/control.js';
+
+if (parentPort === null) throw new Error('workers/replica must run in a worker thread');
+const init = workerData as WorkerInit;
+const transport = new PortTransport(init.host.id, init.host.nodes, init.ports);
+const host = new ReplicaHost(init.host, transport);
+init.client.on('message', (b: unknown) => host.clientIn(b));
+host.setClientOut((b) => init.client.postMessage(b));
+
+const control: ReplicaControl = {
+  ping: () => init.host.id,
+  stats: () => host.stats(),
+  decidedLog: (from, count) => host.decidedLog(from, count),
+  runLoad: (opts) => host.runLoad(opts),
+  resetLatency: () => host.resetLatency(),
+  connect: (peer: number, port: MessagePort) => transport.connect(peer, port),
+  inject: (peer, batch) => host.driver.deliver(peer, batch),
+  close: () => {
+    host.close();
+    init.client.close();
+  },
+};
+Comlink.expose(control, nodeEndpoint(parentPort));

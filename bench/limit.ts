@@ -1,0 +1,105 @@
+/**
+ * The limit ("speed of light") of this runtime on this machine, measured in the
+ * same invocation and on the same worker topology as the runs: raw
+ * MessageChannel round trip, one-way messages/s (one by one and batched), and
+ * a bare phase-2 loop at each window the runs use.
+ */
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import type { LimitReply, LimitRequest, LimitWorkerData } from './limit-worker.js';
+import { percentile } from './stats.js';
+import { spawnWorker } from './spawn.js';
+
+export interface Limit {
+  /** Workers in the topology (replicas, at least 2). */
+  workers: number;
+  rtt_us: number;
+  rtt_us_p99: number;
+  msgs_per_s: number;
+  batched_msgs_per_s: number;
+  batch: number;
+  /** Bare phase-2 loop decisions/s by window. */
+  bare_loop_decisions_per_s: Record<string, number>;
+}
+
+export interface LimitPlan {
+  replicas: number;
+  windows: number[];
+  /** Time for each throughput measurement. */
+  duration_ms: number;
+}
+
+const BATCH = 64;
+
+class LimitWorker {
+  private waiting: Array<(r: LimitReply) => void> = [];
+  constructor(readonly worker: Worker) {
+    worker.on('message', (r: LimitReply) => this.waiting.shift()?.(r));
+    worker.on('error', (e) => {
+      throw new Error(`limit worker failed: ${e.message}`);
+    });
+  }
+  next(): Promise<LimitReply> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+  ask(req: LimitRequest): Promise<LimitReply> {
+    const p = this.next();
+    this.worker.postMessage(req);
+    return p;
+  }
+}
+
+async function expect<T extends LimitReply['t']>(p: Promise<LimitReply>, t: T): Promise<Extract<LimitReply, { t: T }>> {
+  const r = await p;
+  if (r.t !== t) throw new Error(`limit worker answered '${r.t}', expected '${t}'`);
+  return r as Extract<LimitReply, { t: T }>;
+}
+
+export async function measureLimit(plan: LimitPlan): Promise<Limit> {
+  const n = Math.max(2, plan.replicas);
+  const ports: Array<Array<MessagePort | null>> = Array.from({ length: n }, () => Array<MessagePort | null>(n).fill(null));
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const { port1, port2 } = new MessageChannel();
+      (ports[i] as Array<MessagePort | null>)[j] = port1;
+      (ports[j] as Array<MessagePort | null>)[i] = port2;
+    }
+  }
+  const workers: LimitWorker[] = [];
+  for (let i = 0; i < n; i++) {
+    const peers = ports[i] as Array<MessagePort | null>;
+    const data: LimitWorkerData = { id: i, nodes: n, peers };
+    const w = new LimitWorker(spawnWorker('limit-worker', data, peers.filter((p): p is MessagePort => p !== null)));
+    workers.push(w);
+  }
+  try {
+    await Promise.all(workers.map((w) => expect(w.next(), 'ready')));
+    const [w0, w1] = workers as [LimitWorker, LimitWorker];
+    // Warm up the path (JIT, port set-up) before timing the round trip.
+    await expect(w0.ask({ t: 'rtt', peer: 1, n: 500 }), 'rtt');
+    const rtt = await expect(w0.ask({ t: 'rtt', peer: 1, n: 3000 }), 'rtt');
+    const sorted = [...rtt.samples_us].sort((a, b) => a - b);
+
+    await expect(w1.ask({ t: 'mode', mode: 'sink' }), 'ok');
+    const one = await expect(w0.ask({ t: 'oneway', peer: 1, batch: 1, duration_ms: plan.duration_ms }), 'oneway');
+    await expect(w1.ask({ t: 'mode', mode: 'sink' }), 'ok');
+    const batched = await expect(w0.ask({ t: 'oneway', peer: 1, batch: BATCH, duration_ms: plan.duration_ms }), 'oneway');
+
+    await Promise.all(workers.slice(1).map((w) => expect(w.ask({ t: 'mode', mode: 'follower' }), 'ok')));
+    const bare: Record<string, number> = {};
+    for (const window of [...new Set([1, ...plan.windows])].sort((a, b) => a - b)) {
+      const r = await expect(w0.ask({ t: 'bare', window, duration_ms: plan.duration_ms }), 'bare');
+      bare[String(window)] = r.decisions / (r.elapsed_ms / 1000);
+    }
+    return {
+      workers: n,
+      rtt_us: percentile(sorted, 50),
+      rtt_us_p99: percentile(sorted, 99),
+      msgs_per_s: one.messages / (one.elapsed_ms / 1000),
+      batched_msgs_per_s: batched.messages / (batched.elapsed_ms / 1000),
+      batch: BATCH,
+      bare_loop_decisions_per_s: bare,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+  }
+}

@@ -7,7 +7,8 @@ import { POLICY_NAMES, policySpec, type PolicySpec } from '../src/contention/reg
 import { JITTERS, type Jitter } from '../src/contention/backoff.js';
 import { MAX_NODES } from '../src/paxos/ballot.js';
 
-export type Runtime = 'threads' | 'inline';
+/** threads/inline: the bench's own replica driver; cluster/cluster-inline: synod's public Cluster API. */
+export type Runtime = 'threads' | 'inline' | 'cluster' | 'cluster-inline';
 
 /** One run's settings, validated. */
 export interface RunOptions {
@@ -103,7 +104,7 @@ export const RUN_OPTIONS = {
   duration: { default: '10s', parse: duration(100), help: 'measured time per run' },
   warmup: { default: '2s', parse: duration(0), help: 'time before measuring' },
   seed: { default: '1', parse: int(0, 2 ** 31 - 1), help: 'random seed' },
-  runtime: { default: 'threads', parse: oneOf(['threads', 'inline']), help: 'threads: a worker per replica; inline: all on the main thread' },
+  runtime: { default: 'threads', parse: oneOf(['threads', 'inline', 'cluster', 'cluster-inline']), help: 'threads: a worker per replica; inline: all on the main thread; cluster[-inline]: the same through the public Cluster API' },
   'apply-cost-us': { default: '0', parse: num(0, 1_000_000), help: 'simulated state-machine cost per decision per replica' },
   'livelock-ms': { default: '100', parse: num(1), help: 'a gap without decisions (with proposals pending) longer than this is a livelock episode' },
 } as const satisfies Record<string, Spec>;

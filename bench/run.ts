@@ -12,6 +12,7 @@ import type { BenchCluster } from './driver.js';
 import type { HostConfig, HostMetrics, HostProbe } from './host.js';
 import { startInline } from './inline-driver.js';
 import type { RunOptions, Runtime } from './options.js';
+import { runShared } from './shared-cluster-run.js';
 import { startThreads } from './threads-driver.js';
 
 export const BUCKET_MS = 100;
@@ -38,6 +39,7 @@ export interface RunContext {
 }
 
 export async function runOnce(opts: RunOptions, runtime: Runtime, ctx: RunContext): Promise<RawRun> {
+  if (runtime === 'cluster' || runtime === 'cluster-inline') return runShared(opts, runtime === 'cluster-inline', ctx);
   const cfgs: HostConfig[] = [];
   for (let id = 0; id < opts.replicas; id++) {
     cfgs.push({

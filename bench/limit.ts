@@ -87,8 +87,13 @@ export async function measureLimit(plan: LimitPlan): Promise<Limit> {
     await Promise.all(workers.slice(1).map((w) => expect(w.ask({ t: 'mode', mode: 'follower' }), 'ok')));
     const bare: Record<string, number> = {};
     for (const window of [...new Set([1, ...plan.windows])].sort((a, b) => a - b)) {
-      const r = await expect(w0.ask({ t: 'bare', window, duration_ms: plan.duration_ms }), 'bare');
-      bare[String(window)] = r.decisions / (r.elapsed_ms / 1000);
+      // Best of two: a limit is what the runtime can reach, and a shared 2-core machine disturbs single tries.
+      let best = 0;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const r = await expect(w0.ask({ t: 'bare', window, duration_ms: plan.duration_ms }), 'bare');
+        best = Math.max(best, r.decisions / (r.elapsed_ms / 1000));
+      }
+      bare[String(window)] = best;
     }
     return {
       workers: n,

@@ -35,6 +35,11 @@ export class LeaseGrantor {
   blocks(from: NodeId, now_ms: number): boolean {
     return now_ms < this.grantedUntil_ms && this.holder !== from;
   }
+
+  /** Model checking: canonical state, times relative to `now_ms`. */
+  fingerprint(now_ms: number): string {
+    return `${this.holder}|${this.grantedUntil_ms - now_ms}`;
+  }
 }
 
 export class LeaseHolder {
@@ -80,5 +85,10 @@ export class LeaseHolder {
   drop(): void {
     this.validUntil_ms = Number.NEGATIVE_INFINITY;
     this.pendingSeq = -1;
+  }
+
+  /** Model checking: canonical state, times relative to `now_ms`. */
+  fingerprint(now_ms: number): string {
+    return `${this.seq}|${this.pendingSeq}|${this.pendingSentAt_ms - now_ms}|${[...this.grants].sort((a, b) => a - b).join(',')}|${this.validUntil_ms - now_ms}`;
   }
 }

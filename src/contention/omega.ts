@@ -34,4 +34,9 @@ export class Omega {
     }
     return this.self;
   }
+
+  /** Model checking: canonical state, times relative to `now_ms` (the core only compares times). */
+  fingerprint(now_ms: number): string {
+    return `${this.timeout_ms}|${this.lastHeard_ms.map((t) => t - now_ms).join(',')}`;
+  }
 }

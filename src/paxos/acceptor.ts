@@ -131,4 +131,10 @@ export class Acceptor {
   get trackedSlots(): number {
     return this.slots.size;
   }
+
+  /** Model checking: canonical state. Slots sorted: no behaviour depends on the Map's order. */
+  fingerprint(): string {
+    const slots = [...this.slots].sort((a, b) => a[0] - b[0]);
+    return `${this.floor}|${this.forgottenBelow}|${slots.map(([s, st]) => `${s}:${st.promised}:${st.acceptedBallot}:${JSON.stringify(st.acceptedValue)}`).join(';')}`;
+  }
 }

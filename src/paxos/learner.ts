@@ -50,4 +50,10 @@ export class Learner {
   get highestDecided(): Slot {
     return this.maxSlot;
   }
+
+  /** Model checking: canonical state (decided slots sorted; only get/has read the Map). */
+  fingerprint(): string {
+    const d = [...this.decided].sort((a, b) => a[0] - b[0]);
+    return `${this.frontier}|${this.forgotten}|${this.maxSlot}|${d.map(([s, v]) => `${s}:${JSON.stringify(v)}`).join(';')}`;
+  }
 }

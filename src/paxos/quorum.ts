@@ -31,4 +31,9 @@ export class QuorumCounter {
   reset(): void {
     this.voters.clear();
   }
+
+  /** Model checking: the voters, sorted (a Set's order never affects behaviour). */
+  fingerprint(): string {
+    return [...this.voters].sort((a, b) => a - b).join(',');
+  }
 }

@@ -729,6 +729,49 @@ export class Replica {
     this.loopback.length = 0;
   }
 
+  /** The proposer's attempt in `slot`, if any: its ballot and phase (for the model checker's "sometimes" properties). */
+  attemptIn(slot: Slot): { ballot: Ballot; phase: 'backoff' | 'prepare' | 'accept' } | null {
+    const inst = this.instances.get(slot);
+    if (inst === undefined) return null;
+    const phase = inst.phase === enumPhase.Backoff ? 'backoff' : inst.phase === enumPhase.Prepare ? 'prepare' : 'accept';
+    return { ballot: inst.ballot, phase };
+  }
+
+  /**
+   * Model checking: a canonical text of every field that can affect future
+   * behaviour (stats and the config are left out). Times are written relative
+   * to `now_ms`, because the core only ever compares times, so two states that
+   * differ by a shift of the clock behave alike. Maps whose order is read
+   * (pending, instances, timers, forwarded) keep insertion order; the others are sorted.
+   */
+  fingerprint(now_ms: number): string {
+    const rel = (t: number): string => String(t - now_ms);
+    const inst = [...this.instances.values()].map((i) =>
+      [i.slot, JSON.stringify(i.own), JSON.stringify(i.value), i.ballot, i.phase, i.ballots, i.failures,
+        i.promises.fingerprint(), i.best === null ? '-' : `${i.best.slot}:${i.best.ballot}:${JSON.stringify(i.best.value)}`,
+        i.accepts.fingerprint()].join('/'),
+    );
+    const p1Votes = [...this.p1Votes.values()].sort((a, b) => a.slot - b.slot).map((v) => `${v.slot}:${v.ballot}:${JSON.stringify(v.value)}`);
+    return [
+      this.acceptor.fingerprint(),
+      this.learner.fingerprint(),
+      this.round,
+      this.highestSeen,
+      JSON.stringify([...this.pending.keys()]),
+      inst.join(';'),
+      [...this.timers].map(([k, at]) => `${k}@${rel(at)}`).join(','),
+      this.omega === null ? '-' : this.omega.fingerprint(now_ms),
+      this.leadState, this.leadBallot, this.leadFailures, this.p1From, this.p1Promises.fingerprint(), p1Votes.join(','), this.nextSlot,
+      JSON.stringify([...this.forwarded].map(([v, at]) => [v, at - now_ms])),
+      rel(this.lastLearnRequest_ms),
+      this.syncPeer,
+      this.grantor === null ? '-' : this.grantor.fingerprint(now_ms),
+      this.holder === null ? '-' : this.holder.fingerprint(now_ms),
+      this.leaseWasValid,
+      this.loopback.length,
+    ].join('#');
+  }
+
   /** A short description for logs and counterexamples. */
   describe(): string {
     return `n${this.id} lead=${this.leadState}@${formatBallot(this.leadBallot)} undecided=${this.learner.firstUndecided} inflight=${this.instances.size} pending=${this.pending.size}`;

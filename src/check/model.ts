@@ -1,0 +1,332 @@
+/**
+ * The model: a small cluster of real `Replica`s (the same code the workers
+ * run), a network of messages in flight, and the SafetyChecker's ghost state.
+ * Actions are client proposals, deliveries, losses, timer firings and
+ * crash-restarts; `step` applies one to a copy of a state, the way the
+ * simulator applies a replica's effects (persist, then send, then decide).
+ *
+ * Abstractions, each sound for the safety invariants (docs/model-checking.md):
+ * - Time: each node has a logical clock that moves only when one of its timers
+ *   fires (to that timer's deadline). A timer may fire whenever it is set: a
+ *   message may be late by any amount. Fingerprints write times relative to
+ *   the node's clock, since the core only compares times.
+ * - Randomness: the injected source is a constant; it only picks delays, and
+ *   any delay is covered because timer firings are scheduled freely.
+ * - Duplication on: the network is a set and delivery leaves the message in it
+ *   (a message can be delivered any number of times). Off: a multiset, and
+ *   delivery consumes one copy.
+ * - Rounds: a step that sends a prepare above `maxRound` is checked but not
+ *   expanded (TLC's state constraint): the search covers exactly the
+ *   behaviours whose ballots stay within the bound.
+ */
+import { roundOf, type NodeId } from '../paxos/ballot.js';
+import { encode } from '../paxos/codec.js';
+import { MsgType, type Message, type Value } from '../paxos/messages.js';
+import { Replica, type PlantedBugs, type ReplicaConfig } from '../paxos/replica.js';
+import type { PersistRecord } from '../paxos/storage-records.js';
+import type { ContentionPolicy } from '../contention/policy.js';
+import { createPolicy, type PolicySpec } from '../contention/registry.js';
+import { SafetyChecker } from '../sim/invariants.js';
+import { canonical, deepCopy } from './copy.js';
+
+export interface ModelConfig {
+  replicas: number;
+  /** Nodes 0 .. proposers-1 each get one client value. */
+  proposers: number;
+  /** Distinct values: proposer p proposes `v${p % values}`. */
+  values: number;
+  /** Highest ballot round explored. */
+  maxRound: number;
+  /** Slots a proposer may use: 1 is single-decree Paxos (a proposer that loses its slot does not move on). */
+  slots: number;
+  loss: boolean;
+  dup: boolean;
+  timers: boolean;
+  /** Crash-restarts allowed in a behaviour, in total (a restart rebuilds the node from its persisted records). */
+  crashes: number;
+  policy: PolicySpec;
+  bugs: PlantedBugs;
+}
+
+export type Action =
+  | { k: 'propose'; node: NodeId; value: Value }
+  | { k: 'deliver'; from: NodeId; to: NodeId; msg: Message }
+  | { k: 'drop'; from: NodeId; to: NodeId; msg: Message }
+  | { k: 'timer'; node: NodeId }
+  | { k: 'restart'; node: NodeId };
+
+export interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly msg: Message;
+  /** Canonical text (the wire tuple): equal messages have equal keys. */
+  readonly key: string;
+}
+
+/** A snapshot. Replicas are shared between states until a step touches one (it is copied first). */
+export interface State {
+  readonly replicas: readonly Replica[];
+  readonly clocks: readonly number[];
+  readonly records: readonly (readonly PersistRecord[])[];
+  /** Sorted by key; unique keys when duplication is on. */
+  readonly net: readonly Envelope[];
+  /** Per proposer: its client has handed over its value (reset by a restart, so the client retries). */
+  readonly proposed: readonly boolean[];
+  readonly crashes: number;
+  readonly ghost: SafetyChecker;
+}
+
+export interface StepResult {
+  state: State;
+  /** The step sent a prepare above maxRound: check the state, do not expand it. */
+  outOfBound: boolean;
+}
+
+/** Ghost fields that do not describe the history (config, or the violation list, which stops the search). */
+const GHOST_SKIP = new Set(['violations', 'maxViolations', 'checkPersistence', 'quorum']);
+
+const ATTEMPT_TIMEOUT_MS = 50;
+
+export function valueOf(proposer: number, values: number): Value {
+  return `v${proposer % values}`;
+}
+
+export function envelopeKey(from: NodeId, to: NodeId, msg: Message): string {
+  return `${from}>${to}${JSON.stringify(encode(msg))}`;
+}
+
+export class Model {
+  private readonly policies: ContentionPolicy[];
+  private readonly policySet: Set<object>;
+  private readonly fpCache = new WeakMap<Replica, string>();
+
+  constructor(readonly cfg: ModelConfig) {
+    validateModelConfig(cfg);
+    // One policy object per node, shared by every snapshot: only stateless policies qualify (see validate).
+    this.policies = Array.from({ length: cfg.replicas }, () => createPolicy(cfg.policy));
+    this.policySet = new Set(this.policies);
+  }
+
+  private replicaConfig(id: NodeId): ReplicaConfig {
+    const policy = this.policies[id];
+    if (policy === undefined) throw new RangeError(`no node ${id}`);
+    return {
+      id, nodes: this.cfg.replicas, policy, random: () => 0.5, attemptTimeout_ms: ATTEMPT_TIMEOUT_MS,
+      // Anti-entropy off: it only spreads decisions already made, and its endless timer would make the space infinite.
+      sync_ms: Number.POSITIVE_INFINITY,
+      maxPending: 8, retainDecided: 1 << 20, bugs: this.cfg.bugs,
+    };
+  }
+
+  initial(): State {
+    const n = this.cfg.replicas;
+    const s: MutableState = {
+      replicas: [], clocks: new Array<number>(n).fill(0), records: Array.from({ length: n }, () => []), net: [],
+      proposed: new Array<boolean>(this.cfg.proposers).fill(false), crashes: 0,
+      ghost: new SafetyChecker(n, { maxViolations: 10 }),
+    };
+    for (let id = 0; id < n; id++) {
+      s.replicas.push(Replica.start(this.replicaConfig(id), 0));
+      this.effects(s, id);
+    }
+    return s;
+  }
+
+  /** Every action enabled in `s`, in a fixed order. */
+  actions(s: State): Action[] {
+    const out: Action[] = [];
+    for (let p = 0; p < this.cfg.proposers; p++) {
+      if (s.proposed[p] !== true) out.push({ k: 'propose', node: p, value: valueOf(p, this.cfg.values) });
+    }
+    let prev = '';
+    for (const e of s.net) {
+      if (e.key === prev) continue; // identical copies give identical successors
+      prev = e.key;
+      out.push({ k: 'deliver', from: e.from, to: e.to, msg: e.msg });
+      if (this.cfg.loss) out.push({ k: 'drop', from: e.from, to: e.to, msg: e.msg });
+    }
+    if (this.cfg.timers) {
+      for (let id = 0; id < this.cfg.replicas; id++) {
+        if (this.timerEnabled(this.replica(s, id))) out.push({ k: 'timer', node: id });
+      }
+    }
+    if (s.crashes < this.cfg.crashes) for (let id = 0; id < this.cfg.replicas; id++) out.push({ k: 'restart', node: id });
+    return out;
+  }
+
+  /** Applies `a` to a copy of `s`. Throws if `a` is not enabled (a replayed trace that does not fit). */
+  step(s: State, a: Action): StepResult {
+    const next: MutableState = {
+      replicas: [...s.replicas], clocks: [...s.clocks], records: [...s.records], net: [...s.net],
+      proposed: [...s.proposed], crashes: s.crashes, ghost: deepCopy(s.ghost),
+    };
+    switch (a.k) {
+      case 'propose': {
+        if (a.node >= this.cfg.proposers || next.proposed[a.node] === true) throw new Error(`propose at n${a.node} is not enabled`);
+        next.proposed[a.node] = true;
+        next.ghost.proposedValue(a.value);
+        this.own(next, a.node).propose(a.value, this.clock(next, a.node));
+        return this.finish(next, a.node);
+      }
+      case 'deliver':
+      case 'drop': {
+        const key = envelopeKey(a.from, a.to, a.msg);
+        const i = next.net.findIndex((e) => e.key === key);
+        if (i < 0) throw new Error(`no message ${key} in flight`);
+        if (a.k === 'drop' || !this.cfg.dup) next.net.splice(i, 1);
+        if (a.k === 'drop') return { state: next, outOfBound: false };
+        this.own(next, a.to).receive(a.from, a.msg, this.clock(next, a.to));
+        return this.finish(next, a.to);
+      }
+      case 'timer': {
+        const r = this.own(next, a.node);
+        const at = r.nextDeadline();
+        if (!this.timerEnabled(this.replica(s, a.node)) || !Number.isFinite(at)) throw new Error(`n${a.node} has no timer set`);
+        const now = Math.max(this.clock(next, a.node), at);
+        next.clocks[a.node] = now;
+        r.tick(now);
+        return this.finish(next, a.node);
+      }
+      case 'restart': {
+        if (next.crashes >= this.cfg.crashes) throw new Error('no crash left in the budget');
+        next.crashes++;
+        const id = a.node;
+        const r = Replica.start(this.replicaConfig(id), this.clock(next, id), next.records[id] ?? []);
+        next.replicas[id] = r;
+        next.ghost.recovered(id, r);
+        if (id < this.cfg.proposers) next.proposed[id] = false;
+        return this.finish(next, id);
+      }
+    }
+  }
+
+  /** Canonical text of everything that can affect the future, the ghost history included. */
+  fingerprint(s: State): string {
+    const parts: string[] = [];
+    for (let id = 0; id < s.replicas.length; id++) {
+      const r = this.replica(s, id);
+      let fp = this.fpCache.get(r);
+      if (fp === undefined) {
+        fp = r.fingerprint(this.clock(s, id));
+        this.fpCache.set(r, fp);
+      }
+      parts.push(fp);
+    }
+    parts.push(s.net.map((e) => e.key).join(' '));
+    parts.push(s.proposed.map((p) => (p ? '1' : '0')).join(''));
+    parts.push(String(s.crashes));
+    // Persisted records are left out: the ghost's durable image is built from exactly the same records.
+    parts.push(canonical(s.ghost, GHOST_SKIP));
+    return parts.join('\n');
+  }
+
+  replica(s: State, id: NodeId): Replica {
+    const r = s.replicas[id];
+    if (r === undefined) throw new RangeError(`no node ${id}`);
+    return r;
+  }
+
+  /**
+   * A timer may fire while one is set for an attempt in a modelled slot. With
+   * the window of 1 the checker uses, a node has at most one attempt, and the
+   * only other timer (anti-entropy) is off.
+   */
+  private timerEnabled(r: Replica): boolean {
+    if (!Number.isFinite(r.nextDeadline())) return false;
+    for (let slot = 0; slot < this.cfg.slots; slot++) if (r.attemptIn(slot) !== null) return true;
+    return false;
+  }
+
+  private clock(s: State, id: NodeId): number {
+    return s.clocks[id] ?? 0;
+  }
+
+  /** Copy-on-write: the replica of `id` in `s`, copied so the step may mutate it. */
+  private own(s: MutableState, id: NodeId): Replica {
+    const r = deepCopy(this.replica(s, id), (o) => this.policySet.has(o));
+    s.replicas[id] = r;
+    return r;
+  }
+
+  private finish(s: MutableState, id: NodeId): StepResult {
+    return { state: s, outOfBound: this.effects(s, id) };
+  }
+
+  /** Applies node `id`'s effects as a driver must: persist, then send, then decide. Returns true if a prepare went above maxRound. */
+  private effects(s: MutableState, id: NodeId): boolean {
+    const ready = this.replica(s, id).takeReady();
+    if (ready.persist.length > 0) {
+      s.records[id] = [...(s.records[id] ?? []), ...ready.persist];
+      for (const rec of ready.persist) s.ghost.persisted(id, rec);
+    }
+    let outOfBound = false;
+    for (const o of ready.messages) {
+      s.ghost.sent(id, o.msg);
+      // Messages about slots beyond the model leave it (see slotOf): a proposer that lost its slot goes inert.
+      const slot = slotOf(o.msg);
+      if (slot !== null && slot >= this.cfg.slots) continue;
+      if (o.msg.t === MsgType.Prepare && roundOf(o.msg.ballot) > this.cfg.maxRound) outOfBound = true;
+      if (o.to !== id) this.send(s, { from: id, to: o.to, msg: o.msg, key: envelopeKey(id, o.to, o.msg) });
+    }
+    for (const d of ready.decisions) s.ghost.learnedBy(id, d.slot, d.value);
+    return outOfBound;
+  }
+
+  private send(s: MutableState, e: Envelope): void {
+    let i = 0;
+    while (i < s.net.length && (s.net[i]?.key ?? '') < e.key) i++;
+    if (this.cfg.dup && s.net[i]?.key === e.key) return; // a set: one copy stands for any number
+    s.net.splice(i, 0, e);
+  }
+}
+
+/**
+ * The slot a message is about. Single-decree (slots = 1) is modelled by taking
+ * messages for later slots out of the network: the core moves a proposer whose
+ * value lost slot 0 on to slot 1, which single-decree Paxos does not have.
+ */
+export function slotOf(m: Message): number | null {
+  switch (m.t) {
+    case MsgType.Prepare:
+    case MsgType.Promise:
+    case MsgType.Accept:
+    case MsgType.Accepted:
+    case MsgType.Nack:
+    case MsgType.Decide:
+      return m.slot;
+    default:
+      return null;
+  }
+}
+
+interface MutableState {
+  replicas: Replica[];
+  clocks: number[];
+  records: (readonly PersistRecord[])[];
+  net: Envelope[];
+  proposed: boolean[];
+  crashes: number;
+  ghost: SafetyChecker;
+}
+
+/** Throws a RangeError with a one-line reason. */
+export function validateModelConfig(c: ModelConfig): void {
+  const int = (name: string, v: number, lo: number, hi: number): void => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in ${lo}..${hi}, got ${v}`);
+  };
+  int('replicas', c.replicas, 1, 7);
+  int('proposers', c.proposers, 1, c.replicas);
+  int('values', c.values, 1, 16);
+  int('max-round', c.maxRound, 1, 64);
+  int('slots', c.slots, 1, 4);
+  if (c.policy.params.window !== 1) throw new RangeError(`the checker models window 1, got ${c.policy.params.window}`);
+  int('crashes', c.crashes, 0, 8);
+  const p = c.policy;
+  if (p.name === 'leader' || p.name === 'lease') {
+    throw new RangeError(`policy '${p.name}' is not supported by the checker yet (its heartbeats need a bounded election model)`);
+  }
+  if (p.name === 'exponential' && p.params.jitter === 'decorrelated') {
+    // Decorrelated jitter keeps its previous delay inside a closure the checker cannot snapshot.
+    throw new RangeError(`jitter 'decorrelated' is stateful and not supported by the checker`);
+  }
+}

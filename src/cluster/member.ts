@@ -42,6 +42,12 @@ function workerEntry(): { file: URL; entry?: string } {
 
 const CLOSE_WAIT_MS = 2000;
 
+let workersAlive = 0;
+/** Worker threads started by this module that have not exited yet (tests check for leaks). */
+export function liveWorkers(): number {
+  return workersAlive;
+}
+
 export interface Supervision {
   /** The worker threw or exited without being asked to. */
   onFailure(id: number, kind: 'error' | 'exit', detail: string): void;
@@ -55,6 +61,7 @@ export async function startWorkerMember(init: Omit<WorkerInit, 'client' | 'entry
   const transfer: MessagePort[] = [clientCh.port2];
   for (const p of init.ports) if (p !== null) transfer.push(p);
   const worker = new Worker(file, { workerData: full, transferList: transfer });
+  workersAlive++;
   let expectedExit = false;
   let failed: ((e: Error) => void) | null = null;
   const failure = new Promise<never>((_, reject) => (failed = reject));
@@ -69,6 +76,7 @@ export async function startWorkerMember(init: Omit<WorkerInit, 'client' | 'entry
     if (!expectedExit) sup.onFailure(id, 'error', detail);
   });
   worker.on('exit', (code: number) => {
+    workersAlive--;
     client.fail(expectedExit ? 'was stopped' : `exited (code ${code})`);
     clientPort.close();
     failed?.(new Error(`replica ${id} worker exited with code ${code}`));

@@ -39,7 +39,7 @@ describe('record codec', () => {
   it('stops at a record whose checksum fails', () => {
     const parts = recs.map(encodeRecord);
     const bad = Buffer.from(parts[2] as Buffer);
-    bad[bad.length - 2] ^= 0xff;
+    bad[bad.length - 2] = (bad[bad.length - 2] ?? 0) ^ 0xff;
     const r = decodeRecords(Buffer.concat([parts[0] as Buffer, parts[1] as Buffer, bad, parts[3] as Buffer]));
     expect(r.records).toEqual(recs.slice(0, 2));
   });
@@ -80,7 +80,7 @@ describe('FileStorage', () => {
     b.close();
     // Garble a byte inside the last record: it and everything after it go.
     const bytes = readFileSync(file);
-    bytes[bytes.length - 3] ^= 0x55;
+    bytes[bytes.length - 3] = (bytes[bytes.length - 3] ?? 0) ^ 0x55;
     writeFileSync(file, bytes);
     const c = new FileStorage(dir, 0, 'batch');
     expect(c.load()).toEqual(recs);

@@ -392,8 +392,9 @@ export class Replica {
       if (this.learner.has(s) || this.instances.has(s)) continue;
       const vote = this.p1Votes.get(s);
       const value = vote === undefined || this.bugs.proposeArbitraryValue ? NOOP : vote.value;
-      this.pending.delete(value);
-      this.startPhase2(s, null, value, now);
+      // A value we still owe a client rides in its old slot; if that slot goes to another value, it is requeued.
+      const owed = value !== NOOP && this.pending.delete(value);
+      this.startPhase2(s, owed ? value : null, value, now);
     }
     this.p1Votes.clear();
     this.nextSlot = Math.max(top + 1, this.learner.firstUndecided);

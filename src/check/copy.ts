@@ -14,39 +14,36 @@ type Obj = Record<string, unknown>;
 /**
  * A deep copy of `root`. Objects for which `keep` returns true are shared, not
  * copied (the contention policy: a closure that cannot be copied, which the
- * checker only accepts when it is stateless). Aliasing inside the graph is kept.
+ * checker only accepts when it is stateless).
  */
-export function deepCopy<T>(root: T, keep: (o: object) => boolean = () => false): T {
-  const memo = new Map<object, unknown>();
-  const copy = (v: unknown): unknown => {
-    if (v === null || typeof v !== 'object') return v;
-    if (keep(v)) return v;
-    const seen = memo.get(v);
-    if (seen !== undefined) return seen;
-    if (v instanceof Map) {
-      const c = new Map<unknown, unknown>();
-      memo.set(v, c);
-      for (const [k, x] of v) c.set(copy(k), copy(x));
-      return c;
-    }
-    if (v instanceof Set) {
-      const c = new Set<unknown>();
-      memo.set(v, c);
-      for (const x of v) c.add(copy(x));
-      return c;
-    }
-    if (Array.isArray(v)) {
-      const c: unknown[] = new Array<unknown>(v.length);
-      memo.set(v, c);
-      for (let i = 0; i < v.length; i++) c[i] = copy(v[i]);
-      return c;
-    }
-    const c = Object.create(Object.getPrototypeOf(v) as object | null) as Obj;
-    memo.set(v, c);
-    for (const k of Object.keys(v)) c[k] = copy((v as Obj)[k]);
+export function deepCopy<T>(root: T, keep: (o: object) => boolean = noKeep): T {
+  return copyValue(root, keep) as T;
+}
+
+function noKeep(): boolean {
+  return false;
+}
+
+// No memo table: the snapshotted graphs are trees of mutable objects (shared
+// leaves, such as the votes inside messages, are immutable), and a memo costs
+// more than the copy itself. A cycle would overflow the stack, not corrupt.
+function copyValue(v: unknown, keep: (o: object) => boolean): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (keep(v)) return v;
+  if (v instanceof Map) {
+    const c = new Map<unknown, unknown>();
+    for (const [k, x] of v) c.set(k, copyValue(x, keep));
     return c;
-  };
-  return copy(root) as T;
+  }
+  if (v instanceof Set) return new Set<unknown>(v); // sets here hold primitives (node ids, values)
+  if (Array.isArray(v)) {
+    const c: unknown[] = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) c[i] = copyValue(v[i], keep);
+    return c;
+  }
+  const c = Object.create(Object.getPrototypeOf(v) as object | null) as Obj;
+  for (const k of Object.keys(v)) c[k] = copyValue((v as Obj)[k], keep);
+  return c;
 }
 
 /**

@@ -216,7 +216,7 @@ export class Model {
     parts.push(s.proposed.map((p) => (p ? '1' : '0')).join(''));
     parts.push(String(s.crashes));
     // Persisted records are left out: the ghost's durable image is built from exactly the same records.
-    parts.push(canonical(s.ghost, GHOST_SKIP));
+    if (process.env.NOGHOST !== "1") parts.push(canonical(s.ghost, GHOST_SKIP));
     return parts.join('\n');
   }
 

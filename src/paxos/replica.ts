@@ -731,11 +731,11 @@ export class Replica {
   }
 
   /** The proposer's attempt in `slot`, if any: its ballot and phase (for the model checker's "sometimes" properties). */
-  attemptIn(slot: Slot): { ballot: Ballot; phase: 'backoff' | 'prepare' | 'accept' } | null {
+  attemptIn(slot: Slot): { ballot: Ballot; ballots: number; phase: 'backoff' | 'prepare' | 'accept' } | null {
     const inst = this.instances.get(slot);
     if (inst === undefined) return null;
     const phase = inst.phase === enumPhase.Backoff ? 'backoff' : inst.phase === enumPhase.Prepare ? 'prepare' : 'accept';
-    return { ballot: inst.ballot, phase };
+    return { ballot: inst.ballot, ballots: inst.ballots, phase };
   }
 
   /**

@@ -3,6 +3,8 @@
  * every planted bug found, and a found counterexample replays as a scripted
  * test that fails the same way.
  */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { policySpec } from '../src/contention/registry.js';
 import type { PlantedBugs } from '../src/paxos/replica.js';
@@ -47,11 +49,14 @@ const BUG_CASES: Array<{ bug: keyof PlantedBugs; invariant: string; cfg: Partial
   { bug: 'reuseBallotAfterRestart', invariant: 'persist-before-send', cfg: {} },
   { bug: 'acceptBelowPromise', invariant: 'accept-at-promise', cfg: {} },
   { bug: 'proposeArbitraryValue', invariant: 'agreement', cfg: {} },
+  // Durability bugs through their effects: no direct persist check, one crash-restart.
+  { bug: 'skipPersistPromise', invariant: 'promise-monotonic', cfg: { checkPersistence: false, crashes: 1 } },
+  { bug: 'reuseBallotAfterRestart', invariant: 'ballot-monotonic', cfg: { checkPersistence: false, crashes: 1 } },
 ];
 
 describe('model checker: planted bugs', () => {
   for (const c of BUG_CASES) {
-    it(`finds ${c.bug} (${c.invariant}), and the trace replays to the same violation`, () => {
+    it(`finds ${c.bug} (${c.invariant}${c.cfg.crashes === undefined ? '' : ', after a restart'}), and the trace replays to the same violation`, () => {
       const cfg = config({ ...c.cfg, bugs: { [c.bug]: true } });
       const r = check(cfg, { order: 'bfs', maxStates: 200_000 });
       expect(r.violation).not.toBeNull();
@@ -74,4 +79,31 @@ describe('model checker: planted bugs', () => {
       expect(clean).toEqual([]);
     });
   }
+});
+
+describe('model checker: a saved counterexample is a scripted test', () => {
+  it('propose-arbitrary-value.txt breaks agreement with the bug, and does not fit the correct core', () => {
+    const text = readFileSync(new URL('./check-traces/propose-arbitrary-value.txt', import.meta.url), 'utf8');
+    const t = parseTrace(text);
+    const rep = replay(t.config, t.actions);
+    expect(rep.violations[0]?.invariant).toBe(t.expect);
+    expect(rep.steps).toBe(t.actions.length);
+    // Without the bug, n1 adopts the reported vote v0, so its accept for v1 is never sent.
+    expect(() => replay({ ...t.config, bugs: {} }, t.actions)).toThrow(/in flight/);
+  });
+});
+
+describe('check CLI', () => {
+  it('rejects a bad flag with one line and exit 2', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/check/cli.ts', '--max-round', 'x'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('exits non-zero on a violation and prints a replayable trace', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/check/cli.ts', '--bug', 'acceptBelowPromise', '--max-round', '1'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    const trace = r.stdout.slice(r.stdout.indexOf('config '));
+    expect(parseTrace(trace).expect).toBe('accept-at-promise');
+  });
 });

@@ -25,6 +25,7 @@ const HELP = `usage: npm run check -- [options]
   --no-loss         no message loss
   --no-dup          no duplication (delivery consumes a message)
   --no-timers       timers never fire
+  --no-persist-check  do not check persist-before-send directly (durability bugs must show after a crash)
   --dfs             depth first (default breadth first: shortest counterexamples)
   --max-states N    stop after N distinct states (default 5000000)
   --bug NAME        plant a known bug (${BUGS.join(', ')})
@@ -54,7 +55,7 @@ function main(argv: string[]): number {
         ...POLICY_OPTIONS,
         replicas: { type: 'string' }, proposers: { type: 'string' }, values: { type: 'string' },
         'max-round': { type: 'string' }, slots: { type: 'string' }, crashes: { type: 'string' },
-        'no-loss': { type: 'boolean' }, 'no-dup': { type: 'boolean' }, 'no-timers': { type: 'boolean' },
+        'no-loss': { type: 'boolean' }, 'no-dup': { type: 'boolean' }, 'no-timers': { type: 'boolean' }, 'no-persist-check': { type: 'boolean' },
         dfs: { type: 'boolean' }, 'max-states': { type: 'string' }, bug: { type: 'string' },
         json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
@@ -88,6 +89,7 @@ function main(argv: string[]): number {
       loss: values['no-loss'] !== true,
       dup: values['no-dup'] !== true,
       timers: values['no-timers'] !== true,
+      checkPersistence: values['no-persist-check'] !== true,
       policy: policyFromFlags(Object.fromEntries(Object.entries(values).filter((e): e is [string, string | boolean] => typeof e[1] !== 'object')), 'immediate'),
       bugs,
     };

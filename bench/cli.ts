@@ -79,9 +79,9 @@ async function main(argv: string[]): Promise<number> {
       const runScratch = mkdtempSync(join(scratch, 'run-'));
       const raw = await runOnce(opts, opts.runtime, { scratch: runScratch, decisions: decisionsPath(args, i) });
       let inline = null;
-      if (args.global.compare_inline && (opts.runtime === 'threads' || opts.runtime === 'cluster')) {
+      if (args.global.compare_inline && opts.runtime === 'threads') {
         progress(`run ${i + 1}/${args.runs.length} ${label} (inline, for comparison)...`);
-        inline = await runOnce(opts, opts.runtime === 'cluster' ? 'cluster-inline' : 'inline', { scratch: mkdtempSync(join(scratch, 'run-')), decisions: null });
+        inline = await runOnce(opts, 'inline', { scratch: mkdtempSync(join(scratch, 'run-')), decisions: null });
       }
       const limit = limits.get(opts.replicas);
       if (limit === undefined) throw new Error('no limit measured for this replica count');

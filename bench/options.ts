@@ -7,8 +7,13 @@ import { POLICY_NAMES, policySpec, type PolicySpec } from '../src/contention/reg
 import { JITTERS, type Jitter } from '../src/contention/backoff.js';
 import { MAX_NODES } from '../src/paxos/ballot.js';
 
-/** threads/inline: the bench's own replica driver; cluster/cluster-inline: synod's public Cluster API. */
-export type Runtime = 'threads' | 'inline' | 'cluster' | 'cluster-inline';
+/**
+ * Both run synod's public Cluster API (src/cluster over src/runtime): threads is
+ * one worker per replica, inline all replicas on the main thread. The former
+ * names `cluster` and `cluster-inline` are accepted as aliases.
+ */
+export type Runtime = 'threads' | 'inline';
+const RUNTIME_ALIASES: Record<string, Runtime> = { threads: 'threads', inline: 'inline', cluster: 'threads', 'cluster-inline': 'inline' };
 
 /** One run's settings, validated. */
 export interface RunOptions {
@@ -104,7 +109,7 @@ export const RUN_OPTIONS = {
   duration: { default: '10s', parse: duration(100), help: 'measured time per run' },
   warmup: { default: '2s', parse: duration(0), help: 'time before measuring' },
   seed: { default: '1', parse: int(0, 2 ** 31 - 1), help: 'random seed' },
-  runtime: { default: 'threads', parse: oneOf(['threads', 'inline', 'cluster', 'cluster-inline']), help: 'threads: a worker per replica; inline: all on the main thread; cluster[-inline]: the same through the public Cluster API' },
+  runtime: { default: 'threads', parse: oneOf(['threads', 'inline', 'cluster', 'cluster-inline']), help: 'threads: a worker per replica; inline: all on the main thread (cluster, cluster-inline: aliases)' },
   'apply-cost-us': { default: '0', parse: num(0, 1_000_000), help: 'simulated state-machine cost per decision per replica' },
   'livelock-ms': { default: '100', parse: num(1), help: 'a gap without decisions (with proposals pending) longer than this is a livelock episode' },
 } as const satisfies Record<string, Spec>;
@@ -219,7 +224,7 @@ function toRunOptions(values: Map<RunKey, string>): RunOptions {
     replicas: n('replicas'), storage: s('storage') as RunOptions['storage'], fsync: s('fsync') as RunOptions['fsync'],
     proposers: n('proposers'), outstanding: n('outstanding'), workload: s('workload') as RunOptions['workload'],
     rate_per_s: n('rate'), conflict_pct: n('conflict'), value_bytes: n('value-bytes'), policy,
-    duration_ms: n('duration'), warmup_ms: n('warmup'), seed: n('seed'), runtime: s('runtime') as Runtime,
+    duration_ms: n('duration'), warmup_ms: n('warmup'), seed: n('seed'), runtime: RUNTIME_ALIASES[s('runtime')] ?? 'threads',
     apply_cost_us: n('apply-cost-us'), livelock_threshold_ms: n('livelock-ms'),
   };
 }

@@ -1,19 +1,18 @@
 /**
- * One benchmark run: start the replicas, warm up, measure a window, stop the
- * load, let in-flight proposals settle (so every replica's log is complete),
- * collect per-replica metrics, close every worker.
+ * One benchmark run, through synod's public embedding API (src/cluster), i.e.
+ * the runtime users embed: start the replicas (`threads`: a worker each over
+ * the MessageChannel mesh; `inline`: all on this thread), install the
+ * benchmark workload inside each replica (src/runtime/workload.ts), warm up,
+ * measure a window, stop the load, let in-flight proposals settle (so every
+ * replica's log is complete), collect per-replica metrics, close.
  */
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BenchCluster } from './driver.js';
-import type { HostConfig, HostMetrics, HostProbe } from './host.js';
-import { startInline } from './inline-driver.js';
+import { Cluster, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from '../src/cluster/index.js';
+import { decisionLogFile } from '../src/runtime/decision-log.js';
 import type { RunOptions, Runtime } from './options.js';
-import { runShared } from './shared-cluster-run.js';
-import { startThreads } from './threads-driver.js';
 
 export const BUCKET_MS = 100;
 /** After the load stops, in-flight proposals get this long to be decided everywhere. */
@@ -23,12 +22,12 @@ export interface RawRun {
   options: RunOptions;
   runtime: Runtime;
   measured_ms: number;
-  metrics: HostMetrics[];
+  metrics: WorkloadMetrics[];
   event_loop_delay_us_p99: number;
   event_loop_delay_us_max: number;
   /** Every replica ended with the same decided prefix and no proposal pending. */
   settled: boolean;
-  final: HostProbe[];
+  final: WorkloadProbe[];
 }
 
 export interface RunContext {
@@ -39,34 +38,37 @@ export interface RunContext {
 }
 
 export async function runOnce(opts: RunOptions, runtime: Runtime, ctx: RunContext): Promise<RawRun> {
-  if (runtime === 'cluster' || runtime === 'cluster-inline') return runShared(opts, runtime === 'cluster-inline', ctx);
-  const cfgs: HostConfig[] = [];
-  for (let id = 0; id < opts.replicas; id++) {
-    cfgs.push({
-      id, nodes: opts.replicas, policy: opts.policy, seed: opts.seed, proposer: id < opts.proposers,
-      proposers: opts.proposers, outstanding: opts.outstanding, workload: opts.workload, rate_per_s: opts.rate_per_s,
-      conflict_pct: opts.conflict_pct, value_bytes: opts.value_bytes, apply_cost_us: opts.apply_cost_us,
-      livelock_threshold_ms: opts.livelock_threshold_ms, storage: opts.storage, fsync: opts.fsync,
-      storage_path: opts.storage === 'file' ? join(ctx.scratch, `replica-${id}.log`) : null,
-      decisions_path: ctx.decisions === null ? null : join(ctx.scratch, `decisions-${id}.jsonl`),
-      bucket_ms: BUCKET_MS, buckets_max: Math.ceil(opts.duration_ms / BUCKET_MS) + 10,
-    });
-  }
-  const cluster: BenchCluster = runtime === 'threads' ? await startThreads(cfgs) : await startInline(cfgs);
+  const cluster = await Cluster.start({
+    replicas: opts.replicas,
+    runtime: runtime === 'threads' ? 'workers' : 'inline',
+    storage: opts.storage === 'file' ? { dir: ctx.scratch, fsync: opts.fsync } : 'memory',
+    policy: opts.policy,
+    seed: opts.seed,
+    // The workload measures inside each replica; no per-decision traffic to this thread.
+    observe: false,
+    // Each replica writes its own decisions; concatenated below once every replica has closed.
+    ...(ctx.decisions === null ? {} : { decisionsDir: ctx.scratch }),
+    // The proposers' closed loops and the forwarded share all queue at one replica at most.
+    tuning: { maxPending: Math.max(4096, 2 * opts.proposers * opts.outstanding) },
+  });
+  const ids = Array.from({ length: opts.replicas }, (_, i) => i);
+  const each = <T>(f: (i: number) => Promise<T>): Promise<T[]> => Promise.all(ids.map(f));
   const eld = monitorEventLoopDelay({ resolution: 10 });
+  let closed = false;
   try {
-    cluster.start();
+    await each((id) => cluster.startWorkload(id, workloadConfig(opts, id)));
     await sleep(opts.warmup_ms);
-    cluster.measure();
+    await each((id) => cluster.measureWorkload(id));
     eld.enable();
     const t0 = performance.now();
     await sleep(opts.duration_ms);
-    const metrics = await cluster.stop();
+    const metrics = await each((id) => cluster.stopWorkload(id));
     const measured_ms = performance.now() - t0;
     eld.disable();
-    const { settled, final } = await settle(cluster);
+    const { settled, final } = await settle(cluster, ids);
     await cluster.close();
-    if (ctx.decisions !== null) await concatDecisions(cfgs, ctx.decisions);
+    closed = true;
+    if (ctx.decisions !== null) await concatDecisions(ctx.scratch, ids, ctx.decisions);
     return {
       options: opts, runtime, measured_ms, metrics, settled, final,
       event_loop_delay_us_p99: eld.percentile(99) / 1000,
@@ -74,15 +76,24 @@ export async function runOnce(opts: RunOptions, runtime: Runtime, ctx: RunContex
     };
   } finally {
     eld.disable();
-    await cluster.close();
+    if (!closed) await cluster.close();
   }
 }
 
+function workloadConfig(opts: RunOptions, id: number): WorkloadConfig {
+  return {
+    proposer: id < opts.proposers, proposers: opts.proposers, outstanding: opts.outstanding, workload: opts.workload,
+    rate_per_s: opts.rate_per_s, conflict_pct: opts.conflict_pct, value_bytes: opts.value_bytes,
+    apply_cost_us: opts.apply_cost_us, livelock_threshold_ms: opts.livelock_threshold_ms,
+    bucket_ms: BUCKET_MS, buckets_max: Math.ceil(opts.duration_ms / BUCKET_MS) + 10, seed: opts.seed,
+  };
+}
+
 /** Waits until no proposal is pending and every replica has decided the same prefix. */
-async function settle(cluster: BenchCluster): Promise<{ settled: boolean; final: HostProbe[] }> {
+async function settle(cluster: Cluster, ids: number[]): Promise<{ settled: boolean; final: WorkloadProbe[] }> {
   const deadline = performance.now() + SETTLE_MS_MAX;
   for (;;) {
-    const probes = await cluster.probe();
+    const probes = await Promise.all(ids.map((id) => cluster.probeWorkload(id)));
     const first = probes[0]?.first_undecided ?? 0;
     const done = probes.every((p) => p.inflight === 0 && p.outstanding === 0 && p.first_undecided === first && p.highest_decided === first - 1);
     if (done || performance.now() > deadline) return { settled: done, final: probes };
@@ -90,14 +101,14 @@ async function settle(cluster: BenchCluster): Promise<{ settled: boolean; final:
   }
 }
 
-async function concatDecisions(cfgs: HostConfig[], target: string): Promise<void> {
+async function concatDecisions(dir: string, ids: number[], target: string): Promise<void> {
   const out = createWriteStream(target);
-  for (const cfg of cfgs) {
-    if (cfg.decisions_path === null) continue;
-    for await (const chunk of createReadStream(cfg.decisions_path)) {
+  for (const id of ids) {
+    const file = decisionLogFile(dir, id);
+    for await (const chunk of createReadStream(file)) {
       if (!out.write(chunk)) await once(out, 'drain');
     }
-    rmSync(cfg.decisions_path, { force: true });
+    rmSync(file, { force: true });
   }
   out.end();
   await once(out, 'finish');

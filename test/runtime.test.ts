@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Mailbox } from '../src/runtime/mailbox.js';
-import { Outbox } from '../src/runtime/transport.js';
+import { Outbox, forEachTuple } from '../src/runtime/transport.js';
 import { Applier } from '../src/runtime/applier.js';
 import { Cluster } from '../src/cluster/index.js';
 
@@ -20,7 +20,7 @@ describe('Mailbox', () => {
 describe('Outbox', () => {
   it('batches per peer until flush, and posts early when a batch is full', () => {
     const posted: [number, number][] = [];
-    const o = new Outbox(3, 4, (to, b) => (posted.push([to, b.length]), true));
+    const o = new Outbox(3, 4, (to, _envelope, messages) => (posted.push([to, messages]), true));
     for (let i = 0; i < 6; i++) o.add(1, [1, i]);
     o.add(2, [4, 0, 0]);
     expect(posted).toEqual([[1, 4]]);
@@ -29,6 +29,20 @@ describe('Outbox', () => {
     expect(o.stats.messages_sent).toBe(7);
     o.add(9, [1]);
     expect(o.stats.unroutable).toBe(1);
+  });
+
+  it('posts one flat envelope per peer that forEachTuple splits back; bad framing is reported', () => {
+    const envs: unknown[] = [];
+    const o = new Outbox(2, 64, (_to, env) => (envs.push(env), true));
+    o.add(1, [3, 7, 9, 'v']);
+    o.add(1, [4, 7, 9]);
+    o.flush();
+    expect(envs).toEqual([[4, 3, 7, 9, 'v', 3, 4, 7, 9]]);
+    const got: unknown[] = [];
+    expect(forEachTuple(envs[0], (t) => got.push(t))).toBeNull();
+    expect(got).toEqual([[3, 7, 9, 'v'], [4, 7, 9]]);
+    expect(forEachTuple([2, 1], () => {})).toMatch(/bad tuple length/);
+    expect(forEachTuple('x', () => {})).toMatch(/not an array/);
   });
 });
 

@@ -10,11 +10,14 @@ import { nodeEndpoint } from '../src/runtime/comlink-node.js';
 import { PortTransport } from '../src/runtime/port-transport.js';
 import { ReplicaHost } from '../src/runtime/host.js';
 import type { ReplicaControl, WorkerInit } from '../src/runtime/control.js';
+import { FaultyTransport, handleFaultCommand } from '../src/chaos/faults.js';
 
 if (parentPort === null) throw new Error('workers/replica must run in a worker thread');
 const init = workerData as WorkerInit;
 const transport = new PortTransport(init.host.id, init.host.nodes, init.ports);
-const host = new ReplicaHost(init.host, transport);
+// Chaos mode wraps the mesh in the fault layer; the default path has no wrapper.
+const faulty = init.faults === undefined ? null : new FaultyTransport(transport, init.host.nodes, init.faults);
+const host = new ReplicaHost(init.host, faulty ?? transport);
 init.client.on('message', (b: unknown) => host.clientIn(b));
 host.setClientOut((b) => init.client.postMessage(b));
 
@@ -24,8 +27,13 @@ const control: ReplicaControl = {
   decidedLog: (from, count) => host.decidedLog(from, count),
   runLoad: (opts) => host.runLoad(opts),
   resetLatency: () => host.resetLatency(),
+  startWorkload: (cfg) => host.startWorkload(cfg),
+  measureWorkload: () => host.measureWorkload(),
+  stopWorkload: () => host.stopWorkload(),
+  probeWorkload: () => host.probeWorkload(),
   connect: (peer: number, port: MessagePort) => transport.connect(peer, port),
-  inject: (peer, batch) => host.driver.deliver(peer, batch),
+  inject: (peer, batch) => host.driver.deliverTuples(peer, batch),
+  faults: (cmd) => handleFaultCommand(faulty, init.faults?.pause, cmd),
   close: () => {
     host.close();
     init.client.close();

@@ -9,10 +9,12 @@ import { nanoid } from 'nanoid';
 import PQueue from 'p-queue';
 import { InlineHub } from '../runtime/inline-transport.js';
 import type { LoadOptions, LoadResult, ReplicaReport } from '../runtime/host.js';
+import type { WorkloadConfig, WorkloadMetrics, WorkloadProbe } from '../runtime/workload.js';
 import { openStorage } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { OverloadError, ProposeTimeoutError, ReplicaDownError } from './errors.js';
 import { startInlineMember, startWorkerMember, type Member } from './member.js';
+import { ClusterFaults } from '../chaos/control.js';
 import { MAX_PAYLOAD_CHARS, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 
 export interface DecidedEvent {
@@ -74,6 +76,7 @@ export class Cluster {
   private readonly inlineStorage: (Storage | null)[];
   private readonly clientStats: ClientStats = { proposals: 0, decided: 0, retries: 0, overloads: 0, failures: 0, in_flight: 0, queued: 0 };
   private rr = 0;
+  private readonly faultCtl: ClusterFaults | null;
   private closed = false;
 
   private constructor(readonly options: ResolvedOptions) {
@@ -83,6 +86,16 @@ export class Cluster {
     this.hub = options.runtime === 'inline' ? new InlineHub(options.replicas) : null;
     // Decided events can be many; listeners are the user's business, not a leak.
     this.events.setMaxListeners(0);
+    this.faultCtl =
+      options.faults === null
+        ? null
+        : new ClusterFaults({ size: options.replicas, isUp: (i) => this.isUp(i), command: (i, cmd) => this.member(i).faults(cmd) }, options.seed ?? (Math.random() * 2 ** 31) | 0, options.faults);
+  }
+
+  /** Chaos mode (started with `faults`): link faults, partitions, pauses. See src/chaos/control.ts. */
+  get faults(): ClusterFaults {
+    if (this.faultCtl === null) throw new Error('this cluster was started without faults; pass `faults: true` (or a spec) to Cluster.start');
+    return this.faultCtl;
   }
 
   /** Validates every option (throws a one-line error before any worker starts), then starts the replicas. */
@@ -157,11 +170,13 @@ export class Cluster {
       tuning: o.tuning,
       driver: { mailboxCapacity: o.mailboxCapacity },
       observe: o.observe,
+      ...(o.decisionsDir === undefined ? {} : { decisionsDir: o.decisionsDir }),
     };
   }
 
   private async startWorker(i: number, ports: (MessagePort | null)[]): Promise<Member> {
-    const m = await startWorkerMember({ host: this.hostConfig(i), ports }, this.onDecided, this.supervision);
+    const init = this.faultCtl === null ? { host: this.hostConfig(i), ports } : { host: this.hostConfig(i), ports, faults: this.faultCtl.initFor(i) };
+    const m = await startWorkerMember(init, this.onDecided, this.supervision);
     this.members[i] = m;
     return m;
   }
@@ -289,6 +304,26 @@ export class Cluster {
 
   resetLatency(i: number): Promise<void> {
     return this.member(i).resetLatency();
+  }
+
+  /** Benchmarks: installs and starts a workload (load generator plus metrics) inside replica i. */
+  startWorkload(i: number, cfg: WorkloadConfig): Promise<void> {
+    return this.member(i).startWorkload(cfg);
+  }
+
+  /** Benchmarks: replica i's workload starts its measured window now. */
+  measureWorkload(i: number): Promise<void> {
+    return this.member(i).measureWorkload();
+  }
+
+  /** Benchmarks: stops replica i's load and returns the measured window's figures (the replica keeps running). */
+  stopWorkload(i: number): Promise<WorkloadMetrics> {
+    return this.member(i).stopWorkload();
+  }
+
+  /** Benchmarks: replica i's own proposals in flight and decided prefix (to wait for a settled log). */
+  probeWorkload(i: number): Promise<WorkloadProbe> {
+    return this.member(i).probeWorkload();
   }
 
   /** Test hook: delivers `batch` to replica i as if peer `from` had sent it (bad input goes through the codec). */

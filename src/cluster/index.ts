@@ -20,6 +20,12 @@
  *   resolves with `{ proposed, decided, overloads, elapsed_ms, timed_out }`.
  *   Run it on several replicas at once for concurrent proposers.
  * - `cluster.resetLatency(i)` clears replica i's latency histogram (after warm-up).
+ * - `cluster.startWorkload(i, cfg)` / `measureWorkload(i)` / `stopWorkload(i)` /
+ *   `probeWorkload(i)`: the benchmark's workload (src/runtime/workload.ts) inside
+ *   replica i: closed or open loop, conflict share, apply cost, and metrics
+ *   (latency and ballots histograms, throughput buckets, livelock episodes).
+ * - `Cluster.start({ ..., decisionsDir })`: each replica writes every decision it
+ *   learns to `<dir>/decisions-<id>.jsonl` itself (an agreement check's input).
  * - `cluster.stats()` -> `{ replicas: (ReplicaReport | null)[], client }`; a
  *   ReplicaReport (src/runtime/host.ts) holds:
  *     replica      the core's counters (proposals, decisions, ballotsStarted, nacks, timeouts, messagesIn/Out, ...)
@@ -35,6 +41,10 @@
  *                  latency in microseconds for proposals this replica originated (client and runLoad),
  *                  plus latency_us_p50 / latency_us_p99 / latency_us_max / latency_count.
  *   Counters restart from zero when a replica restarts.
+ * Chaos mode: `Cluster.start({ ..., faults: true | { drop, delay_ms, duplicate, reorder, links } })`
+ * installs a seeded fault layer on each replica's mesh; then `cluster.faults.set(spec)`,
+ * `.partition([[0], [1, 2]])`, `.heal()`, `.pause(i, ms)` / `.resume(i)`, `.stats()`.
+ * Without `faults` there is no layer at all. See docs/reliability.md.
  * Workers start from compiled JS (dist/) on plain node, or through a tsx
  * bootstrap when this module itself is a .ts file (vitest, tsx).
  */
@@ -42,5 +52,8 @@ export { Cluster } from './cluster.js';
 export type { ClientStats, ClusterEvents, ClusterStats, DecidedEvent, ProposeOptions, Proposed, ReplicaFailureEvent } from './cluster.js';
 export { OverloadError, ProposeTimeoutError, ReplicaDownError } from './errors.js';
 export type { ClusterOptions } from './options.js';
+export type { ClusterFaults } from '../chaos/control.js';
+export type { FaultSpec, FaultStats, LinkFaults } from '../chaos/faults.js';
 export type { LoadOptions, LoadResult, ReplicaReport, ReplicaTuning } from '../runtime/host.js';
+export type { WorkloadConfig, WorkloadMetrics, WorkloadProbe } from '../runtime/workload.js';
 export { policySpec, POLICY_NAMES, type PolicyParams, type PolicySpec } from '../contention/registry.js';

@@ -11,7 +11,9 @@ import type { InlineHub } from '../runtime/inline-transport.js';
 import { InlineTransport } from '../runtime/inline-transport.js';
 import type { ClientBatch, HostBatch } from '../runtime/client-wire.js';
 import type { Storage } from '../storage/storage.js';
+import type { WorkloadConfig, WorkloadMetrics, WorkloadProbe } from '../runtime/workload.js';
 import { ClientConn } from './client-conn.js';
+import type { FaultCommand, FaultStats } from '../chaos/faults.js';
 
 export interface Member {
   readonly id: number;
@@ -20,9 +22,15 @@ export interface Member {
   decidedLog(from?: number, count?: number): Promise<{ from: number; values: string[] }>;
   runLoad(opts: LoadOptions): Promise<LoadResult>;
   resetLatency(): Promise<void>;
+  startWorkload(cfg: WorkloadConfig): Promise<void>;
+  measureWorkload(): Promise<void>;
+  stopWorkload(): Promise<WorkloadMetrics>;
+  probeWorkload(): Promise<WorkloadProbe>;
   inject(peer: number, batch: unknown): Promise<void>;
   /** Worker runtime: hands this replica a new port to a restarted peer. */
   connect(peer: number, port: MessagePort): Promise<void>;
+  /** Chaos mode: a command for this replica's fault layer. */
+  faults(cmd: FaultCommand): Promise<FaultStats | null>;
   /** Stops the replica abruptly (no clean shutdown), as a crash would. */
   crash(): Promise<void>;
   /** Clean shutdown. */
@@ -110,8 +118,13 @@ export async function startWorkerMember(init: Omit<WorkerInit, 'client' | 'entry
     decidedLog: (from, count) => call(remote.decidedLog(from, count)),
     runLoad: (opts) => call(remote.runLoad(opts)),
     resetLatency: () => call(remote.resetLatency()),
+    startWorkload: (cfg) => call(remote.startWorkload(cfg)),
+    measureWorkload: () => call(remote.measureWorkload()),
+    stopWorkload: () => call(remote.stopWorkload()),
+    probeWorkload: () => call(remote.probeWorkload()),
     inject: (peer, batch) => call(remote.inject(peer, batch)),
     connect: (peer, port) => call(remote.connect(peer, Comlink.transfer(port, [port]))),
+    faults: (cmd) => call(remote.faults(cmd)),
     crash: () => stop(false),
     close: () => stop(true),
   };
@@ -140,8 +153,13 @@ export function startInlineMember(host: ConstructorParameters<typeof ReplicaHost
     decidedLog: async (from, count) => h.decidedLog(from, count),
     runLoad: (opts) => h.runLoad(opts),
     resetLatency: async () => h.resetLatency(),
-    inject: async (peer, batch) => h.driver.deliver(peer, batch),
+    startWorkload: async (cfg) => h.startWorkload(cfg),
+    measureWorkload: async () => h.measureWorkload(),
+    stopWorkload: async () => h.stopWorkload(),
+    probeWorkload: async () => h.probeWorkload(),
+    inject: async (peer, batch) => h.driver.deliverTuples(peer, batch),
     connect: async () => {},
+    faults: () => Promise.reject(new Error('faults need the workers runtime')),
     crash: stop,
     close: stop,
   };

@@ -5,6 +5,7 @@ import { policySpec, type PolicyParams, type PolicySpec } from '../contention/re
 import type { ReplicaTuning } from '../runtime/host.js';
 import { checkWritableDir } from '../storage/index.js';
 import type { FsyncMode, StorageSpec } from '../storage/storage.js';
+import type { FaultSpec } from '../chaos/faults.js';
 
 export interface ClusterOptions {
   /** Number of replicas, 1..65536 (the ballot encoding's node ids). */
@@ -31,6 +32,14 @@ export interface ClusterOptions {
   retries?: number;
   /** Emit 'decided' for every replica's applied decisions. Default true; turn off for benchmarks. */
   observe?: boolean;
+  /**
+   * Chaos mode: install the seeded fault layer on every replica's mesh (workers
+   * runtime only), with these link faults to start (`true`: none yet). Then
+   * `cluster.faults` changes them at run time. Absent: no layer at all (zero cost).
+   */
+  faults?: FaultSpec | boolean;
+  /** Each replica writes every decision it learns to `<dir>/decisions-<id>.jsonl` (for agreement checks). */
+  decisionsDir?: string;
 }
 
 export interface ResolvedOptions {
@@ -46,6 +55,8 @@ export interface ResolvedOptions {
   timeout_ms: number;
   retries: number;
   observe: boolean;
+  faults: FaultSpec | null;
+  decisionsDir: string | undefined;
 }
 
 /** The longest payload propose() accepts (room left for the request id). */
@@ -78,6 +89,8 @@ export function resolveOptions(o: ClusterOptions): ResolvedOptions {
   const seed = o.seed === undefined ? undefined : int('seed', o.seed, -(2 ** 31), 2 ** 31 - 1);
   const t = o.tuning ?? {};
   for (const [k, v] of Object.entries(t)) {
+    // Planted bugs (tests that prove the checkers can fail) travel as an object of switches.
+    if (k === 'bugs' && typeof v === 'object' && v !== null && Object.values(v).every((b) => typeof b === 'boolean')) continue;
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw new RangeError(`tuning.${k} must be a positive number, got ${String(v)}`);
   }
   return {
@@ -93,5 +106,23 @@ export function resolveOptions(o: ClusterOptions): ResolvedOptions {
     timeout_ms: int('timeout_ms', o.timeout_ms ?? 5000, 1, 3_600_000),
     retries: int('retries', o.retries ?? 3, 0, 100),
     observe: o.observe ?? true,
+    faults: resolveFaults(o.faults, runtime),
+    decisionsDir: decisionsDir(o.decisionsDir),
   };
+}
+
+function decisionsDir(d: unknown): string | undefined {
+  if (d === undefined) return undefined;
+  if (typeof d !== 'string' || d.length === 0) throw new RangeError(`decisionsDir must be a non-empty string, got ${JSON.stringify(d)}`);
+  checkWritableDir(d);
+  return d;
+}
+
+/** The spec itself is checked against the replica count by ClusterFaults (one place for those rules). */
+function resolveFaults(f: unknown, runtime: 'workers' | 'inline'): FaultSpec | null {
+  if (f === undefined || f === false) return null;
+  if (runtime !== 'workers') throw new RangeError("faults need runtime 'workers'");
+  if (f === true) return {};
+  if (typeof f !== 'object' || f === null) throw new RangeError(`faults must be true or a fault spec object, got ${JSON.stringify(f)}`);
+  return f as FaultSpec;
 }

@@ -6,6 +6,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { HostConfig, LoadOptions, LoadResult, ReplicaReport } from './host.js';
 import type { StorageSpec } from '../storage/storage.js';
+import type { FaultCommand, FaultInit, FaultStats } from '../chaos/faults.js';
+import type { WorkloadConfig, WorkloadMetrics, WorkloadProbe } from './workload.js';
 
 export interface ReplicaControl {
   ping(): number;
@@ -13,10 +15,16 @@ export interface ReplicaControl {
   decidedLog(from?: number, count?: number): { from: number; values: string[] };
   runLoad(opts: LoadOptions): Promise<LoadResult>;
   resetLatency(): void;
+  startWorkload(cfg: WorkloadConfig): void;
+  measureWorkload(): void;
+  stopWorkload(): WorkloadMetrics;
+  probeWorkload(): WorkloadProbe;
   /** Worker runtime only: a new port to `peer` (it restarted). */
   connect(peer: number, port: MessagePort): void;
   /** Test hook: posts `batch` to this replica as if `peer` had sent it. */
   inject(peer: number, batch: unknown): void;
+  /** Chaos mode only (started with `faults`): drives this replica's fault layer. */
+  faults(cmd: FaultCommand): FaultStats | null;
   close(): void;
 }
 
@@ -26,6 +34,8 @@ export interface WorkerInit {
   /** One port per peer (null for itself and for peers that are down). */
   ports: (MessagePort | null)[];
   client: MessagePort;
+  /** Present only when the cluster runs with the fault layer (chaos mode): absent, no wrapper at all. */
+  faults?: FaultInit;
   /** Set by the tsx bootstrap only: the `.ts` entry to import. */
   entry?: string;
 }

@@ -7,11 +7,12 @@
  * decisions. So a reply never leaves before the state it depends on is stored.
  */
 import type { NodeId } from '../paxos/ballot.js';
-import { decode, encode } from '../paxos/codec.js';
+import { MAX_VALUE_BYTES, decode, encode } from '../paxos/codec.js';
+import { NOOP } from '../paxos/messages.js';
 import type { Decision, Replica } from '../paxos/replica.js';
 import type { Storage } from '../storage/storage.js';
 import { Mailbox } from './mailbox.js';
-import type { Transport, TransportStats } from './transport.js';
+import { forEachTuple, type Transport, type TransportStats } from './transport.js';
 
 export interface DriverOptions {
   mailboxCapacity?: number;
@@ -32,6 +33,14 @@ export interface DriverStats {
 }
 
 export const DEFAULT_MAILBOX_CAPACITY = 65_536;
+/**
+ * A runtime-level tuple tag, outside the protocol's tags: "propose this value
+ * here" from a peer host (the benchmark funnels non-conflicting proposals
+ * through one replica with it). It never reaches the core's codec.
+ */
+export const TAG_PROPOSE_HERE = 100;
+/** One turn's effects can cause more (a decision frees a window slot for the next proposal); bound the loop. */
+const READY_ROUNDS_MAX = 64;
 export const DEFAULT_DRAIN_BATCH = 4096;
 
 export class ReplicaDriver {
@@ -43,7 +52,15 @@ export class ReplicaDriver {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private closed = false;
+  /** Inside a turn, input needs no new turn: the turn applies its effects before it ends. */
+  private inTurn = false;
   private readonly handle = (from: number, raw: unknown): void => {
+    if (Array.isArray(raw) && raw[0] === TAG_PROPOSE_HERE) {
+      const value: unknown = raw[1];
+      if (raw.length !== 2 || typeof value !== 'string' || value === NOOP || value.length > MAX_VALUE_BYTES) return this.malformed(`from replica ${from}: bad propose-here tuple`);
+      this.replica.propose(value, this.now());
+      return;
+    }
     const msg = decode(raw);
     if (typeof msg === 'string') return this.malformed(`from replica ${from}: ${msg}`);
     this.replica.receive(from, msg, this.now());
@@ -65,8 +82,19 @@ export class ReplicaDriver {
     this.schedule();
   }
 
-  /** A batch from a peer: each element goes to the mailbox; decoding happens in the turn. */
-  deliver(from: NodeId, batch: unknown): void {
+  /** An envelope from a peer (see transport.ts): each tuple goes to the mailbox; decoding happens in the turn. */
+  deliver(from: NodeId, envelope: unknown): void {
+    if (this.closed) return;
+    const bad = forEachTuple(envelope, (tuple) => {
+      if (!this.mailbox.push(from, tuple)) this.stats.mailbox_drops++;
+    });
+    if (bad !== null) this.malformed(`from replica ${from}: ${bad}`);
+    if (this.mailbox.size > this.stats.mailbox_high_water) this.stats.mailbox_high_water = this.mailbox.size;
+    this.schedule();
+  }
+
+  /** An array of tuples, as if a peer had sent them one by one (tests inject junk here; each element is checked). */
+  deliverTuples(from: NodeId, batch: unknown): void {
     if (this.closed) return;
     if (!Array.isArray(batch)) {
       this.malformed(`from replica ${from}: batch is not an array`);
@@ -87,6 +115,13 @@ export class ReplicaDriver {
     return ok;
   }
 
+  /** Asks replica `to` to propose `value` itself (sent with this turn's batch). */
+  forward(to: NodeId, value: string): void {
+    if (this.closed) return;
+    this.transport.send(to, [TAG_PROPOSE_HERE, value]);
+    this.schedule();
+  }
+
   private malformed(reason: string): void {
     this.stats.malformed++;
     if (this.stats.malformed_reason === null) {
@@ -96,27 +131,43 @@ export class ReplicaDriver {
   }
 
   private schedule(): void {
-    if (this.scheduled === null && !this.closed) this.scheduled = setImmediate(this.turn);
+    if (this.scheduled === null && !this.closed && !this.inTurn) this.scheduled = setImmediate(this.turn);
   }
 
   private readonly turn = (): void => {
     this.scheduled = null;
     if (this.closed) return;
     this.stats.turns++;
-    this.mailbox.drain(this.drainBatch, this.handle);
-    const now = this.now();
-    if (this.replica.nextDeadline() <= now) this.replica.tick(now);
-    this.applyReady();
-    if (this.mailbox.size > 0) this.schedule();
+    this.inTurn = true;
+    let more: boolean;
+    try {
+      this.mailbox.drain(this.drainBatch, this.handle);
+      const now = this.now();
+      if (this.replica.nextDeadline() <= now) this.replica.tick(now);
+      more = this.applyReady();
+    } finally {
+      this.inTurn = false;
+    }
+    if (more || this.mailbox.size > 0) this.schedule();
     this.armTimer();
   };
 
-  private applyReady(): void {
-    const ready = this.replica.takeReady();
-    if (ready.persist.length > 0) this.storage.append(ready.persist);
-    for (const o of ready.messages) if (o.to !== this.id) this.transport.send(o.to, encode(o.msg));
+  /** Returns true when effects are left for another turn (the round bound was hit). */
+  private applyReady(): boolean {
+    // Decisions may propose again (a closed-loop client): apply those effects in the same turn, so
+    // they leave with this turn's batch instead of a turn later. Each round persists before its sends.
+    for (let round = 0; round < READY_ROUNDS_MAX; round++) {
+      const ready = this.replica.takeReady();
+      if (ready.persist.length === 0 && ready.messages.length === 0 && ready.decisions.length === 0) {
+        this.transport.flush();
+        return false;
+      }
+      if (ready.persist.length > 0) this.storage.append(ready.persist);
+      for (const o of ready.messages) if (o.to !== this.id) this.transport.send(o.to, encode(o.msg));
+      if (ready.decisions.length > 0) this.onDecisions(ready.decisions);
+    }
     this.transport.flush();
-    if (ready.decisions.length > 0) this.onDecisions(ready.decisions);
+    return true;
   }
 
   private armTimer(): void {

@@ -15,11 +15,13 @@ import { openStorage } from '../storage/index.js';
 import type { Storage, StorageSpec, StorageStats } from '../storage/storage.js';
 import { Applier, type Applied, type ApplierStats } from './applier.js';
 import { Reply, joinValue, type HostBatch } from './client-wire.js';
+import { DecisionLog } from './decision-log.js';
 import { ReplicaDriver, type DriverOptions, type DriverStats } from './driver.js';
 import type { Transport, TransportStats } from './transport.js';
+import { Workload, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from './workload.js';
 
 /** Replica tunables that travel to a worker as plain data. */
-export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided'>;
+export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided' | 'bugs'>;
 
 /** Load-generator request ids: counters, with a prefix no nanoid can start with. */
 const LOAD_PREFIX = '~';
@@ -36,6 +38,8 @@ export interface HostConfig {
   driver?: Omit<DriverOptions, 'now'>;
   /** Stream every applied decision to the client side (the 'decided' event). */
   observe: boolean;
+  /** Write every decision of this replica to `<dir>/decisions-<id>.jsonl` (see decision-log.ts). */
+  decisionsDir?: string;
 }
 
 export interface LoadOptions {
@@ -98,6 +102,8 @@ export class ReplicaHost {
   private readonly elu0 = performance.eventLoopUtilization();
   private load: { left: number; inflight: number; result: LoadResult; t0: number; payload: string; done: (r: LoadResult) => void; timer: NodeJS.Timeout | null } | null = null;
   private loadSeq = 0;
+  private readonly decisionLog: DecisionLog | null;
+  private workload: Workload | null = null;
 
   constructor(
     readonly cfg: HostConfig,
@@ -114,7 +120,47 @@ export class ReplicaHost {
     this.maxWaiting = cfg.tuning?.maxPending ?? 4096;
     this.observe = cfg.observe;
     this.applier = new Applier((a) => this.onApply(a));
-    this.driver = new ReplicaDriver(cfg.id, replica, this.storage, transport, (d) => this.applier.learned(d), { ...cfg.driver, now });
+    this.decisionLog = cfg.decisionsDir === undefined ? null : new DecisionLog(cfg.decisionsDir, cfg.id);
+    this.driver = new ReplicaDriver(cfg.id, replica, this.storage, transport, (d) => {
+      this.decisionLog?.record(d);
+      this.workload?.decided(d);
+      this.applier.learned(d);
+    }, { ...cfg.driver, now });
+  }
+
+  // ---- benchmark workload (src/runtime/workload.ts): control plane only ----
+
+  /** Installs a workload and starts its load (proposers); replaces none: one per host. */
+  startWorkload(cfg: WorkloadConfig): void {
+    if (this.workload !== null) throw new Error(`replica ${this.cfg.id} already runs a workload`);
+    const driver = this.driver, storage = this.storage;
+    this.workload = new Workload({
+      id: this.cfg.id,
+      replica: driver.replica,
+      propose: (v) => driver.propose(v),
+      forward: (to, v) => driver.forward(to, v),
+      driverStats: () => driver.stats,
+      transportStats: () => driver.transportStats(),
+      storageStats: () => storage.stats,
+    }, cfg);
+    this.workload.start();
+  }
+
+  private requireWorkload(): Workload {
+    if (this.workload === null) throw new Error(`replica ${this.cfg.id} runs no workload`);
+    return this.workload;
+  }
+
+  measureWorkload(): void {
+    this.requireWorkload().measure();
+  }
+
+  stopWorkload(): WorkloadMetrics {
+    return this.requireWorkload().stop();
+  }
+
+  probeWorkload(): WorkloadProbe {
+    return this.requireWorkload().probe();
   }
 
   setClientOut(fn: (b: HostBatch) => void): void {
@@ -123,11 +169,11 @@ export class ReplicaHost {
 
   /** A batch of client requests: [requestId, payload, ...]. Malformed batches are counted like peer junk. */
   clientIn(batch: unknown): void {
-    if (!Array.isArray(batch) || batch.length % 2 !== 0) return this.driver.deliver(-1, null);
+    if (!Array.isArray(batch) || batch.length % 2 !== 0) return this.driver.deliverTuples(-1, null);
     for (let i = 0; i < batch.length; i += 2) {
       const id: unknown = batch[i], payload: unknown = batch[i + 1];
       if (typeof id !== 'string' || typeof payload !== 'string' || id.length === 0 || id.includes(':')) {
-        this.driver.deliver(-1, null);
+        this.driver.deliverTuples(-1, null);
         continue;
       }
       const slot = this.applier.slotOf(id);
@@ -273,6 +319,8 @@ export class ReplicaHost {
       this.load.result.timed_out = true;
       this.finishLoad();
     }
+    this.workload?.close();
     this.driver.close();
+    this.decisionLog?.close();
   }
 }

@@ -6,11 +6,11 @@
  */
 import type { NodeId } from '../paxos/ballot.js';
 import type { Wire } from '../paxos/codec.js';
-import { DEFAULT_MAX_BATCH, Outbox, type BatchReceiver, type Transport, type TransportStats } from './transport.js';
+import { DEFAULT_MAX_BATCH, Outbox, type BatchReceiver, type Envelope, type Transport, type TransportStats } from './transport.js';
 
 export class InlineHub {
   private readonly receivers: (BatchReceiver | null)[];
-  private queue: { from: NodeId; to: NodeId; batch: Wire[] }[] = [];
+  private queue: { from: NodeId; to: NodeId; batch: Envelope }[] = [];
   private scheduled: NodeJS.Immediate | null = null;
 
   constructor(readonly nodes: number) {
@@ -25,7 +25,7 @@ export class InlineHub {
     return this.receivers[id] !== null && this.receivers[id] !== undefined;
   }
 
-  post(from: NodeId, to: NodeId, batch: Wire[]): boolean {
+  post(from: NodeId, to: NodeId, batch: Envelope): boolean {
     if (!this.connected(to)) return false;
     this.queue.push({ from, to, batch });
     this.scheduled ??= setImmediate(() => this.deliver());

@@ -21,10 +21,10 @@ export class PortTransport implements Transport {
     maxBatch = DEFAULT_MAX_BATCH,
   ) {
     this.ports = Array.from({ length: nodes }, () => null);
-    this.outbox = new Outbox(nodes, maxBatch, (to, batch) => {
+    this.outbox = new Outbox(nodes, maxBatch, (to, envelope) => {
       const port = this.ports[to];
       if (port === null || port === undefined) return false;
-      port.postMessage(batch);
+      port.postMessage(envelope);
       return true;
     });
     ports.forEach((p, peer) => {

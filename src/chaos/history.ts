@@ -1,0 +1,210 @@
+/**
+ * What a chaos run records and how it is checked.
+ *
+ * Every client operation is recorded at invocation and at its outcome: ok
+ * (with the slot it was decided in, the replica that answered and the request
+ * id), or unknown (timeout, replica down, overload after a retry: it may or
+ * may not have taken effect). Every replica's applied decisions are recorded
+ * from the cluster's 'decided' events. The log is used as a key-value map:
+ * a put is a log entry `p|key|value`; a get is a log entry `g|key` whose result
+ * is the map's value for `key` just before the get's slot, in the log of the
+ * replica that answered (what a client of that replica would read).
+ *
+ * Checks (each violation one line):
+ * - agreement:   no two replicas applied different values in one slot, and no
+ *                replica's slot changed value (across its crash and restart).
+ * - durable:     every acknowledged operation is in the final logs at its slot.
+ * - real-time:   log order respects real time (A answered before B was
+ *                invoked => slot(A) < slot(B)).
+ * - linearizable: the history of puts and gets, per key (see linearizability.ts).
+ */
+import { checkLinearizable, kvModel, type CheckResult, type KvInput, type KvOutput, type Operation } from './linearizability.js';
+
+export interface OpRecord {
+  id: number;
+  client: number;
+  input: KvInput;
+  call: number;
+  /** +Infinity while pending or when the outcome is unknown. */
+  ret: number;
+  status: 'pending' | 'ok' | 'unknown';
+  slot: number;
+  replica: number;
+  requestId: string;
+  /** Why it is unknown (the error's first line). */
+  reason: string;
+}
+
+export function encodeOp(i: KvInput): string {
+  return i.op === 'put' ? `p|${i.key}|${i.value}` : `g|${i.key}`;
+}
+
+export function decodeOp(payload: string): KvInput | null {
+  const [k, key, value] = payload.split('|');
+  if (k === 'p' && key !== undefined && value !== undefined) return { op: 'put', key, value };
+  if (k === 'g' && key !== undefined) return { op: 'get', key };
+  return null;
+}
+
+export interface Violation {
+  check: 'agreement' | 'durable' | 'real-time' | 'linearizable';
+  detail: string;
+}
+
+/** Bounded: a broken run stops recording violations past this many (it is already failed). */
+const MAX_VIOLATIONS = 50;
+
+export class History {
+  readonly ops: OpRecord[] = [];
+  /** Per replica: slot -> `requestId:payload` as applied (no-ops and duplicates are not applied). */
+  readonly applied: Map<number, string>[];
+  readonly violations: Violation[] = [];
+  private violationCount = 0;
+
+  constructor(
+    readonly replicas: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.applied = Array.from({ length: replicas }, () => new Map());
+  }
+
+  get violationTotal(): number {
+    return this.violationCount;
+  }
+
+  violation(check: Violation['check'], detail: string): void {
+    this.violationCount++;
+    if (this.violations.length < MAX_VIOLATIONS) this.violations.push({ check, detail });
+  }
+
+  invoke(client: number, input: KvInput): OpRecord {
+    const r: OpRecord = { id: this.ops.length, client, input, call: this.now(), ret: Number.POSITIVE_INFINITY, status: 'pending', slot: -1, replica: -1, requestId: '', reason: '' };
+    this.ops.push(r);
+    return r;
+  }
+
+  ok(r: OpRecord, res: { slot: number; replica: number; requestId: string }): void {
+    r.ret = this.now();
+    r.status = 'ok';
+    r.slot = res.slot;
+    r.replica = res.replica;
+    r.requestId = res.requestId;
+  }
+
+  unknown(r: OpRecord, e: unknown): void {
+    r.status = 'unknown';
+    r.reason = (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
+  }
+
+  /** A replica applied `requestId:payload` in `slot` (the 'decided' event). A changed slot is a violation at once. */
+  decided(replica: number, slot: number, requestId: string, payload: string): void {
+    const m = this.applied[replica];
+    if (m === undefined) return;
+    const v = `${requestId}:${payload}`;
+    const before = m.get(slot);
+    if (before === undefined) m.set(slot, v);
+    else if (before !== v) this.violation('agreement', `replica ${replica} applied slot ${slot} twice with different values: ${JSON.stringify(before)} then ${JSON.stringify(v)}`);
+  }
+
+  /** Compares every replica's applied values slot by slot (and final raw logs, which include no-ops). */
+  checkAgreement(finalLogs: ReadonlyArray<{ replica: number; from: number; values: readonly string[] } | null> = []): void {
+    const ref = new Map<number, { v: string; replica: number }>();
+    this.applied.forEach((m, replica) => {
+      for (const [slot, v] of m) {
+        const r = ref.get(slot);
+        if (r === undefined) ref.set(slot, { v, replica });
+        else if (r.v !== v) this.violation('agreement', `slot ${slot}: replica ${r.replica} applied ${JSON.stringify(r.v)}, replica ${replica} ${JSON.stringify(v)}`);
+      }
+    });
+    const raw = new Map<number, { v: string; replica: number }>();
+    for (const l of finalLogs) {
+      if (l === null) continue;
+      l.values.forEach((v, k) => {
+        const slot = l.from + k;
+        const r = raw.get(slot);
+        if (r === undefined) raw.set(slot, { v, replica: l.replica });
+        else if (r.v !== v) this.violation('agreement', `slot ${slot}: replica ${r.replica}'s decided log has ${JSON.stringify(r.v)}, replica ${l.replica}'s ${JSON.stringify(v)}`);
+      });
+    }
+    // An acknowledged op must be in the final logs, at the slot it was acknowledged with.
+    for (const o of this.ops) {
+      if (o.status !== 'ok') continue;
+      const want = `${o.requestId}:${encodeOp(o.input)}`;
+      const got = raw.get(o.slot)?.v ?? ref.get(o.slot)?.v;
+      if (got !== undefined && got !== want) this.violation('durable', `op ${o.id} was acknowledged in slot ${o.slot} but the log has ${JSON.stringify(got)} there`);
+      if (got === undefined && raw.size > 0) this.violation('durable', `op ${o.id} was acknowledged in slot ${o.slot} but no final log holds that slot`);
+    }
+  }
+
+  /** A answered before B was invoked => slot(A) < slot(B). */
+  checkRealTime(): void {
+    const ok = this.ops.filter((o) => o.status === 'ok').sort((a, b) => a.slot - b.slot);
+    let minRet = Number.POSITIVE_INFINITY;
+    let minOp: OpRecord | null = null;
+    for (let i = ok.length - 1; i >= 0; i--) {
+      const b = ok[i] as OpRecord;
+      if (minOp !== null && minRet < b.call && minOp.slot > b.slot) {
+        this.violation('real-time', `op ${minOp.id} answered (slot ${minOp.slot}) before op ${b.id} was invoked, yet op ${b.id} has the earlier slot ${b.slot}`);
+      }
+      if (b.ret < minRet) {
+        minRet = b.ret;
+        minOp = b;
+      }
+    }
+    for (let i = 1; i < ok.length; i++) {
+      const a = ok[i - 1] as OpRecord, b = ok[i] as OpRecord;
+      if (a.slot === b.slot && a.requestId !== b.requestId) this.violation('agreement', `ops ${a.id} and ${b.id} were both acknowledged in slot ${a.slot}`);
+    }
+  }
+
+  /** Each ok get's result, read from the answering replica's applied log (the value of its key before its slot). */
+  readResults(): Map<number, string> {
+    const out = new Map<number, string>();
+    const byReplica = new Map<number, OpRecord[]>();
+    for (const o of this.ops) {
+      if (o.status !== 'ok' || o.input.op !== 'get') continue;
+      const l = byReplica.get(o.replica);
+      if (l === undefined) byReplica.set(o.replica, [o]);
+      else l.push(o);
+    }
+    for (const [replica, gets] of byReplica) {
+      gets.sort((a, b) => a.slot - b.slot);
+      const entries = [...(this.applied[replica] ?? new Map<number, string>())].sort((a, b) => a[0] - b[0]);
+      const map = new Map<string, string>();
+      let e = 0;
+      for (const g of gets) {
+        for (; e < entries.length && (entries[e] as [number, string])[0] < g.slot; e++) {
+          const [, v] = entries[e] as [number, string];
+          const op = decodeOp(v.slice(v.indexOf(':') + 1));
+          if (op?.op === 'put') map.set(op.key, op.value);
+        }
+        out.set(g.id, map.get(g.input.key) ?? '');
+      }
+    }
+    return out;
+  }
+
+  /** The Wing-Gong check of the whole history (unknown gets are left out: they changed nothing). */
+  checkLinearizable(opts: { maxSteps?: number } = {}): CheckResult {
+    const reads = this.readResults();
+    const ops: Operation<KvInput, KvOutput>[] = [];
+    for (const o of this.ops) {
+      if (o.status !== 'ok' && o.input.op === 'get') continue;
+      const known = o.status === 'ok';
+      ops.push({ id: o.id, client: o.client, call: o.call, ret: known ? o.ret : Number.POSITIVE_INFINITY, input: o.input, output: known && o.input.op === 'get' ? reads.get(o.id) : undefined });
+    }
+    const r = checkLinearizable(kvModel, ops, opts);
+    if (r.result === 'illegal') this.violation('linearizable', r.detail);
+    return r;
+  }
+
+  summary(): { ops: number; ok: number; unknown: number; pending: number } {
+    let ok = 0, unknown = 0, pending = 0;
+    for (const o of this.ops) {
+      if (o.status === 'ok') ok++;
+      else if (o.status === 'unknown') unknown++;
+      else pending++;
+    }
+    return { ops: this.ops.length, ok, unknown, pending };
+  }
+}

@@ -63,6 +63,7 @@ describe('codec', () => {
     { t: MsgType.LeaseRequest, ballot: 65536, seq: 4 },
     { t: MsgType.LeaseGrant, ballot: 65536, seq: 4 },
     { t: MsgType.LearnRequest, slot: 12 },
+    { t: MsgType.Commit, ballot: 65537, from: 3, to: 70 },
   ];
 
   it('round-trips every message type as a flat tuple of numbers and strings', () => {

@@ -40,6 +40,8 @@ export function encode(m: Message): Wire {
       return [m.t, m.ballot, m.seq];
     case MsgType.LearnRequest:
       return [m.t, m.slot];
+    case MsgType.Commit:
+      return [m.t, m.ballot, m.from, m.to];
   }
 }
 
@@ -127,6 +129,12 @@ export function decode(w: unknown): Message | string {
       const [, slot] = w;
       if (!isSlot(slot)) return 'learn request: bad field';
       return { t, slot };
+    }
+    case MsgType.Commit: {
+      if ((bad = len(4))) return bad;
+      const [, ballot, from, to] = w;
+      if (!isBallot(ballot) || !isSlot(from) || !isSlot(to) || from > to) return 'commit: bad field';
+      return { t, ballot, from, to };
     }
     default:
       return `unknown tag ${typeof t === 'number' || typeof t === 'string' ? t : typeof t}`;

@@ -23,6 +23,7 @@ export const MsgType = {
   LeaseRequest: 9,
   LeaseGrant: 10,
   LearnRequest: 11,
+  Commit: 12,
 } as const;
 export type MsgType = (typeof MsgType)[keyof typeof MsgType];
 
@@ -100,6 +101,20 @@ export interface LearnRequest {
   slot: Slot;
 }
 
+/**
+ * Stable leader's commit range: the leader at `ballot` decided every slot in
+ * [from, to) by counting a quorum of Accepted for `ballot` itself. A receiver
+ * learns slot s in the range only if its own vote in s has exactly `ballot`
+ * (then its value is the one chosen). Replaces a Decide per slot per follower;
+ * slots the leader learned any other way are never in a range.
+ */
+export interface Commit {
+  t: typeof MsgType.Commit;
+  ballot: Ballot;
+  from: Slot;
+  to: Slot;
+}
+
 export type Message =
   | Prepare
   | PromiseMsg
@@ -111,7 +126,8 @@ export type Message =
   | Heartbeat
   | LeaseRequest
   | LeaseGrant
-  | LearnRequest;
+  | LearnRequest
+  | Commit;
 
 export interface Envelope {
   from: NodeId;

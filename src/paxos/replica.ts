@@ -115,6 +115,8 @@ const T_LEASE = -4;
 const T_FORWARD = -5;
 
 const LEARN_BATCH = 64;
+/** Slots one Commit may make a replica scan (bounds the work per message). */
+const COMMIT_SCAN_MAX = 4096;
 
 export class Replica {
   readonly id: NodeId;
@@ -153,6 +155,16 @@ export class Replica {
   private nextSlot: Slot = 0;
   /** Values handed to the leader, with the time to re-route them if not decided by then. */
   private readonly forwarded = new Map<Value, number>();
+  /**
+   * Commit range under leadBallot: every slot in [commitFrom, commitTo) was
+   * decided here by a quorum of Accepted for leadBallot. `quorumDecided`
+   * holds such slots above commitTo, waiting for the range to reach them;
+   * `advertisedTo` is how far followers have been told.
+   */
+  private commitFrom: Slot = 0;
+  private commitTo: Slot = 0;
+  private advertisedTo: Slot = 0;
+  private readonly quorumDecided = new Set<Slot>();
   private lastLearnRequest_ms = Number.NEGATIVE_INFINITY;
   private syncPeer = 0;
 
@@ -246,6 +258,8 @@ export class Replica {
   }
 
   takeReady(): Ready {
+    // One Commit per follower per Ready (a driver turn) instead of a Decide per slot per follower.
+    if (this.leadState === 'leading') this.advanceCommit(false);
     const r = this.ready;
     this.ready = { persist: [], messages: [], decisions: [] };
     return r;
@@ -323,7 +337,49 @@ export class Replica {
         return;
       case MsgType.LearnRequest:
         return this.onLearnRequest(from, m.slot);
+      case MsgType.Commit:
+        this.see(m.ballot);
+        return this.onCommit(m.ballot, m.from, m.to, now);
     }
+  }
+
+  /** Learn the slots of a leader's commit range in which our own vote has exactly its ballot. */
+  private onCommit(ballot: Ballot, from: Slot, to: Slot, now: number): void {
+    const start = Math.max(from, this.learner.firstUndecided, this.learner.forgottenBelow);
+    const end = Math.min(to, start + COMMIT_SCAN_MAX);
+    for (let s = start; s < end; s++) {
+      if (this.learner.has(s)) continue;
+      const v = this.acceptor.vote(s);
+      // A vote at another ballot may be stale (another value may have been chosen): leave it to Decide/sync.
+      if (v !== null && v.ballot === ballot) this.learn(s, v.value, now);
+    }
+  }
+
+  /**
+   * Moves the commit range over slots decided by quorum at leadBallot. A slot
+   * learned any other way ends the range (it may have been chosen at another
+   * ballot, where a follower's vote at leadBallot would be stale): the range
+   * restarts after it, once followers have been told the old one.
+   * `force`: advertise the whole range again (heartbeat: repairs a lost Commit).
+   */
+  private advanceCommit(force: boolean): void {
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      const s = this.commitTo;
+      if (this.quorumDecided.delete(s)) {
+        this.commitTo = s + 1;
+      } else if (s < this.learner.forgottenBelow || this.learner.has(s)) {
+        this.sendCommit();
+        this.commitFrom = this.commitTo = this.advertisedTo = s + 1;
+      } else break;
+    }
+    if (force) this.advertisedTo = this.commitFrom;
+    this.sendCommit();
+  }
+
+  private sendCommit(): void {
+    if (this.commitTo <= this.advertisedTo) return;
+    this.advertisedTo = this.commitTo;
+    this.broadcastOthers({ t: MsgType.Commit, ballot: this.leadBallot, from: this.commitFrom, to: this.commitTo });
   }
 
   private see(b: Ballot): void {
@@ -384,6 +440,8 @@ export class Replica {
     this.leadState = 'leading';
     this.leadFailures = 0;
     this.stats.leaderChanges++;
+    this.commitFrom = this.commitTo = this.advertisedTo = this.p1From;
+    this.quorumDecided.clear();
     this.timers.delete(T_LEAD);
     // Re-propose every voted value in its slot, and fill the holes below the highest with no-ops.
     let top = this.p1From - 1;
@@ -407,7 +465,12 @@ export class Replica {
       return void this.stats.staleMessages++;
     }
     if (!inst.accepts.add(from)) return;
-    this.broadcastOthers({ t: MsgType.Decide, slot, value: inst.value });
+    if (this.leadState === 'leading' && ballot === this.leadBallot) {
+      // Decided by a quorum at our leader ballot: followers learn it from the next Commit.
+      if (slot >= this.commitTo) this.quorumDecided.add(slot);
+    } else {
+      this.broadcastOthers({ t: MsgType.Decide, slot, value: inst.value });
+    }
     this.learn(slot, inst.value, now);
   }
 
@@ -558,7 +621,10 @@ export class Replica {
 
   /** Pre-empted (or no longer trusted): drop the ballot; our values go back to the queue. */
   private stepDown(now: number, reason: FailureReason | 'demoted'): void {
+    // Tell followers what was decided under the old ballot before the range is dropped.
+    if (this.leadState === 'leading') this.advanceCommit(false);
     this.leadState = 'idle';
+    this.quorumDecided.clear();
     this.holder?.drop();
     for (const inst of this.instances.values()) {
       this.timers.delete(inst.slot);
@@ -643,6 +709,7 @@ export class Replica {
     this.timers.set(T_HEARTBEAT, now + this.policy.election.heartbeat_ms);
     const ballot = this.leadState === 'leading' ? this.leadBallot : NO_BALLOT;
     this.broadcastOthers({ t: MsgType.Heartbeat, ballot, decidedUpTo: this.learner.firstUndecided });
+    if (this.leadState === 'leading') this.advanceCommit(true);
     if (this.holder !== null) {
       const valid = this.leaseValid(now);
       if (this.leaseWasValid && !valid) this.stats.leaseExpiries++;
@@ -763,6 +830,7 @@ export class Replica {
       [...this.timers].map(([k, at]) => `${k}@${rel(at)}`).join(','),
       this.omega === null ? '-' : this.omega.fingerprint(now_ms),
       this.leadState, this.leadBallot, this.leadFailures, this.p1From, this.p1Promises.fingerprint(), p1Votes.join(','), this.nextSlot,
+      `${this.commitFrom}-${this.commitTo}-${this.advertisedTo}:${[...this.quorumDecided].sort((a, b) => a - b).join(',')}`,
       JSON.stringify([...this.forwarded].map(([v, at]) => [v, at - now_ms])),
       rel(this.lastLearnRequest_ms),
       this.syncPeer,

@@ -22,6 +22,7 @@ const HELP = `usage: npm run sim -- [options]
   --liveness-ms N          bound after faults stop for every proposal to be decided (default 5000)
   --bug NAME               plant a known bug (${BUGS.join(', ')})
   --trace                  print the last events of each failing seed
+  --per-seed               print one line of figures per seed (default when --seeds is at most 20)
   --json                   print one JSON summary as the last line
 ${policyHelp()}`;
 
@@ -45,7 +46,7 @@ function main(): void {
         ...POLICY_OPTIONS,
         seed: { type: 'string' }, seeds: { type: 'string' }, replicas: { type: 'string' }, proposers: { type: 'string' },
         proposals: { type: 'string' }, faults: { type: 'string' }, 'fault-ms': { type: 'string' }, 'liveness-ms': { type: 'string' },
-        bug: { type: 'string' }, trace: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        bug: { type: 'string' }, trace: { type: 'boolean' }, 'per-seed': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
       allowPositionals: false,
@@ -79,6 +80,7 @@ function main(): void {
   const bug = str('bug');
   if (bug !== undefined && !BUGS.includes(bug as keyof PlantedBugs)) fail(`--bug must be one of ${BUGS.join(', ')}, got '${bug}'`);
   const trace = values.trace === true;
+  const perSeed = values['per-seed'] === true || seeds <= 20;
   // Known to livelock: its liveness failures are reported, not counted as failures.
   const livenessExpected = policy.name !== 'immediate';
 
@@ -97,6 +99,13 @@ function main(): void {
     };
     const r = runSimulation(cfg);
     results.push(r);
+    if (perSeed) {
+      process.stdout.write(
+        `seed ${seed}: ${replicas} replicas, ${proposers} proposers; decided ${r.decided}/${r.proposals}, ballots/decision ${r.ballotsPerDecision.toFixed(2)}, ` +
+          `rejections ${r.stats.nacks}, first decision ${r.firstDecision_ms === null ? '-' : `${r.firstDecision_ms.toFixed(1)} ms`}, livelock episodes ${r.livelockEpisodes}, ` +
+          `leader changes ${r.stats.leaderChanges}, lease expiries ${r.stats.leaseExpiries}${r.violations.length > 0 ? ', VIOLATION' : ''}${r.livenessFailure === null ? '' : ', not live'}\n`,
+      );
+    }
     const liveFail = r.livenessFailure !== null;
     if (r.violations.length > 0) violations++;
     if (liveFail) livenessFailures++;

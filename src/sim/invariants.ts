@@ -135,6 +135,16 @@ export class SafetyChecker {
         return this.onPromiseSent(from, g, m.slot, m.ballot, m.open, m.votes);
       case MsgType.Accepted:
         return this.onAcceptedSent(from, g, m.slot, m.ballot);
+      case MsgType.Commit:
+        // "Every slot in [from, to) was chosen at `ballot`": followers learn their votes at that ballot from it.
+        for (let slot = m.from; slot < m.to; slot++) {
+          const atBallot = this.acceptValue.get(slot)?.get(m.ballot);
+          const c = this.chosen.get(slot);
+          if (atBallot === undefined || c !== atBallot) {
+            this.report('learned-chosen', `n${from} committed slot ${slot} at ballot ${m.ballot} (value ${JSON.stringify(atBallot)}) but chosen is ${JSON.stringify(c)}`);
+          }
+        }
+        return;
       case MsgType.Decide: {
         const c = this.chosen.get(m.slot);
         if (c !== m.value) this.report('learned-chosen', `n${from} announced slot ${m.slot} = ${JSON.stringify(m.value)} but chosen is ${JSON.stringify(c)}`);

@@ -38,18 +38,18 @@ export class ClusterFaults {
   }
 
   /** Replaces the link faults on every replica (`{}` clears them; a partition stays until heal()). */
-  set(spec: FaultSpec): Promise<void> {
+  async set(spec: FaultSpec): Promise<void> {
     this.state = { ...this.state, spec: checkFaultSpec(spec, this.links.size) };
     return this.broadcast();
   }
 
   /** Only replicas in the same group can talk; a replica in no group is cut off from all. */
-  partition(groups: ReadonlyArray<ReadonlyArray<NodeId>>): Promise<void> {
+  async partition(groups: ReadonlyArray<ReadonlyArray<NodeId>>): Promise<void> {
     this.state = { ...this.state, partition: checkPartition(groups, this.links.size) };
     return this.broadcast();
   }
 
-  heal(): Promise<void> {
+  async heal(): Promise<void> {
     this.state = { ...this.state, partition: null };
     return this.broadcast();
   }

@@ -52,6 +52,8 @@ export interface RoundReport {
   faults: FaultStats;
   /** Slots checked for agreement this round. */
   slots: number;
+  /** The core's own count of Decides that contradicted what it had learned (live replicas, since their start). */
+  core_conflicts: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -137,6 +139,8 @@ export class ChaosSession {
     history.checkRealTime();
     const lin = history.checkLinearizable();
     const s = history.summary();
+    const st = await c.stats();
+    const core_conflicts = st.replicas.reduce((m, r) => m + (r?.replica.conflictingDecides ?? 0), 0);
     return {
       policy: o.policy,
       replicas: o.replicas,
@@ -151,6 +155,7 @@ export class ChaosSession {
       nemesis: nem,
       faults,
       slots: logs.reduce((m, l) => Math.max(m, l === null ? 0 : l.values.length), 0),
+      core_conflicts,
     };
   }
 

@@ -32,7 +32,8 @@ export class Applier {
   constructor(
     private readonly onApply: (a: Applied) => void,
     private readonly dedupeWindow = 1_000_000,
-    private readonly retain = 1_000_000,
+    // The decided log a caller can read back; 100k slots bound the heap of a long run (the core keeps its own 10k).
+    private readonly retain = 100_000,
   ) {}
 
   /** The slot a request was applied in, if it was (and is still remembered). */

@@ -109,7 +109,8 @@ export class ReplicaHost {
     readonly cfg: HostConfig,
     transport: Transport,
   ) {
-    this.storage = 'kind' in cfg.storage ? openStorage(cfg.storage, cfg.id) : cfg.storage;
+    // A spec is opened here only in a worker, where memory storage cannot outlive the replica (see memory.ts).
+    this.storage = 'kind' in cfg.storage ? openStorage(cfg.storage, cfg.id, false) : cfg.storage;
     const random = cfg.seed === undefined ? Math.random : new SeededRandom((cfg.seed * 65_537 + cfg.id) | 0).asFunction();
     const now = (): number => performance.now();
     const replica = Replica.start(

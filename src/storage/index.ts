@@ -6,12 +6,13 @@ import { MemoryStorage } from './memory.js';
 import type { Storage, StorageSpec } from './storage.js';
 
 export { FileStorage, replicaFile } from './file.js';
-export { MemoryStorage } from './memory.js';
+export { MemoryStorage, type MemoryStorageOptions } from './memory.js';
 export { decodeRecords, encodeRecord } from './record-codec.js';
 export type { FsyncMode, Storage, StorageSpec, StorageStats } from './storage.js';
 
-export function openStorage(spec: StorageSpec, id: number): Storage {
-  return spec.kind === 'memory' ? new MemoryStorage() : new FileStorage(spec.dir, id, spec.fsync);
+/** `replayable: false` (a worker's own memory storage, which nothing can replay): memory keeps no records. */
+export function openStorage(spec: StorageSpec, id: number, replayable = true): Storage {
+  return spec.kind === 'memory' ? new MemoryStorage({ keepRecords: replayable }) : new FileStorage(spec.dir, id, spec.fsync);
 }
 
 /** Throws a one-line error unless `dir` exists (or can be made) and a file can be written in it. */

@@ -1,17 +1,34 @@
-/** In-memory storage: durable only as long as the thread that holds it (a crash of the worker loses it). */
+/**
+ * In-memory storage: durable only as long as the thread that holds it (a crash
+ * of the worker loses it). `keepRecords: false` keeps only the counters: a
+ * worker's memory storage can never be replayed (its state dies with the
+ * worker, and the cluster refuses to restart such a replica), so keeping every
+ * record there would only grow the heap and the GC's work, without bound, for
+ * nothing. Inline replicas keep them: an inline "crash" restarts on them.
+ */
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { emptyStorageStats, type Storage } from './storage.js';
+
+export interface MemoryStorageOptions {
+  /** Keep the records so a restart on this storage can replay them (default true). */
+  keepRecords?: boolean;
+}
 
 export class MemoryStorage implements Storage {
   readonly stats = emptyStorageStats();
   private readonly records: PersistRecord[] = [];
+  private readonly keepRecords: boolean;
+
+  constructor(opts: MemoryStorageOptions = {}) {
+    this.keepRecords = opts.keepRecords ?? true;
+  }
 
   load(): PersistRecord[] {
     return this.records.slice();
   }
 
   append(records: readonly PersistRecord[]): void {
-    for (const r of records) this.records.push(r);
+    if (this.keepRecords) for (const r of records) this.records.push(r);
     this.stats.records += records.length;
   }
 

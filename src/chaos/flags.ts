@@ -1,0 +1,89 @@
+/**
+ * Fault flags shared by `npm run chaos` and the benchmark:
+ * `--drop 5% --delay 0-2ms --dup 1% --reorder 2% --partition-every 5s --pause-every 3s --pause 200ms --crash-every 3s`.
+ * Each parser throws a RangeError with a one-line reason (the CLIs print it and exit 2).
+ */
+import type { FaultSpec } from './faults.js';
+
+export const FAULT_OPTIONS = {
+  drop: { type: 'string' },
+  delay: { type: 'string' },
+  dup: { type: 'string' },
+  reorder: { type: 'string' },
+  'partition-every': { type: 'string' },
+  'pause-every': { type: 'string' },
+  pause: { type: 'string' },
+  'crash-every': { type: 'string' },
+} as const;
+
+export function faultHelp(): string {
+  return [
+    '  --drop P                 chance a message is lost: 5% or 0.05 (default 0)',
+    '  --delay LO-HIms          per-message delay range, e.g. 0-2ms (default none)',
+    '  --dup P                  chance a message is delivered twice (default 0)',
+    '  --reorder P              chance a message is overtaken by later ones (default 0)',
+    '  --partition-every T      cut a random minority off every T (e.g. 5s), healed after T/2',
+    '  --pause-every T          stall a random replica every T, for --pause (default 200ms)',
+    '  --crash-every T          crash a random replica every T, restart it after T/2 (file storage)',
+  ].join('\n');
+}
+
+/** `5%` or `0.05` -> 0.05. */
+export function parseProbability(flag: string, raw: string): number {
+  const pct = raw.endsWith('%');
+  const n = Number(pct ? raw.slice(0, -1) : raw);
+  const p = pct ? n / 100 : n;
+  if (raw.trim() === '' || !Number.isFinite(p) || p < 0 || p > 1) throw new RangeError(`--${flag} must be a probability like 5% or 0.05, got '${raw}'`);
+  return p;
+}
+
+/** `200ms`, `5s`, `2m`, or a bare number of ms. */
+export function parseDuration_ms(flag: string, raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
+  if (m === null) throw new RangeError(`--${flag} must be a duration like 200ms, 5s or 2m, got '${raw}'`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 'ms';
+  return unit === 'm' ? n * 60_000 : unit === 's' ? n * 1000 : n;
+}
+
+/** `0-2ms`, `1-5` (ms), or one value `3ms` (fixed). */
+export function parseDelayRange_ms(flag: string, raw: string): [number, number] {
+  const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?(ms)?$/.exec(raw.trim());
+  if (m === null) throw new RangeError(`--${flag} must be a range like 0-2ms, got '${raw}'`);
+  const lo = Number(m[1]);
+  const hi = m[2] === undefined ? lo : Number(m[2]);
+  if (hi < lo) throw new RangeError(`--${flag}: the range's low end is above its high end ('${raw}')`);
+  return [lo, hi];
+}
+
+export interface FaultFlags {
+  faults: FaultSpec;
+  partitionEvery_ms: number;
+  pauseEvery_ms: number;
+  pause_ms: number;
+  crashEvery_ms: number;
+}
+
+export function faultsFromFlags(values: Partial<Record<string, string | boolean | undefined>>): FaultFlags {
+  const str = (k: string): string | undefined => {
+    const v = values[k];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const faults: FaultSpec = {};
+  const drop = str('drop'), dup = str('dup'), reorder = str('reorder'), delay = str('delay');
+  if (drop !== undefined) faults.drop = parseProbability('drop', drop);
+  if (dup !== undefined) faults.duplicate = parseProbability('dup', dup);
+  if (reorder !== undefined) faults.reorder = parseProbability('reorder', reorder);
+  if (delay !== undefined) faults.delay_ms = parseDelayRange_ms('delay', delay);
+  const dur = (k: string, d: number): number => {
+    const v = str(k);
+    return v === undefined ? d : parseDuration_ms(k, v);
+  };
+  return {
+    faults,
+    partitionEvery_ms: dur('partition-every', 0),
+    pauseEvery_ms: dur('pause-every', 0),
+    pause_ms: dur('pause', 200),
+    crashEvery_ms: dur('crash-every', 0),
+  };
+}

@@ -4,7 +4,6 @@
  * before (a retried request decided twice is applied once).
  */
 import type { Decision } from '../paxos/replica.js';
-import { splitValue } from './client-wire.js';
 
 export interface Applied {
   slot: number;
@@ -28,6 +27,9 @@ export class Applier {
   /** The decided log (raw values, '' for no-ops), the last `retain` slots. */
   private log: string[] = [];
   private logBase = 0;
+  /** Applied request ids in apply order, for eviction beyond `dedupeWindow`. */
+  private readonly ring: string[] = [];
+  private ringAt = 0;
 
   constructor(
     private readonly onApply: (a: Applied) => void,
@@ -42,16 +44,24 @@ export class Applier {
   }
 
   learned(decisions: readonly Decision[]): void {
-    for (const d of decisions) if (d.slot >= this.stats.next_slot) this.early.set(d.slot, d.value);
-    for (;;) {
+    for (const d of decisions) {
+      // Fast path: the next slot, nothing parked (the common case with a stable leader).
+      if (d.slot === this.stats.next_slot && this.early.size === 0) this.next(d.slot, d.value);
+      else if (d.slot >= this.stats.next_slot) this.early.set(d.slot, d.value);
+    }
+    while (this.early.size > 0) {
       const slot = this.stats.next_slot;
       const value = this.early.get(slot);
       if (value === undefined) return;
       this.early.delete(slot);
-      this.stats.next_slot++;
-      this.record(value);
-      this.apply(slot, value);
+      this.next(slot, value);
     }
+  }
+
+  private next(slot: number, value: string): void {
+    this.stats.next_slot++;
+    this.record(value);
+    this.apply(slot, value);
   }
 
   private record(value: string): void {
@@ -64,22 +74,29 @@ export class Applier {
   }
 
   private apply(slot: number, value: string): void {
-    const parts = splitValue(value);
-    if (parts === null) {
+    const i = value.indexOf(':');
+    if (i <= 0) {
       this.stats.noops++;
       return;
     }
-    if (this.appliedIds.has(parts.requestId)) {
+    const requestId = value.slice(0, i);
+    if (this.appliedIds.has(requestId)) {
       this.stats.duplicates++;
       return;
     }
-    this.appliedIds.set(parts.requestId, slot);
-    if (this.appliedIds.size > this.dedupeWindow) {
-      const oldest = this.appliedIds.keys().next();
-      if (oldest.done !== true) this.appliedIds.delete(oldest.value);
+    this.appliedIds.set(requestId, slot);
+    // Evict the oldest id through a ring of ids: a Map iterator from the front would walk the
+    // holes that deletions leave, which made eviction O(holes) per decision.
+    const ring = this.ring;
+    if (ring.length < this.dedupeWindow) ring.push(requestId);
+    else {
+      const old = ring[this.ringAt] as string;
+      ring[this.ringAt] = requestId;
+      this.ringAt = (this.ringAt + 1) % this.dedupeWindow;
+      if (this.appliedIds.get(old) !== undefined) this.appliedIds.delete(old);
     }
     this.stats.applied++;
-    this.onApply({ slot, requestId: parts.requestId, payload: parts.payload });
+    this.onApply({ slot, requestId, payload: value.slice(i + 1) });
   }
 
   /** Decided values (raw, '' for a no-op) of slots [from, from + count) still retained. */

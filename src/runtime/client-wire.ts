@@ -16,7 +16,19 @@ export type ClientBatch = (string | number)[];
 export type HostBatch = [replies: (string | number)[], decisions: (string | number)[]];
 
 export function joinValue(requestId: string, payload: string): string {
-  return `${requestId}:${payload}`;
+  return flat(`${requestId}:${payload}`);
+}
+
+/**
+ * Returns `s` with its characters in one flat buffer. A concatenation is a
+ * V8 cons string (a tree of parts); every structured clone of it (each
+ * Accept to each follower) walks and copies the tree again: cons values made
+ * postMessage about 1.5x slower in a micro-benchmark. Converting to a number
+ * flattens the string in place once (the trick of the `flatstr` package).
+ */
+export function flat(s: string): string {
+  Number(s);
+  return s;
 }
 
 /** Splits a replicated value; null for a no-op or a value not made by joinValue. */

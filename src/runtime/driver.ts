@@ -7,7 +7,7 @@
  * decisions. So a reply never leaves before the state it depends on is stored.
  */
 import type { NodeId } from '../paxos/ballot.js';
-import { MAX_VALUE_BYTES, decode, encode } from '../paxos/codec.js';
+import { MAX_VALUE_BYTES, decode, encode, type Wire } from '../paxos/codec.js';
 import { NOOP } from '../paxos/messages.js';
 import type { Decision, Replica } from '../paxos/replica.js';
 import type { Storage } from '../storage/storage.js';
@@ -163,26 +163,45 @@ export class ReplicaDriver {
         return false;
       }
       if (ready.persist.length > 0) this.storage.append(ready.persist);
-      for (const o of ready.messages) if (o.to !== this.id) this.transport.send(o.to, encode(o.msg));
+      // A broadcast is one message object sent to every peer in a row: encode it once.
+      let last: unknown = null;
+      let wire: Wire = [];
+      for (const o of ready.messages) {
+        if (o.to === this.id) continue;
+        if (o.msg !== last) {
+          last = o.msg;
+          wire = encode(o.msg);
+        }
+        this.transport.send(o.to, wire);
+      }
       if (ready.decisions.length > 0) this.onDecisions(ready.decisions);
     }
     this.transport.flush();
     return true;
   }
 
+  /**
+   * One timer per replica. It is re-armed only when the deadline moves
+   * EARLIER than the armed one: a later deadline (the usual case, as the
+   * oldest slot in flight is decided every turn) keeps the armed timer, which
+   * then fires a little early, runs a turn that ticks nothing, and is re-armed
+   * at the true deadline. That saves a clearTimeout/setTimeout pair per turn.
+   */
   private armTimer(): void {
     const at = this.replica.nextDeadline();
-    if (at === this.timerAt) return;
+    if (at >= this.timerAt) return;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = at;
     if (at === Number.POSITIVE_INFINITY) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      this.schedule();
-    }, Math.max(0, at - this.now()));
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - this.now()));
   }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.schedule();
+  };
 
   transportStats(): TransportStats {
     return this.transport.stats;

@@ -13,8 +13,9 @@ import { Cluster } from '../cluster/index.js';
 import type { ReplicaTuning } from '../runtime/host.js';
 import { SeededRandom } from '../sim/random.js';
 import type { FsyncMode } from '../storage/storage.js';
-import type { FaultSpec, FaultStats } from './faults.js';
+import { emptyFaultStats, type FaultSpec, type FaultStats } from './faults.js';
 import { History, encodeOp, type Violation } from './history.js';
+import { Nemesis, type NemesisReport } from './nemesis.js';
 import type { KvInput } from './linearizability.js';
 
 export interface ChaosOptions {
@@ -48,7 +49,8 @@ export interface RoundReport {
   lin_steps: number;
   violations: Violation[];
   violation_count: number;
-  nemesis: { partitions: number; pauses: number; crashes: number; restarts: number; errors: string[] };
+  /** `restarted`: replicas restarted this round (their counters start again from zero). */
+  nemesis: NemesisReport;
   faults: FaultStats;
   /** Slots checked for agreement this round. */
   slots: number;
@@ -58,32 +60,23 @@ export interface RoundReport {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function shuffled(rnd: SeededRandom, n: number): number[] {
-  const a = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rnd.int(0, i);
-    [a[i], a[j]] = [a[j] as number, a[i] as number];
-  }
-  return a;
-}
 /** How long a round waits for the replicas to converge after faults are lifted. */
 const SETTLE_MS_MAX = 10_000;
-/** Nemesis errors kept per round (they are reported, not violations). */
-const MAX_NEMESIS_ERRORS = 10;
 
 export class ChaosSession {
   private history: History;
   private round = 0;
-  private rnd: SeededRandom;
-  private readonly down = new Set<number>();
-  /** Replicas stalled now: never crashed while stalled (a crash should find a running thread). */
-  private readonly paused = new Set<number>();
+  private readonly nemesis: Nemesis;
 
   private constructor(
     readonly cluster: Cluster,
     readonly opts: ChaosOptions,
   ) {
-    this.rnd = new SeededRandom(opts.seed);
+    this.nemesis = new Nemesis(
+      cluster,
+      { partitionEvery_ms: opts.partitionEvery_ms ?? 0, pauseEvery_ms: opts.pauseEvery_ms ?? 0, pause_ms: opts.pause_ms ?? 200, crashEvery_ms: opts.crashEvery_ms ?? 0 },
+      new SeededRandom(opts.seed),
+    );
     this.history = new History(opts.replicas);
     cluster.on('decided', (e) => this.history.decided(e.replica, e.slot, e.requestId, e.value));
   }
@@ -119,21 +112,15 @@ export class ChaosSession {
     this.history = history;
     const startSlots = await this.nextSlots();
     await c.faults.set(o.faults);
+    const faultsBefore = await c.faults.stats();
     const t0 = performance.now();
     const end = t0 + duration_ms;
-    const nem = { partitions: 0, pauses: 0, crashes: 0, restarts: 0, errors: [] as string[] };
-    const note = (e: unknown): void => {
-      if (nem.errors.length < MAX_NEMESIS_ERRORS) nem.errors.push((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '');
-    };
+    const nem = this.nemesis.reset();
     const clients = Array.from({ length: o.clients ?? 6 }, (_, k) => this.client(k, round, end, history, new SeededRandom(o.seed * 31 + round * 1009 + k)));
-    const nemesis = this.nemesis(end, nem, note);
-    await Promise.all([...clients, nemesis]);
+    await Promise.all([...clients, this.nemesis.run(end)]);
     // Lift every fault, bring crashed replicas back, and let the logs converge before checking.
-    await c.faults.heal().catch(note);
-    await c.faults.set({}).catch(note);
-    for (let i = 0; i < o.replicas; i++) c.faults.resume(i);
-    for (const i of [...this.down]) await this.restart(i, nem, note);
-    const faults = await this.faultTotals();
+    await this.nemesis.lift();
+    const faults = await this.faultTotals(faultsBefore, nem.restarted);
     const logs = await this.settle(history, startSlots);
     history.checkAgreement(logs);
     history.checkRealTime();
@@ -178,88 +165,28 @@ export class ChaosSession {
     }
   }
 
-  private async nemesis(end: number, nem: RoundReport['nemesis'], note: (e: unknown) => void): Promise<void> {
-    const o = this.opts;
-    const c = this.cluster;
-    const n = o.replicas;
-    const maxDown = Math.floor((n - 1) / 2);
-    const every = { partition: o.partitionEvery_ms ?? 0, pause: o.pauseEvery_ms ?? 0, crash: o.crashEvery_ms ?? 0 };
-    const next = { partition: every.partition, pause: every.pause, crash: every.crash };
-    const t0 = performance.now();
-    let healAt = Number.POSITIVE_INFINITY;
-    const restartAt = new Map<number, number>();
-    const pending: Promise<unknown>[] = [];
-    while (performance.now() < end) {
-      const t = performance.now() - t0;
-      if (t >= healAt) {
-        healAt = Number.POSITIVE_INFINITY;
-        await c.faults.heal().catch(note);
-      }
-      for (const [i, at] of restartAt) {
-        if (t >= at) {
-          restartAt.delete(i);
-          await this.restart(i, nem, note);
-        }
-      }
-      if (every.partition > 0 && t >= next.partition) {
-        next.partition += every.partition;
-        // A random split: sometimes a minority cut off, sometimes one replica alone.
-        const ids = shuffled(this.rnd, n);
-        const cut = this.rnd.int(1, Math.floor(n / 2));
-        await c.faults.partition([ids.slice(0, cut), ids.slice(cut)]).catch(note);
-        nem.partitions++;
-        healAt = t + every.partition / 2;
-      }
-      if (every.pause > 0 && t >= next.pause) {
-        next.pause += every.pause;
-        const i = this.rnd.int(0, n - 1);
-        if (c.isUp(i) && !this.paused.has(i)) {
-          nem.pauses++;
-          this.paused.add(i);
-          // Not awaited: the pause resolves when the replica runs again.
-          pending.push(
-            c.faults
-              .pause(i, o.pause_ms ?? 200)
-              .catch(note)
-              .finally(() => this.paused.delete(i)),
-          );
-        }
-      }
-      if (every.crash > 0 && t >= next.crash) {
-        next.crash += every.crash;
-        const i = this.rnd.int(0, n - 1);
-        if (c.isUp(i) && !this.paused.has(i) && this.down.size < maxDown) {
-          this.down.add(i);
-          nem.crashes++;
-          await c.crash(i).catch(note);
-          restartAt.set(i, t + every.crash / 2);
-        }
-      }
-      await sleep(10);
-    }
-    await Promise.all(pending);
-  }
-
-  private async restart(i: number, nem: RoundReport['nemesis'], note: (e: unknown) => void): Promise<void> {
-    try {
-      await this.cluster.restart(i);
-      this.down.delete(i);
-      nem.restarts++;
-    } catch (e) {
-      note(e);
-    }
-  }
-
   private async nextSlots(): Promise<number[]> {
     const s = await this.cluster.stats();
     return s.replicas.map((r) => r?.applier.next_slot ?? 0);
   }
 
-  private async faultTotals(): Promise<FaultStats> {
-    const all = await this.cluster.faults.stats();
-    const sum: Record<string, number> = {};
-    for (const f of all) if (f !== null) for (const [k, v] of Object.entries(f)) sum[k] = (sum[k] ?? 0) + v;
-    return sum as unknown as FaultStats;
+  /**
+   * This round's fault counters over all replicas: live counters minus those at
+   * the round's start (a replica restarted this round counts from its restart,
+   * so these are lower bounds). `held` and `held_high_water` are gauges: maxima.
+   */
+  private async faultTotals(before: (FaultStats | null)[], restarted: ReadonlySet<number>): Promise<FaultStats> {
+    const after = await this.cluster.faults.stats();
+    const sum = emptyFaultStats();
+    after.forEach((f, i) => {
+      if (f === null) return;
+      const b = restarted.has(i) ? null : before[i];
+      for (const k of Object.keys(sum) as (keyof FaultStats)[]) {
+        if (k === 'held' || k === 'held_high_water') sum[k] = Math.max(sum[k], f[k]);
+        else sum[k] += Math.max(0, f[k] - (b?.[k] ?? 0));
+      }
+    });
+    return sum;
   }
 
   /** Waits until every replica's log reaches the highest slot any op was acknowledged in; returns the logs from this round's start. */
@@ -286,6 +213,7 @@ export class ChaosSession {
   }
 
   async close(): Promise<void> {
+    this.nemesis.stop();
     for (let i = 0; i < this.opts.replicas; i++) this.cluster.faults.resume(i);
     await this.cluster.close();
   }

@@ -6,6 +6,9 @@
 import { POLICY_NAMES, policySpec, type PolicySpec } from '../src/contention/registry.js';
 import { JITTERS, type Jitter } from '../src/contention/backoff.js';
 import { MAX_NODES } from '../src/paxos/ballot.js';
+import type { FaultSpec } from '../src/chaos/faults.js';
+import { parseDelayRange_ms, parseProbability } from '../src/chaos/flags.js';
+import type { NemesisOptions } from '../src/chaos/nemesis.js';
 
 /**
  * Both run synod's public Cluster API (src/cluster over src/runtime): threads is
@@ -33,6 +36,8 @@ export interface RunOptions {
   runtime: Runtime;
   apply_cost_us: number;
   livelock_threshold_ms: number;
+  /** Chaos mode (src/chaos): link faults and the nemesis schedule; null when no fault flag is set. */
+  faults: { spec: FaultSpec; nemesis: NemesisOptions } | null;
 }
 
 /** Options that apply to the whole invocation, not to one run. */
@@ -75,6 +80,15 @@ const duration = (min_ms: number): Parser => (raw, name) => {
   if (!Number.isFinite(v) || v < min_ms || v > 3_600_000) throw new OptionError(`--${name} must be a duration like 10s or 500ms (>= ${min_ms} ms, <= 1h), got '${raw}'`);
   return v;
 };
+/** The chaos flag parsers (src/chaos/flags.ts), with their one-line errors as OptionError. */
+const chaos = (f: (flag: string, raw: string) => unknown): Parser => (raw, name) => {
+  try {
+    f(name, raw);
+  } catch (e) {
+    throw new OptionError(e instanceof Error ? e.message : String(e));
+  }
+  return raw;
+};
 /** "5000" or "5000/s". */
 const rate: Parser = (raw, name) => num(1, 10_000_000)(raw.replace(/\/s$/, ''), name);
 
@@ -112,6 +126,13 @@ export const RUN_OPTIONS = {
   runtime: { default: 'threads', parse: oneOf(['threads', 'inline', 'cluster', 'cluster-inline']), help: 'threads: a worker per replica; inline: all on the main thread (cluster, cluster-inline: aliases)' },
   'apply-cost-us': { default: '0', parse: num(0, 1_000_000), help: 'simulated state-machine cost per decision per replica' },
   'livelock-ms': { default: '100', parse: num(1), help: 'a gap without decisions (with proposals pending) longer than this is a livelock episode' },
+  drop: { default: '0', parse: chaos(parseProbability), help: 'chaos: chance a message is lost, e.g. 5%' },
+  delay: { default: '0', parse: chaos(parseDelayRange_ms), help: 'chaos: per-message delay range, e.g. 0-2ms' },
+  dup: { default: '0', parse: chaos(parseProbability), help: 'chaos: chance a message is delivered twice, e.g. 1%' },
+  reorder: { default: '0', parse: chaos(parseProbability), help: 'chaos: chance a message is overtaken by later ones' },
+  'partition-every': { default: '0', parse: duration(0), help: 'chaos: cut a random minority off every T (healed after T/2); 0: never' },
+  'pause-every': { default: '0', parse: duration(0), help: 'chaos: stall a random replica for --pause every T; 0: never' },
+  pause: { default: '200ms', parse: duration(1), help: 'chaos: how long a pause stalls a replica' },
 } as const satisfies Record<string, Spec>;
 
 export type RunKey = keyof typeof RUN_OPTIONS;
@@ -226,7 +247,22 @@ function toRunOptions(values: Map<RunKey, string>): RunOptions {
     rate_per_s: n('rate'), conflict_pct: n('conflict'), value_bytes: n('value-bytes'), policy,
     duration_ms: n('duration'), warmup_ms: n('warmup'), seed: n('seed'), runtime: RUNTIME_ALIASES[s('runtime')] ?? 'threads',
     apply_cost_us: n('apply-cost-us'), livelock_threshold_ms: n('livelock-ms'),
+    faults: faultOptions(s, n),
   };
+}
+
+/** Null unless a chaos flag is set: then the cluster runs with the fault layer (threads runtime only). */
+function faultOptions(s: (k: RunKey) => string, n: (k: RunKey) => number): RunOptions['faults'] {
+  const spec: FaultSpec = {};
+  if (parseProbability('drop', s('drop')) > 0) spec.drop = parseProbability('drop', s('drop'));
+  if (parseProbability('dup', s('dup')) > 0) spec.duplicate = parseProbability('dup', s('dup'));
+  if (parseProbability('reorder', s('reorder')) > 0) spec.reorder = parseProbability('reorder', s('reorder'));
+  const delay = parseDelayRange_ms('delay', s('delay'));
+  if (delay[1] > 0) spec.delay_ms = delay;
+  const nemesis: NemesisOptions = { partitionEvery_ms: n('partition-every'), pauseEvery_ms: n('pause-every'), pause_ms: n('pause'), crashEvery_ms: 0 };
+  if (Object.keys(spec).length === 0 && nemesis.partitionEvery_ms === 0 && nemesis.pauseEvery_ms === 0) return null;
+  if (RUNTIME_ALIASES[s('runtime')] === 'inline') throw new OptionError('the chaos flags (--drop, --delay, --dup, --reorder, --partition-every, --pause-every) need --runtime threads');
+  return { spec, nemesis };
 }
 
 export function helpText(): string {

@@ -12,6 +12,8 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from '../src/cluster/index.js';
 import { decisionLogFile } from '../src/runtime/decision-log.js';
+import { Nemesis } from '../src/chaos/nemesis.js';
+import { SeededRandom } from '../src/sim/random.js';
 import type { RunOptions, Runtime } from './options.js';
 
 export const BUCKET_MS = 100;
@@ -50,18 +52,27 @@ export async function runOnce(opts: RunOptions, runtime: Runtime, ctx: RunContex
     ...(ctx.decisions === null ? {} : { decisionsDir: ctx.scratch }),
     // The proposers' closed loops and the forwarded share all queue at one replica at most.
     tuning: { maxPending: Math.max(4096, 2 * opts.proposers * opts.outstanding) },
+    // Chaos flags: the seeded fault layer on every replica's mesh (absent: no layer at all).
+    ...(opts.faults === null ? {} : { faults: opts.faults.spec }),
   });
   const ids = Array.from({ length: opts.replicas }, (_, i) => i);
   const each = <T>(f: (i: number) => Promise<T>): Promise<T[]> => Promise.all(ids.map(f));
   const eld = monitorEventLoopDelay({ resolution: 10 });
   let closed = false;
+  let nemesis: Nemesis | null = null;
   try {
     await each((id) => cluster.startWorkload(id, workloadConfig(opts, id)));
+    // Partitions and pauses run through warm-up and the measured window, and are lifted before the load stops.
+    nemesis = opts.faults === null ? null : new Nemesis(cluster, opts.faults.nemesis, new SeededRandom(opts.seed));
+    const nemesisDone = nemesis?.run(Number.POSITIVE_INFINITY);
     await sleep(opts.warmup_ms);
     await each((id) => cluster.measureWorkload(id));
     eld.enable();
     const t0 = performance.now();
     await sleep(opts.duration_ms);
+    nemesis?.stop();
+    await nemesisDone;
+    await nemesis?.lift();
     const metrics = await each((id) => cluster.stopWorkload(id));
     const measured_ms = performance.now() - t0;
     eld.disable();
@@ -76,6 +87,7 @@ export async function runOnce(opts: RunOptions, runtime: Runtime, ctx: RunContex
     };
   } finally {
     eld.disable();
+    nemesis?.stop();
     if (!closed) await cluster.close();
   }
 }

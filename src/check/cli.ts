@@ -29,6 +29,8 @@ const HELP = `usage: npm run check -- [options]
   --dfs             depth first (default breadth first: shortest counterexamples)
   --max-states N    stop after N distinct states (default 5000000)
   --bug NAME        plant a known bug (${BUGS.join(', ')})
+  --no-reduce       plain interleaving semantics: no dead-message reduction (see docs/model-checking.md)
+  --progress        print progress to stderr every 100,000 generated states
   --json            print one JSON summary as the last line
 ${policyHelp()} (checker default immediate)`;
 
@@ -57,7 +59,7 @@ function main(argv: string[]): number {
         'max-round': { type: 'string' }, slots: { type: 'string' }, crashes: { type: 'string' },
         'no-loss': { type: 'boolean' }, 'no-dup': { type: 'boolean' }, 'no-timers': { type: 'boolean' }, 'no-persist-check': { type: 'boolean' },
         dfs: { type: 'boolean' }, 'max-states': { type: 'string' }, bug: { type: 'string' },
-        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        json: { type: 'boolean' }, progress: { type: 'boolean' }, 'no-reduce': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
@@ -90,6 +92,7 @@ function main(argv: string[]): number {
       dup: values['no-dup'] !== true,
       timers: values['no-timers'] !== true,
       checkPersistence: values['no-persist-check'] !== true,
+      reduce: values['no-reduce'] !== true,
       policy: policyFromFlags(Object.fromEntries(Object.entries(values).filter((e): e is [string, string | boolean] => typeof e[1] !== 'object')), 'immediate'),
       bugs,
     };
@@ -100,14 +103,18 @@ function main(argv: string[]): number {
   const maxStates = int(str('max-states'), 'max-states', 5_000_000);
   if (maxStates < 1) fail(`--max-states must be >= 1, got ${maxStates}`);
 
-  const r = check(cfg, { order: values.dfs === true ? 'dfs' : 'bfs', maxStates });
+  const progress = values.progress !== true ? undefined : (p: { generated: number; distinct: number; queued: number; depth: number; elapsed_ms: number }): void => {
+    const mb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+    process.stderr.write(`  generated ${p.generated}, distinct ${p.distinct}, queued ${p.queued}, depth ${p.depth}, ${(p.elapsed_ms / 1000).toFixed(0)} s, heap ${mb} MB\n`);
+  };
+  const r = check(cfg, { order: values.dfs === true ? 'dfs' : 'bfs', maxStates, ...(progress === undefined ? {} : { progress }) });
   const out: string[] = [];
   out.push(
-    `${r.order.toUpperCase()} replicas=${cfg.replicas} proposers=${cfg.proposers} values=${cfg.values} max-round=${cfg.maxRound} slots=${cfg.slots} ` +
+    `${r.order.toUpperCase()}${cfg.reduce === false ? ' (no reduction)' : ''} replicas=${cfg.replicas} proposers=${cfg.proposers} values=${cfg.values} max-round=${cfg.maxRound} slots=${cfg.slots} ` +
       `loss=${cfg.loss} dup=${cfg.dup} timers=${cfg.timers} crashes=${cfg.crashes} policy=${cfg.policy.name}${bug === undefined ? '' : ` bug=${bug}`}`,
   );
   out.push(
-    `states generated ${r.generated}, distinct ${r.distinct}, beyond max-round ${r.pruned}, max depth ${r.maxDepth}, ` +
+    `states generated ${r.generated}, distinct ${r.distinct}, covered ${r.covered}, beyond max-round ${r.pruned}, max depth ${r.maxDepth}, ` +
       `${(r.elapsed_ms / 1000).toFixed(2)} s${r.complete ? '' : r.violation === null ? ' (INCOMPLETE: hit --max-states)' : ''}`,
   );
   for (const w of r.sometimes) {
@@ -125,7 +132,7 @@ function main(argv: string[]): number {
   if (values.json === true) {
     process.stdout.write(
       `${JSON.stringify({
-        generated: r.generated, distinct: r.distinct, pruned: r.pruned, maxDepth: r.maxDepth, elapsed_ms: Math.round(r.elapsed_ms),
+        generated: r.generated, distinct: r.distinct, covered: r.covered, pruned: r.pruned, maxDepth: r.maxDepth, elapsed_ms: Math.round(r.elapsed_ms),
         complete: r.complete, violation: r.violation === null ? null : { invariant: r.violation.violations[0]?.invariant, length: r.violation.path.length },
         sometimes: Object.fromEntries(r.sometimes.map((w) => [w.name, w.path === null ? null : w.path.length])),
       })}\n`,

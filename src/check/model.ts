@@ -48,6 +48,12 @@ export interface ModelConfig {
   bugs: PlantedBugs;
   /** Off: durability bugs must show through their effects after a restart (default on: checked at each send). */
   checkPersistence?: boolean;
+  /**
+   * Dead-message reduction (default on): a message whose delivery can no
+   * longer change anything is taken out of the network. Off: the plain
+   * interleaving semantics (for comparison and for the soundness test).
+   */
+  reduce?: boolean;
 }
 
 export type Action =
@@ -101,6 +107,28 @@ export class Model {
   private readonly policies: ContentionPolicy[];
   private readonly policySet: Set<object>;
   private readonly fpCache = new WeakMap<Replica, string>();
+  /** Per replica snapshot (shared copy-on-write, so identity is state): envelope key -> dead there. */
+  private readonly deadCache = new WeakMap<Replica, Map<string, boolean>>();
+  /** Dead messages taken out of the network (statistics). */
+  deadRemoved = 0;
+  /**
+   * Hash-consing: one immutable object per distinct replica snapshot (keyed
+   * by clock and fingerprint) and per distinct ghost (keyed by its canonical
+   * text). A step copies before it mutates (copy-on-write), so sharing is
+   * safe, and the search's queue then holds small arrays of references rather
+   * than a deep copy of the ghost per state. Equal fingerprints mean equal
+   * behaviour, so which of two equal objects is kept does not matter (only
+   * statistics counters, which nothing reads, can differ).
+   */
+  private readonly replicaPool = new Map<string, Replica>();
+  private readonly ghostPool = new Map<string, SafetyChecker>();
+  private readonly ghostText = new WeakMap<SafetyChecker, string>();
+  /** The ghost the current step has copied and may write; any other is shared with other states. */
+  private ownedGhost: SafetyChecker | null = null;
+  /** Small exact ids for fingerprint texts (control keys are built from ids, not from the long texts). */
+  private readonly textIds = new Map<string, number>();
+  private readonly replicaIds = new WeakMap<Replica, number>();
+  private readonly ghostIds = new WeakMap<SafetyChecker, number>();
 
   constructor(readonly cfg: ModelConfig) {
     validateModelConfig(cfg);
@@ -127,6 +155,7 @@ export class Model {
       proposed: new Array<boolean>(this.cfg.proposers).fill(false), crashes: 0,
       ghost: new SafetyChecker(n, { maxViolations: 10, checkPersistence: this.cfg.checkPersistence ?? true }),
     };
+    this.ownedGhost = s.ghost;
     for (let id = 0; id < n; id++) {
       s.replicas.push(Replica.start(this.replicaConfig(id), 0));
       this.effects(s, id);
@@ -160,15 +189,16 @@ export class Model {
   step(s: State, a: Action): StepResult {
     const next: MutableState = {
       replicas: [...s.replicas], clocks: [...s.clocks], records: [...s.records], net: [...s.net],
-      proposed: [...s.proposed], crashes: s.crashes, ghost: deepCopy(s.ghost),
+      proposed: [...s.proposed], crashes: s.crashes, ghost: s.ghost,
     };
+    this.ownedGhost = null; // copied on the step's first write: most deliveries change no ghost fact
     switch (a.k) {
       case 'propose': {
         if (a.node >= this.cfg.proposers || next.proposed[a.node] === true) throw new Error(`propose at n${a.node} is not enabled`);
         next.proposed[a.node] = true;
-        next.ghost.proposedValue(a.value);
+        this.ghost(next).proposedValue(a.value);
         this.own(next, a.node).propose(a.value, this.clock(next, a.node));
-        return this.finish(next, a.node);
+        return this.finish(next, a.node, this.replica(s, a.node));
       }
       case 'deliver':
       case 'drop': {
@@ -178,7 +208,7 @@ export class Model {
         if (a.k === 'drop' || !this.cfg.dup) next.net.splice(i, 1);
         if (a.k === 'drop') return { state: next, outOfBound: false };
         this.own(next, a.to).receive(a.from, a.msg, this.clock(next, a.to));
-        return this.finish(next, a.to);
+        return this.finish(next, a.to, this.replica(s, a.to));
       }
       case 'timer': {
         const r = this.own(next, a.node);
@@ -187,7 +217,7 @@ export class Model {
         const now = Math.max(this.clock(next, a.node), at);
         next.clocks[a.node] = now;
         r.tick(now);
-        return this.finish(next, a.node);
+        return this.finish(next, a.node, this.replica(s, a.node));
       }
       case 'restart': {
         if (next.crashes >= this.cfg.crashes) throw new Error('no crash left in the budget');
@@ -195,7 +225,7 @@ export class Model {
         const id = a.node;
         const r = Replica.start(this.replicaConfig(id), this.clock(next, id), next.records[id] ?? []);
         next.replicas[id] = r;
-        next.ghost.recovered(id, r);
+        this.ghost(next).recovered(id, r);
         if (id < this.cfg.proposers) next.proposed[id] = false;
         return this.finish(next, id);
       }
@@ -204,22 +234,33 @@ export class Model {
 
   /** Canonical text of everything that can affect the future, the ghost history included. */
   fingerprint(s: State): string {
+    return `${this.controlFingerprint(s)}\n${s.net.map((e) => e.key).join(' ')}`;
+  }
+
+  /**
+   * Everything but the network: the replicas, the clients' flags, the crash
+   * count and the ghost. Two states with the same control part whose networks
+   * are in multiset inclusion are in the covering relation the search uses
+   * (see search.ts: a message may stay undelivered forever, so more messages
+   * in flight allow every behaviour that fewer do).
+   */
+  /** The control part as full text, comparable across Model instances (tests compare reduced and plain searches). */
+  controlText(s: State): string {
     const parts: string[] = [];
-    for (let id = 0; id < s.replicas.length; id++) {
-      const r = this.replica(s, id);
-      let fp = this.fpCache.get(r);
-      if (fp === undefined) {
-        fp = r.fingerprint(this.clock(s, id));
-        this.fpCache.set(r, fp);
-      }
-      parts.push(fp);
-    }
-    parts.push(s.net.map((e) => e.key).join(' '));
-    parts.push(s.proposed.map((p) => (p ? '1' : '0')).join(''));
-    parts.push(String(s.crashes));
-    // Persisted records are left out: the ghost's durable image is built from exactly the same records.
-    parts.push(canonical(s.ghost, GHOST_SKIP));
+    for (let id = 0; id < s.replicas.length; id++) parts.push(this.replicaFingerprint(this.replica(s, id), this.clock(s, id)));
+    parts.push(s.proposed.map((p) => (p ? '1' : '0')).join(''), String(s.crashes), this.ghostFingerprint(s.ghost));
     return parts.join('\n');
+  }
+
+  controlFingerprint(s: State): string {
+    // Each replica and the ghost by an exact id of its canonical text (interned: no hash, no collision).
+    const parts: (string | number)[] = [];
+    for (let id = 0; id < s.replicas.length; id++) parts.push(this.replicaId(s, id));
+    parts.push(s.proposed.map((p) => (p ? '1' : '0')).join(''));
+    parts.push(s.crashes);
+    // Persisted records are left out: the ghost's durable image is built from exactly the same records.
+    parts.push(this.ghostId(s.ghost));
+    return parts.join(',');
   }
 
   replica(s: State, id: NodeId): Replica {
@@ -250,8 +291,153 @@ export class Model {
     return r;
   }
 
-  private finish(s: MutableState, id: NodeId): StepResult {
-    return { state: s, outOfBound: this.effects(s, id) };
+  private finish(s: MutableState, id: NodeId, before?: Replica): StepResult {
+    const outOfBound = this.effects(s, id);
+    if (this.reducing(s)) {
+      if (before !== undefined) this.checkMonotone(before, this.replica(s, id));
+      this.removeDead(s);
+    }
+    this.intern(s, id);
+    return { state: s, outOfBound };
+  }
+
+  private intern(s: MutableState, id: NodeId): void {
+    const r = this.replica(s, id);
+    // The fingerprint leaves out the config, the node id included: equal states of two nodes are different objects.
+    const key = `${id}#${this.clock(s, id)}#${this.replicaFingerprint(r, this.clock(s, id))}`;
+    const shared = this.replicaPool.get(key);
+    if (shared === undefined) this.replicaPool.set(key, r);
+    else s.replicas[id] = shared;
+    // A ghost with violations is never shared: the violation list is left out of its text.
+    if (!s.ghost.ok) return;
+    const text = this.ghostFingerprint(s.ghost);
+    const g = this.ghostPool.get(text);
+    if (g === undefined) this.ghostPool.set(text, s.ghost);
+    else s.ghost = g;
+  }
+
+  /** The step's writable ghost: a copy of the parent's, made on first use. */
+  private ghost(s: MutableState): SafetyChecker {
+    if (s.ghost !== this.ownedGhost) {
+      s.ghost = deepCopy(s.ghost);
+      this.ownedGhost = s.ghost;
+    }
+    return s.ghost;
+  }
+
+  private textId(text: string): number {
+    let id = this.textIds.get(text);
+    if (id === undefined) this.textIds.set(text, (id = this.textIds.size));
+    return id;
+  }
+
+  private replicaId(s: State, node: NodeId): number {
+    const r = this.replica(s, node);
+    let id = this.replicaIds.get(r);
+    if (id === undefined) {
+      id = this.textId(`r${node}#${this.replicaFingerprint(r, this.clock(s, node))}`);
+      this.replicaIds.set(r, id);
+    }
+    return id;
+  }
+
+  private ghostId(g: SafetyChecker): number {
+    let id = this.ghostIds.get(g);
+    if (id === undefined) {
+      id = this.textId(`g#${this.ghostFingerprint(g)}`);
+      this.ghostIds.set(g, id);
+    }
+    return id;
+  }
+
+  private replicaFingerprint(r: Replica, now: number): string {
+    let fp = this.fpCache.get(r);
+    if (fp === undefined) {
+      fp = r.fingerprint(now);
+      this.fpCache.set(r, fp);
+    }
+    return fp;
+  }
+
+  private ghostFingerprint(g: SafetyChecker): string {
+    let text = this.ghostText.get(g);
+    if (text === undefined) {
+      text = canonical(g, GHOST_SKIP);
+      this.ghostText.set(g, text);
+    }
+    return text;
+  }
+
+  /**
+   * The reduction applies once no crash is left in the budget: a restart
+   * wipes the volatile state (attempts, learned values) that deadness rests on.
+   */
+  private reducing(s: State): boolean {
+    return (this.cfg.reduce ?? true) && s.crashes >= this.cfg.crashes;
+  }
+
+  /**
+   * Dead-message reduction. A message m in flight to node r is dead when
+   *  (a) m is a Promise, Accepted or Nack about (slot, b) and r has learned the
+   *      slot or its attempt there is at a ballot above b; or m is a Decide for
+   *      a slot r has learned; and
+   *  (b) delivering m to r now changes nothing: r's fingerprint is unchanged and
+   *      r emits no record, message or decision (checked by doing it, on a copy).
+   * (a) is monotone: r's attempt ballot per slot only grows until the slot is
+   * learned, and a learned slot stays learned (checkMonotone asserts this on
+   * every step while the reduction is on). Given (a), the handlers reach m
+   * only through `see` (highestSeen, which only grows, so a ballot that did
+   * not raise it never will) and their stale-message branch, so (b) holds in
+   * every later state too. A dead message's delivery is thus a stutter of the
+   * replicas and the ghost (nothing is sent, persisted or learned), and taking
+   * it out is the same as delivering it now (--no-dup) or never (--dup): the
+   * reduced state is one the plain model reaches, and every plain behaviour
+   * maps to a reduced one with the same replica and ghost states.
+   */
+  private removeDead(s: MutableState): void {
+    const keep: Envelope[] = [];
+    for (const e of s.net) {
+      if (this.isDead(this.replica(s, e.to), this.clock(s, e.to), e)) this.deadRemoved++;
+      else keep.push(e);
+    }
+    if (keep.length !== s.net.length) s.net = keep;
+  }
+
+  // The cache is per replica snapshot: a node's clock moves only in a step that copies it, so `now` is fixed per snapshot.
+  private isDead(r: Replica, now: number, e: Envelope): boolean {
+    let cache = this.deadCache.get(r);
+    if (cache === undefined) this.deadCache.set(r, (cache = new Map()));
+    let dead = cache.get(e.key);
+    if (dead === undefined) {
+      dead = staleFor(r, e.msg) && this.noop(r, now, e);
+      cache.set(e.key, dead);
+    }
+    return dead;
+  }
+
+  /** Delivering `e` to a copy of `r` changes no behavioural field and emits nothing. */
+  private noop(r: Replica, now: number, e: Envelope): boolean {
+    const c = deepCopy(r, (o) => this.policySet.has(o));
+    const fp0 = c.fingerprint(now);
+    c.receive(e.from, e.msg, now);
+    const out = c.takeReady();
+    return out.persist.length === 0 && out.messages.length === 0 && out.decisions.length === 0 && c.fingerprint(now) === fp0;
+  }
+
+  /** The premise of the reduction, asserted on each step: learned stays learned, an attempt's ballot only grows. */
+  private checkMonotone(before: Replica, after: Replica): void {
+    for (let slot = 0; slot < this.cfg.slots; slot++) {
+      const learned = before.decided(slot) !== undefined;
+      if (learned && after.decided(slot) === undefined) {
+        throw new Error(`dead-message reduction unsound here: n${after.id} forgot slot ${slot} (rerun with --no-reduce)`);
+      }
+      const b = before.attemptIn(slot)?.ballot;
+      if (learned || b === undefined || after.decided(slot) !== undefined) continue;
+      const a = after.attemptIn(slot)?.ballot;
+      if (a === undefined || a < b) {
+        throw new Error(`dead-message reduction unsound here: n${after.id}'s attempt in slot ${slot} went from ballot ${b} to ${a ?? 'none'} (rerun with --no-reduce)`);
+      }
+    }
   }
 
   /** Applies node `id`'s effects as a driver must: persist, then send, then decide. Returns true if a prepare went above maxRound. */
@@ -259,18 +445,18 @@ export class Model {
     const ready = this.replica(s, id).takeReady();
     if (ready.persist.length > 0) {
       s.records[id] = [...(s.records[id] ?? []), ...ready.persist];
-      for (const rec of ready.persist) s.ghost.persisted(id, rec);
+      for (const rec of ready.persist) this.ghost(s).persisted(id, rec);
     }
     let outOfBound = false;
     for (const o of ready.messages) {
-      s.ghost.sent(id, o.msg);
+      this.ghost(s).sent(id, o.msg);
       // Messages about slots beyond the model leave it (see slotOf): a proposer that lost its slot goes inert.
       const slot = slotOf(o.msg);
       if (slot !== null && slot >= this.cfg.slots) continue;
       if (o.msg.t === MsgType.Prepare && roundOf(o.msg.ballot) > this.cfg.maxRound) outOfBound = true;
       if (o.to !== id) this.send(s, { from: id, to: o.to, msg: o.msg, key: envelopeKey(id, o.to, o.msg) });
     }
-    for (const d of ready.decisions) s.ghost.learnedBy(id, d.slot, d.value);
+    for (const d of ready.decisions) this.ghost(s).learnedBy(id, d.slot, d.value);
     return outOfBound;
   }
 
@@ -287,6 +473,27 @@ export class Model {
  * messages for later slots out of the network: the core moves a proposer whose
  * value lost slot 0 on to slot 1, which single-decree Paxos does not have.
  */
+/**
+ * Part (a) of deadness (see Model.removeDead): a response about a ballot below
+ * r's attempt in its slot, or about a slot r has learned; a Decide r knows.
+ */
+function staleFor(r: Replica, m: Message): boolean {
+  switch (m.t) {
+    case MsgType.Promise:
+    case MsgType.Accepted:
+    case MsgType.Nack: {
+      if (m.t === MsgType.Promise && m.open) return false; // stable-leader phase 1: not modelled
+      if (r.decided(m.slot) !== undefined) return true;
+      const at = r.attemptIn(m.slot);
+      return at !== null && at.ballot > m.ballot;
+    }
+    case MsgType.Decide:
+      return r.decided(m.slot) !== undefined;
+    default:
+      return false;
+  }
+}
+
 export function slotOf(m: Message): number | null {
   switch (m.t) {
     case MsgType.Prepare:

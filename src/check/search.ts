@@ -12,6 +12,10 @@ export interface SearchOptions {
   order: 'bfs' | 'dfs';
   /** Stop (incomplete) after this many distinct states. */
   maxStates: number;
+  /** Called on every admitted state (tests). */
+  onState?: (m: Model, s: State) => void;
+  /** Called every 100,000 generated states (long runs: the CLI's --progress). */
+  progress?: (p: { generated: number; distinct: number; queued: number; depth: number; elapsed_ms: number }) => void;
 }
 
 export interface Witness {
@@ -28,6 +32,8 @@ export interface CheckResult {
   distinct: number;
   /** States beyond maxRound: checked, not expanded. */
   pruned: number;
+  /** New states not admitted because an admitted state with the same control part had a superset network. */
+  covered: number;
   maxDepth: number;
   elapsed_ms: number;
   /** False if the search stopped at maxStates or at a violation. */
@@ -67,6 +73,19 @@ function duel(m: Model, s: State): boolean {
   return true;
 }
 
+/** Multiset inclusion of sorted id arrays: every element of `small` occurs in `big`, as often. */
+function includes(big: Int32Array, small: Int32Array): boolean {
+  if (small.length > big.length) return false;
+  let j = 0;
+  for (let i = 0; i < small.length; i++) {
+    const x = small[i] ?? 0;
+    while (j < big.length && (big[j] ?? 0) < x) j++;
+    if (j >= big.length || big[j] !== x) return false;
+    j++;
+  }
+  return true;
+}
+
 function hash(text: string): string {
   return createHash('sha1').update(text).digest('base64');
 }
@@ -94,11 +113,57 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
     return path.reverse();
   };
 
+  // Covering (subsumption), with the reduction on: per control part (everything but the network), the
+  // networks of admitted states, as sorted ids of interned envelope keys, kept as an antichain.
+  const subsume = cfg.reduce ?? true;
+  const msgIds = new Map<string, number>();
+  const groups = new Map<string, Int32Array[]>();
+  let admitted = 0;
+  let covered = 0;
+  const netIds = (s: State): Int32Array => {
+    const ids = new Int32Array(s.net.length);
+    for (let i = 0; i < s.net.length; i++) {
+      const k = s.net[i]?.key ?? '';
+      let n = msgIds.get(k);
+      if (n === undefined) msgIds.set(k, (n = msgIds.size));
+      ids[i] = n;
+    }
+    return ids.sort();
+  };
+  /** True if the state is new (not covered); records it. */
+  const fresh = (s: State): boolean => {
+    if (!subsume) {
+      const key = hash(model.fingerprint(s));
+      if (seen.has(key)) return false;
+      seen.set(key, admitted);
+      return true;
+    }
+    const key = model.controlFingerprint(s); // short: ids of interned texts
+    const net = netIds(s);
+    const list = groups.get(key);
+    if (list === undefined) {
+      groups.set(key, [net]);
+      return true;
+    }
+    for (const other of list) {
+      if (includes(other, net)) {
+        covered++;
+        return false;
+      }
+    }
+    // Keep only maximal networks: one the new state covers can prune nothing the new one cannot.
+    let w = 0;
+    for (const other of list) if (!includes(net, other)) list[w++] = other;
+    list.length = w;
+    list.push(net);
+    return true;
+  };
+
   const admit = (s: State, from: number, a: Action | null, depth: number): number => {
-    const key = hash(model.fingerprint(s));
-    if (seen.has(key)) return -1;
+    if (!fresh(s)) return -1;
+    opts.onState?.(model, s);
     const id = parent.length;
-    seen.set(key, id);
+    admitted++;
     parent.push(from);
     via.push(a);
     depthOf.push(depth);
@@ -116,7 +181,7 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
   if (!init.ghost.ok) violation = { violations: init.ghost.violations, path: [] };
   const frontier: Array<{ s: State; id: number } | undefined> = [{ s: init, id: admit(init, -1, null, 0) }];
   let head = 0;
-  while (violation === null && seen.size < opts.maxStates) {
+  while (violation === null && admitted < opts.maxStates) {
     let item: { s: State; id: number } | undefined;
     if (opts.order === 'bfs') {
       item = frontier[head];
@@ -132,6 +197,9 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
     const depth = (depthOf[item.id] ?? 0) + 1;
     for (const a of model.actions(item.s)) {
       generated++;
+      if (opts.progress !== undefined && generated % 100_000 === 0) {
+        opts.progress({ generated, distinct: admitted, queued: frontier.length - head, depth, elapsed_ms: performance.now() - t0 });
+      }
       const { state, outOfBound } = model.step(item.s, a);
       if (!state.ghost.ok) {
         violation = { violations: state.ghost.violations, path: pathTo(item.id, a) };
@@ -150,7 +218,8 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
     config: cfg,
     order: opts.order,
     generated,
-    distinct: seen.size,
+    distinct: admitted,
+    covered,
     pruned,
     maxDepth,
     elapsed_ms: performance.now() - t0,

@@ -362,7 +362,7 @@ export class Model {
   private ghostFingerprint(g: SafetyChecker): string {
     let text = this.ghostText.get(g);
     if (text === undefined) {
-      text = canonical(g, GHOST_SKIP);
+      text = canonical(projectGhost(g), GHOST_SKIP);
       this.ghostText.set(g, text);
     }
     return text;
@@ -424,7 +424,7 @@ export class Model {
     return out.persist.length === 0 && out.messages.length === 0 && out.decisions.length === 0 && c.fingerprint(now) === fp0;
   }
 
-  /** The premise of the reduction, asserted on each step: learned stays learned, an attempt's ballot only grows. */
+  /** The premise of the dead-message reduction, asserted on each step: learned stays learned, an attempt's ballot only grows. */
   private checkMonotone(before: Replica, after: Replica): void {
     for (let slot = 0; slot < this.cfg.slots; slot++) {
       const learned = before.decided(slot) !== undefined;
@@ -473,6 +473,44 @@ export class Model {
  * messages for later slots out of the network: the core moves a proposer whose
  * value lost slot 0 on to slot 1, which single-decree Paxos does not have.
  */
+/** The SafetyChecker's history, as its fields are laid out (read only, for the projection below). */
+interface GhostView {
+  nodes: Array<Record<string, unknown> & { votes: Map<number, Map<number, Value>>; maxVote: Map<number, number> }>;
+  acceptValue: Map<number, Map<number, Value>>;
+  acceptors: Map<number, Map<number, Set<NodeId>>>;
+  quorum: number;
+}
+
+/**
+ * The ghost facts a future check can still read, as a plain graph (the full
+ * history otherwise splits states that no future event can tell apart):
+ * - a node's votes: only the one at its highest ballot per slot. `checkVotes`
+ *   reads a reported vote's value only to compare it; a reported ballot that is
+ *   not the highest is a votes-real violation whatever the older values were.
+ * - voters per ballot: a ballot that already has a quorum is written `Q`. A
+ *   further voter only re-compares its (fixed) value with the chosen one, which
+ *   was settled (chosen, or agreement reported) when the quorum formed.
+ * Everything else is kept as it is. If the layout changes, the projection
+ * falls back to the whole ghost (never less than the invariants read).
+ */
+function projectGhost(g: SafetyChecker): unknown {
+  const v = g as unknown as GhostView;
+  if (!Array.isArray(v.nodes) || !(v.acceptors instanceof Map) || typeof v.quorum !== 'number') return g;
+  const nodes = v.nodes.map((n) => {
+    if (!(n.votes instanceof Map) || !(n.maxVote instanceof Map)) return n;
+    const top = new Map<number, string>();
+    for (const [slot, b] of n.maxVote) top.set(slot, `${b}:${JSON.stringify(n.votes.get(slot)?.get(b))}`);
+    return { ...n, votes: top, maxVote: undefined };
+  });
+  const acceptors = new Map<number, Map<number, Set<NodeId> | 'Q'>>();
+  for (const [slot, byBallot] of v.acceptors) {
+    const m = new Map<number, Set<NodeId> | 'Q'>();
+    for (const [b, voters] of byBallot) m.set(b, voters.size >= v.quorum ? 'Q' : voters);
+    acceptors.set(slot, m);
+  }
+  return { ...(g as unknown as Record<string, unknown>), nodes, acceptors };
+}
+
 /**
  * Part (a) of deadness (see Model.removeDead): a response about a ballot below
  * r's attempt in its slot, or about a slot r has learned; a Decide r knows.

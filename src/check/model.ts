@@ -244,11 +244,14 @@ export class Model {
    * (see search.ts: a message may stay undelivered forever, so more messages
    * in flight allow every behaviour that fewer do).
    */
-  /** The control part as full text, comparable across Model instances (tests compare reduced and plain searches). */
+  /**
+   * The control part as full text with the projected ghost whatever the
+   * config, comparable across Model instances (tests compare reduced and plain searches).
+   */
   controlText(s: State): string {
     const parts: string[] = [];
     for (let id = 0; id < s.replicas.length; id++) parts.push(this.replicaFingerprint(this.replica(s, id), this.clock(s, id)));
-    parts.push(s.proposed.map((p) => (p ? '1' : '0')).join(''), String(s.crashes), this.ghostFingerprint(s.ghost));
+    parts.push(s.proposed.map((p) => (p ? '1' : '0')).join(''), String(s.crashes), canonical(projectGhost(s.ghost), GHOST_SKIP));
     return parts.join('\n');
   }
 
@@ -359,10 +362,11 @@ export class Model {
     return fp;
   }
 
+  /** The ghost's text: its projection with the reductions on, the whole history with --no-reduce. */
   private ghostFingerprint(g: SafetyChecker): string {
     let text = this.ghostText.get(g);
     if (text === undefined) {
-      text = canonical(projectGhost(g), GHOST_SKIP);
+      text = canonical(this.cfg.reduce === false ? g : projectGhost(g), GHOST_SKIP);
       this.ghostText.set(g, text);
     }
     return text;

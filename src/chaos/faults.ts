@@ -16,6 +16,7 @@
 import type { NodeId } from '../paxos/ballot.js';
 import type { Wire } from '../paxos/codec.js';
 import { SeededRandom } from '../sim/random.js';
+import { EventQueue, type Timed } from '../sim/event-queue.js';
 import type { BatchReceiver, Transport, TransportStats } from '../runtime/transport.js';
 
 /** Faults on one directed link (or on every link). Probabilities in 0..1. */
@@ -136,55 +137,10 @@ interface Link {
   blocked: boolean;
 }
 
-interface Held {
-  at: number;
+/** A delayed message, released at `at` (ms on this thread's clock). */
+interface Held extends Timed {
   to: NodeId;
   wire: Wire;
-}
-
-/** A binary min-heap on release time: delayed messages, bounded by MAX_HELD. */
-class HoldQueue {
-  private readonly items: Held[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  peek(): Held | undefined {
-    return this.items[0];
-  }
-  push(h: Held): void {
-    const a = this.items;
-    a.push(h);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if ((a[p] as Held).at <= h.at) break;
-      a[i] = a[p] as Held;
-      i = p;
-    }
-    a[i] = h;
-  }
-  pop(): Held | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (top === undefined || last === undefined || a.length === 0) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1, r = l + 1;
-      let m = i;
-      let mAt = last.at;
-      if (l < a.length && (a[l] as Held).at < mAt) (m = l), (mAt = (a[l] as Held).at);
-      if (r < a.length && (a[r] as Held).at < mAt) m = r;
-      if (m === i) break;
-      a[i] = a[m] as Held;
-      i = m;
-    }
-    a[i] = last;
-    return top;
-  }
-  clear(): void {
-    this.items.length = 0;
-  }
 }
 
 export function emptyFaultStats(): FaultStats {
@@ -198,7 +154,8 @@ export class FaultyTransport implements Transport {
   private active = false;
   /** This turn's messages per peer, when reordering is on (shuffled at flush). */
   private readonly turn: Wire[][];
-  private readonly held = new HoldQueue();
+  /** Delayed messages by release time, bounded by MAX_HELD. */
+  private readonly held = new EventQueue<Held>();
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private closed = false;

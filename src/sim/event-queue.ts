@@ -1,4 +1,8 @@
-/** A binary min-heap of events by (time, sequence): ties break by insertion order, so runs are deterministic. */
+/**
+ * A binary min-heap of timed items by (time, sequence): ties break by insertion
+ * order, so runs are deterministic. The simulator's event queue, and the chaos
+ * layer's queue of delayed messages.
+ */
 export interface Timed {
   at: number;
   seq: number;
@@ -28,6 +32,15 @@ export class EventQueue<E extends Timed> {
       i = p;
     }
     h[i] = item;
+  }
+
+  /** The earliest item, left in place. */
+  peek(): E | undefined {
+    return this.heap[0];
+  }
+
+  clear(): void {
+    this.heap.length = 0;
   }
 
   pop(): E | undefined {

@@ -58,6 +58,22 @@ describe('Applier', () => {
     expect(a.slotOf('r1')).toBe(0);
     expect(a.decidedLog().values).toEqual(['r1:v', '', 'r1:v', 'r2:w']);
   });
+
+  it('dedupes load ids (~stream.seq) per stream in memory bounded by the gaps, identically on every replica', () => {
+    const run = (values: string[]): string[] => {
+      const seen: string[] = [];
+      const a = new Applier((x) => seen.push(x.requestId));
+      a.learned(values.map((value, slot) => ({ slot, value, ballots: 0 })));
+      return seen;
+    };
+    // Out of order, a duplicate in a later slot, two streams with the same seqs, and a client id beside them.
+    const log = ['~w0.1:a', '~w0.0:b', '~w1.0:c', '~w0.1:a', 'client-id:x', '~w0.2:d', '~w1.0:c', '~w0.0:b'];
+    expect(run(log)).toEqual(['~w0.1', '~w0.0', '~w1.0', 'client-id', '~w0.2']);
+    // A stream with a permanent gap (seq 0 never decided) still applies everything else once.
+    const gap = Array.from({ length: 70_000 }, (_, k) => `~w2.${k + 1}:p`);
+    const applied = run([...gap, '~w2.5:p']);
+    expect(applied).toHaveLength(70_000);
+  });
 });
 
 describe('inline runtime (all replicas on this thread)', () => {

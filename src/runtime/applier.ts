@@ -19,6 +19,23 @@ export interface ApplierStats {
   next_slot: number;
 }
 
+/**
+ * Load-generator ids are `~<stream>.<seq>` (`~` never starts a nanoid), with
+ * seqs counted up per stream. They are deduplicated in O(gaps) memory: every
+ * seq below `low` was applied (or given up on), plus the applied ones above
+ * it. A stream whose gaps pass STREAM_GAPS_MAX gives up on its oldest gap (a
+ * proposal that was refused or is long lost): if it is decided later it
+ * counts as a duplicate, on every replica alike, since this is a function of
+ * the log. So a run of millions of load proposals keeps a flat heap, where a
+ * Map of every id would grow to its window.
+ */
+const STREAM_GAPS_MAX = 65_536;
+
+interface Stream {
+  low: number;
+  above: Set<number>;
+}
+
 export class Applier {
   readonly stats: ApplierStats = { applied: 0, duplicates: 0, noops: 0, next_slot: 0 };
   private readonly early = new Map<number, string>();
@@ -30,6 +47,7 @@ export class Applier {
   /** Applied request ids in apply order, for eviction beyond `dedupeWindow`. */
   private readonly ring: string[] = [];
   private ringAt = 0;
+  private readonly streams = new Map<string, Stream>();
 
   constructor(
     private readonly onApply: (a: Applied) => void,
@@ -80,10 +98,42 @@ export class Applier {
       return;
     }
     const requestId = value.slice(0, i);
-    if (this.appliedIds.has(requestId)) {
+    const fresh = requestId.charCodeAt(0) === 126 /* ~ */ ? this.firstInStream(requestId) : this.firstById(requestId, slot);
+    if (!fresh) {
       this.stats.duplicates++;
       return;
     }
+    this.stats.applied++;
+    this.onApply({ slot, requestId, payload: value.slice(i + 1) });
+  }
+
+  /** True the first time a load id is seen (see Stream). Ids not of the form `~stream.seq` fall back to the id map. */
+  private firstInStream(requestId: string): boolean {
+    const dot = requestId.lastIndexOf('.');
+    const seq = Number(requestId.slice(dot + 1));
+    if (dot < 2 || !Number.isSafeInteger(seq) || seq < 0) return this.firstById(requestId, -1);
+    const key = requestId.slice(1, dot);
+    let st = this.streams.get(key);
+    if (st === undefined) this.streams.set(key, (st = { low: 0, above: new Set() }));
+    if (seq < st.low || st.above.has(seq)) return false;
+    if (seq === st.low) {
+      st.low++;
+      while (st.above.delete(st.low)) st.low++;
+    } else {
+      st.above.add(seq);
+      if (st.above.size > STREAM_GAPS_MAX) {
+        let min = Number.POSITIVE_INFINITY;
+        for (const x of st.above) if (x < min) min = x;
+        st.low = min;
+        while (st.above.delete(st.low)) st.low++;
+      }
+    }
+    return true;
+  }
+
+  /** True the first time a client request id is seen within the last `dedupeWindow` ids. */
+  private firstById(requestId: string, slot: number): boolean {
+    if (this.appliedIds.has(requestId)) return false;
     this.appliedIds.set(requestId, slot);
     // Evict the oldest id through a ring of ids: a Map iterator from the front would walk the
     // holes that deletions leave, which made eviction O(holes) per decision.
@@ -95,8 +145,7 @@ export class Applier {
       this.ringAt = (this.ringAt + 1) % this.dedupeWindow;
       if (this.appliedIds.get(old) !== undefined) this.appliedIds.delete(old);
     }
-    this.stats.applied++;
-    this.onApply({ slot, requestId, payload: value.slice(i + 1) });
+    return true;
   }
 
   /** Decided values (raw, '' for a no-op) of slots [from, from + count) still retained. */

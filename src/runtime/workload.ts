@@ -89,7 +89,7 @@ export interface WorkloadHost {
 /** Open-loop proposals waiting for a decision are bounded; beyond this a proposal is dropped and counted. */
 const INFLIGHT_MAX = 10_000;
 /** Request ids of workload proposals: a prefix no nanoid can start with. */
-export const WORKLOAD_PREFIX = '~';
+export const WORKLOAD_PREFIX = "~w";
 
 function heapUsed(): number {
   const gc = (globalThis as { gc?: () => void }).gc;

@@ -3,7 +3,7 @@
  * parser), so every option has a default and a one-line error, and `--sweep`
  * can vary any of them with the very same parsers.
  */
-import { POLICY_NAMES, policySpec, type PolicySpec } from '../src/contention/registry.js';
+import { DEFAULT_PARAMS, POLICY_NAMES, policySpec, type PolicySpec } from '../src/contention/registry.js';
 import { JITTERS, type Jitter } from '../src/contention/backoff.js';
 import { MAX_NODES } from '../src/paxos/ballot.js';
 import type { FaultSpec } from '../src/chaos/faults.js';
@@ -110,16 +110,16 @@ export const RUN_OPTIONS = {
   conflict: { default: '100', parse: num(0, 100), help: 'percent of proposals that race for the same slot' },
   'value-bytes': { default: '16', parse: int(8, 1 << 20), help: 'bytes per proposed value' },
   policy: { default: 'leader', parse: oneOf(POLICY_NAMES), help: `contention policy: ${POLICY_NAMES.join('|')}` },
-  'delay-ms': { default: '2', parse: num(0), help: 'fixed: delay before a retry' },
-  'base-ms': { default: '1', parse: num(0), help: 'exponential: first delay ceiling' },
-  'cap-ms': { default: '64', parse: num(0), help: 'exponential: delay cap' },
-  multiplier: { default: '2', parse: num(1), help: 'exponential: growth per failure' },
-  jitter: { default: 'full', parse: oneOf(JITTERS), help: `backoff jitter: ${JITTERS.join('|')}` },
-  'heartbeat-ms': { default: '10', parse: num(0.001), help: 'leader, lease: heartbeat period' },
-  'election-timeout-ms': { default: '50', parse: num(0.001), help: 'leader, lease: silence before suspicion' },
-  'lease-ms': { default: '100', parse: num(0.001), help: 'lease: grant length' },
-  'drift-ms': { default: '10', parse: num(0), help: 'lease: clock drift bound' },
-  window: { default: '1', parse: int(1, 65_536), help: 'slots in flight per proposer (leader: phase-2 window)' },
+  'delay-ms': { default: String(DEFAULT_PARAMS.delay_ms), parse: num(0), help: 'fixed: delay before a retry' },
+  'base-ms': { default: String(DEFAULT_PARAMS.base_ms), parse: num(0), help: 'exponential: first delay ceiling' },
+  'cap-ms': { default: String(DEFAULT_PARAMS.cap_ms), parse: num(0), help: 'exponential: delay cap' },
+  multiplier: { default: String(DEFAULT_PARAMS.multiplier), parse: num(1), help: 'exponential: growth per failure' },
+  jitter: { default: String(DEFAULT_PARAMS.jitter), parse: oneOf(JITTERS), help: `backoff jitter: ${JITTERS.join('|')}` },
+  'heartbeat-ms': { default: String(DEFAULT_PARAMS.heartbeat_ms), parse: num(0.001), help: 'leader, lease: heartbeat period' },
+  'election-timeout-ms': { default: String(DEFAULT_PARAMS.election_timeout_ms), parse: num(0.001), help: 'leader, lease: silence before suspicion' },
+  'lease-ms': { default: String(DEFAULT_PARAMS.lease_ms), parse: num(0.001), help: 'lease: grant length' },
+  'drift-ms': { default: String(DEFAULT_PARAMS.drift_ms), parse: num(0), help: 'lease: clock drift bound' },
+  window: { default: String(DEFAULT_PARAMS.window), parse: int(1, 65_536), help: 'slots in flight per proposer (leader: phase-2 window)' },
   duration: { default: '10s', parse: duration(100), help: 'measured time per run' },
   warmup: { default: '2s', parse: duration(0), help: 'time before measuring' },
   seed: { default: '1', parse: int(0, 2 ** 31 - 1), help: 'random seed' },

@@ -3,7 +3,10 @@
  * Each test cites the protocol rule it checks.
  */
 import { describe, expect, it } from 'vitest';
+import { createPolicy, policySpec } from '../src/contention/registry.js';
 import { makeBallot } from '../src/paxos/ballot.js';
+import { Replica } from '../src/paxos/replica.js';
+import { SeededRandom } from '../src/sim/random.js';
 import { MsgType, type Message } from '../src/paxos/messages.js';
 import { ScriptedNet, type InFlight } from './support/scripted-net.js';
 
@@ -110,5 +113,73 @@ describe('duelling proposers', () => {
     expect(net.decisions.length).toBeGreaterThan(0);
     expect(net.replica(1).decided(0)).toBeDefined();
     expect(net.checker.violations).toEqual([]);
+  });
+});
+
+describe('forgetting decided slots', () => {
+  // Regression (found in review): a promiser that forgot old decided slots answered an open prepare
+  // from slot 0 without those votes, and a restarted leader filled them with no-ops that a
+  // restarted acceptor (whose learner was empty) accepted: two values chosen in one slot.
+  it('a leader never proposes in slots a promiser no longer covers', () => {
+    const RETAIN = 2;
+    const net = new ScriptedNet(3, 'leader', { retainDecided: RETAIN });
+    const down = new Set<number>([0]);
+    const cfg = (id: number) => ({ id, nodes: 3, policy: createPolicy(policySpec('leader')), random: new SeededRandom(100 + id).asFunction(), attemptTimeout_ms: 1e9, sync_ms: 1e9, retainDecided: RETAIN });
+    const tick = (ids: number[]): void => {
+      for (const i of ids) {
+        net.replica(i).tick(net.now);
+        net.flush(i);
+      }
+    };
+    const pump = (): void => {
+      for (let k = 0; k < 100_000 && net.inflight.length > 0; k++) {
+        const m = net.inflight.shift() as InFlight;
+        if (down.has(m.to) || down.has(m.from)) continue;
+        net.replica(m.to).receive(m.from, m.msg, net.now);
+        net.flush(m.to);
+      }
+    };
+    // Node 0 is down: node 1 leads and decides 10 values with node 2; both forget the old slots.
+    for (const t of [500, 520, 540]) {
+      net.now = t;
+      tick([1, 2]);
+      pump();
+    }
+    for (let i = 0; i < 10; i++) {
+      net.propose(1, `v${i}`);
+      pump();
+      net.now += 1;
+      tick([1, 2]);
+      pump();
+    }
+    expect(net.replica(1).decided(9)).toBe('v9');
+    // Node 2 restarts on its file (votes kept, learner empty); node 0 restarts empty and leads (smallest id).
+    net.replicas[2] = Replica.start(cfg(2), net.now, net.records[2]);
+    net.replicas[0] = Replica.start(cfg(0), net.now, net.records[0]);
+    net.checker.recovered(2, net.replica(2));
+    down.clear();
+    net.now += 20;
+    tick([1]);
+    const hb = net.inflight.filter((m) => m.from === 1 && m.to === 0);
+    net.inflight = net.inflight.filter((m) => !(m.from === 1 && m.to === 0));
+    for (const m of hb) {
+      net.replica(0).receive(1, m.msg, net.now);
+      net.flush(0);
+    }
+    net.inflight = net.inflight.filter((m) => m.msg.t !== MsgType.LearnRequest);
+    tick([0]);
+    // Phase 1 with quorum {0, 1}: node 1's promise covers only the slots it still remembers.
+    net.deliver((m) => m.from === 0 && m.to === 1 && m.msg.t === MsgType.Prepare);
+    const promise = net.inflight.find((m) => m.from === 1 && m.to === 0 && m.msg.t === MsgType.Promise);
+    expect(promise?.msg).toMatchObject({ t: MsgType.Promise, open: true });
+    expect(promise?.msg.t === MsgType.Promise && promise.msg.slot).toBeGreaterThan(0);
+    net.deliver((m) => m === promise);
+    // Everything node 0 sends now reaches node 2, and back.
+    net.run((inflight) => Math.max(0, inflight.findIndex((m) => (m.from === 0 && m.to === 2) || (m.from === 2 && m.to === 0))), 1_000);
+    expect(net.checker.violations.filter((v) => v.invariant === 'agreement' || v.invariant === 'learned-chosen')).toEqual([]);
+    for (let s = 0; s < 10; s++) {
+      const v = net.replica(0).decided(s);
+      if (v !== undefined) expect(v).toBe(`v${s}`);
+    }
   });
 });

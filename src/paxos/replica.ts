@@ -150,6 +150,8 @@ export class Replica {
   private leadBallot: Ballot = NO_BALLOT;
   private leadFailures = 0;
   private p1From: Slot = 0;
+  /** The highest first slot any promise of this phase 1 covered (promisers forget decided slots). */
+  private p1Covered: Slot = 0;
   private readonly p1Promises: QuorumCounter;
   private readonly p1Votes = new Map<Slot, Vote>();
   private nextSlot: Slot = 0;
@@ -311,7 +313,7 @@ export class Replica {
         return this.onAccept(from, m.slot, m.ballot, m.value);
       case MsgType.Promise:
         this.see(m.ballot);
-        if (m.open) return this.onOpenPromise(from, m.ballot, m.votes, now);
+        if (m.open) return this.onOpenPromise(from, m.slot, m.ballot, m.votes, now);
         return this.onPromise(from, m.slot, m.ballot, m.votes, now);
       case MsgType.Accepted:
         this.see(m.ballot);
@@ -396,10 +398,13 @@ export class Replica {
       const promised = Math.max(this.acceptor.promisedIn(slot), ballot);
       return this.send(from, { t: MsgType.Nack, slot, ballot, promised });
     }
-    const r = this.acceptor.prepare(open ? Math.max(slot, this.learner.forgottenBelow) : slot, ballot, open);
+    // An open promise covers only the slots whose votes we still hold: it says so in its slot field,
+    // so a leader never takes the silence about a forgotten slot for "no vote there".
+    const covered = open ? Math.max(slot, this.learner.forgottenBelow) : slot;
+    const r = this.acceptor.prepare(covered, ballot, open);
     if (!r.ok) return this.send(from, { t: MsgType.Nack, slot, ballot, promised: r.promised });
     if (!this.bugs.skipPersistPromise) this.persist(r.record);
-    this.send(from, { t: MsgType.Promise, slot, ballot, open, votes: r.votes });
+    this.send(from, { t: MsgType.Promise, slot: covered, ballot, open, votes: r.votes });
   }
 
   private onAccept(from: NodeId, slot: Slot, ballot: Ballot, value: Value): void {
@@ -430,23 +435,27 @@ export class Replica {
     this.broadcast({ t: MsgType.Accept, slot, ballot, value: inst.value });
   }
 
-  private onOpenPromise(from: NodeId, ballot: Ballot, votes: Vote[], now: number): void {
+  private onOpenPromise(from: NodeId, covered: Slot, ballot: Ballot, votes: Vote[], now: number): void {
     if (this.leadState !== 'preparing' || ballot !== this.leadBallot) return void this.stats.staleMessages++;
     for (const v of votes) {
       const best = this.p1Votes.get(v.slot);
       if (best === undefined || v.ballot > best.ballot) this.p1Votes.set(v.slot, v);
     }
+    if (covered > this.p1Covered) this.p1Covered = covered;
     if (!this.p1Promises.add(from)) return;
     this.leadState = 'leading';
     this.leadFailures = 0;
     this.stats.leaderChanges++;
-    this.commitFrom = this.commitTo = this.advertisedTo = this.p1From;
+    // Below `start` some promiser may have forgotten its votes: we must not propose there
+    // (those slots are decided; we lack them until state transfer, which synod does not have yet).
+    const start = Math.max(this.p1From, this.p1Covered);
+    this.commitFrom = this.commitTo = this.advertisedTo = start;
     this.quorumDecided.clear();
     this.timers.delete(T_LEAD);
     // Re-propose every voted value in its slot, and fill the holes below the highest with no-ops.
-    let top = this.p1From - 1;
+    let top = start - 1;
     for (const s of this.p1Votes.keys()) if (s > top) top = s;
-    for (let s = this.p1From; s <= top; s++) {
+    for (let s = start; s <= top; s++) {
       if (this.learner.has(s) || this.instances.has(s)) continue;
       const vote = this.p1Votes.get(s);
       const value = vote === undefined || this.bugs.proposeArbitraryValue ? NOOP : vote.value;
@@ -612,6 +621,7 @@ export class Replica {
     this.leadBallot = this.newBallot();
     this.leadState = 'preparing';
     this.p1From = this.learner.firstUndecided;
+    this.p1Covered = this.p1From;
     this.p1Promises.reset();
     this.p1Votes.clear();
     this.timers.set(T_LEAD, now + this.attemptTimeout_ms);
@@ -829,7 +839,7 @@ export class Replica {
       inst.join(';'),
       [...this.timers].map(([k, at]) => `${k}@${rel(at)}`).join(','),
       this.omega === null ? '-' : this.omega.fingerprint(now_ms),
-      this.leadState, this.leadBallot, this.leadFailures, this.p1From, this.p1Promises.fingerprint(), p1Votes.join(','), this.nextSlot,
+      this.leadState, this.leadBallot, this.leadFailures, this.p1From, this.p1Covered, this.p1Promises.fingerprint(), p1Votes.join(','), this.nextSlot,
       `${this.commitFrom}-${this.commitTo}-${this.advertisedTo}:${[...this.quorumDecided].sort((a, b) => a - b).join(',')}`,
       JSON.stringify([...this.forwarded].map(([v, at]) => [v, at - now_ms])),
       rel(this.lastLearnRequest_ms),

@@ -35,6 +35,8 @@ export interface SimConfig {
   /** Max |clock rate| for swarm plans (default 0.02, i.e. 2%). */
   maxClockRate?: number;
   attemptTimeout_ms?: number;
+  /** Decided slots each replica keeps (default: all). Small values exercise forgetting; lagging replicas then cannot catch up. */
+  retainDecided?: number;
   bugs?: PlantedBugs;
   /** Stop after this many events (a livelocked run still ends). */
   maxEvents?: number;
@@ -184,7 +186,7 @@ class Simulation {
     sn.replica = Replica.start(
       {
         id, nodes: this.cfg.replicas, policy: createPolicy(this.cfg.policy), random: this.rng.fork().asFunction(),
-        attemptTimeout_ms: this.cfg.attemptTimeout_ms ?? 20, sync_ms: 50, retainDecided: 1 << 30, bugs: this.cfg.bugs ?? {},
+        attemptTimeout_ms: this.cfg.attemptTimeout_ms ?? 20, sync_ms: 50, retainDecided: this.cfg.retainDecided ?? 1 << 30, bugs: this.cfg.bugs ?? {},
       },
       this.local(id),
       sn.records,

@@ -7,6 +7,7 @@
  */
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { nanoid } from 'nanoid';
 import type { NodeId } from '../paxos/ballot.js';
 import { Replica, type ReplicaConfig, type ReplicaStats } from '../paxos/replica.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
@@ -102,6 +103,8 @@ export class ReplicaHost {
   private readonly elu0 = performance.eventLoopUtilization();
   private load: { left: number; inflight: number; result: LoadResult; t0: number; payload: string; done: (r: LoadResult) => void; timer: NodeJS.Timeout | null } | null = null;
   private loadSeq = 0;
+  /** Load ids are `~<id>-<incarnation>.<seq>`: a restarted replica counts from 0 in a new stream, never in a dead one's. */
+  private readonly loadStream: string;
   private readonly decisionLog: DecisionLog | null;
   private workload: Workload | null = null;
 
@@ -120,6 +123,7 @@ export class ReplicaHost {
     );
     this.maxWaiting = cfg.tuning?.maxPending ?? 4096;
     this.observe = cfg.observe;
+    this.loadStream = `${LOAD_PREFIX}${cfg.id}-${nanoid(8)}`;
     this.applier = new Applier((a) => this.onApply(a));
     this.decisionLog = cfg.decisionsDir === undefined ? null : new DecisionLog(cfg.decisionsDir, cfg.id);
     this.driver = new ReplicaDriver(cfg.id, replica, this.storage, transport, (d) => {
@@ -247,7 +251,7 @@ export class ReplicaHost {
     const load = this.load;
     if (load === null || load.left === 0) return;
     load.left--;
-    const id = `${LOAD_PREFIX}${this.cfg.id}.${this.loadSeq++}`;
+    const id = `${this.loadStream}.${this.loadSeq++}`;
     if (!this.driver.propose(joinValue(id, load.payload))) {
       load.result.overloads++;
       this.clientOverloads++;

@@ -10,6 +10,7 @@
  */
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { nanoid } from 'nanoid';
 import PQueue from 'p-queue';
 import { NOOP, type Value } from '../paxos/messages.js';
 import type { Decision, Replica, ReplicaStats } from '../paxos/replica.js';
@@ -89,7 +90,7 @@ export interface WorkloadHost {
 /** Open-loop proposals waiting for a decision are bounded; beyond this a proposal is dropped and counted. */
 const INFLIGHT_MAX = 10_000;
 /** Request ids of workload proposals: a prefix no nanoid can start with. */
-export const WORKLOAD_PREFIX = "~w";
+export const WORKLOAD_PREFIX = '~w';
 
 function heapUsed(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -112,6 +113,8 @@ export class Workload {
   private running = false;
   private closed = false;
   private seq = 0;
+  /** `~w<id>-<incarnation>`: a restarted replica's proposals never reuse a dead incarnation's ids. */
+  private readonly stream: string;
   private readonly inflight = new Map<Value, number>();
   private queue: PQueue | null = null;
   private measuring = false;
@@ -122,6 +125,7 @@ export class Workload {
   private m: Counters;
 
   constructor(private readonly host: WorkloadHost, private readonly cfg: WorkloadConfig) {
+    this.stream = `${WORKLOAD_PREFIX}${host.id}-${nanoid(8)}`;
     this.random = new SeededRandom(cfg.seed * 1000 + host.id);
     this.pad = 'x'.repeat(cfg.value_bytes);
     this.base = this.baseline();
@@ -205,7 +209,7 @@ export class Workload {
       this.m.proposals_dropped++;
       return;
     }
-    const id = `${WORKLOAD_PREFIX}${this.host.id}.${this.seq++}`;
+    const id = `${this.stream}.${this.seq++}`;
     // Values are `requestId:payload` like client values, padded to value_bytes in all.
     const padding = Math.max(0, this.cfg.value_bytes - id.length - 1);
     const value = joinValue(id, this.pad.slice(0, padding));

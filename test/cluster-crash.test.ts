@@ -52,3 +52,31 @@ it('crash mid-run, restart on file storage: logs agree and keep growing with a m
     await c.close();
   }
 });
+
+it('one lifecycle change per replica at a time: overlapping restarts, or a restart before the crash finished, are refused', async () => {
+  const d2 = mkdtempSync(join(tmpdir(), 'synod-lock-'));
+  const c = await Cluster.start({ replicas: 3, policy: 'leader', storage: { dir: d2, fsync: 'batch' }, seed: 5 });
+  try {
+    await c.propose('x');
+    const crashing = c.crash(1);
+    await expect(c.restart(1)).rejects.toThrow(/still crashing or restarting/);
+    await crashing;
+    const first = c.restart(1);
+    await expect(c.restart(1)).rejects.toThrow(/still crashing or restarting/);
+    await first;
+    expect(c.isUp(1)).toBe(true);
+    await c.propose('y', { via: 1 });
+  } finally {
+    await c.close();
+    rmSync(d2, { recursive: true, force: true });
+  }
+});
+
+it('close() rejects proposals still waiting in the client queue', async () => {
+  const c = await Cluster.start({ replicas: 3, policy: 'leader', runtime: 'inline', maxInFlight: 1 });
+  const outcomes = [0, 1, 2].map((i) => c.propose(`v${i}`).then(() => 'decided', (e: Error) => e.message));
+  await c.close();
+  const settled = await Promise.race([Promise.all(outcomes), new Promise<string>((r) => setTimeout(() => r('still pending'), 2000))]);
+  expect(settled).not.toBe('still pending');
+  expect((settled as string[]).slice(1).every((o) => /closed|stopped/.test(o))).toBe(true);
+});

@@ -72,6 +72,10 @@ export class Cluster {
   private readonly members: (Member | null)[];
   private readonly events = new EventEmitter();
   private readonly queue: PQueue;
+  /** Aborted by close(): proposals still waiting in the queue reject instead of hanging. */
+  private readonly closing = new AbortController();
+  /** Replicas in the middle of a crash or restart: a second lifecycle call on one of them is refused. */
+  private readonly changing = new Set<number>();
   private readonly hub: InlineHub | null;
   private readonly inlineStorage: (Storage | null)[];
   private readonly clientStats: ClientStats = { proposals: 0, decided: 0, retries: 0, overloads: 0, failures: 0, in_flight: 0, queued: 0 };
@@ -214,7 +218,7 @@ export class Cluster {
       return Promise.reject(new OverloadError(`client queue full (${this.options.maxQueued} waiting, ${this.options.maxInFlight} in flight)`));
     }
     this.clientStats.proposals++;
-    return this.queue.add(() => this.attempt(value, opts.via));
+    return this.queue.add(() => this.attempt(value, opts.via), { signal: this.closing.signal });
   }
 
   private nextLive(from: number): number {
@@ -256,8 +260,19 @@ export class Cluster {
   /** Kills replica i abruptly (worker terminated, no clean shutdown). Its stored state stays. */
   async crash(i: number): Promise<void> {
     const m = this.member(i);
-    this.members[i] = null;
-    await m.crash();
+    this.lock(i, 'crash');
+    try {
+      this.members[i] = null;
+      await m.crash();
+    } finally {
+      this.changing.delete(i);
+    }
+  }
+
+  /** One lifecycle change per replica at a time: two workers on one file would be two acceptors with one identity. */
+  private lock(i: number, what: string): void {
+    if (this.changing.has(i)) throw new Error(`replica ${i} is still crashing or restarting; await that before ${what}(${i})`);
+    this.changing.add(i);
   }
 
   /**
@@ -269,6 +284,15 @@ export class Cluster {
     if (this.closed) throw new Error('cluster is closed');
     if (!Number.isInteger(i) || i < 0 || i >= this.members.length) throw new RangeError(`replica must be an integer in 0..${this.members.length - 1}, got ${i}`);
     if (this.members[i] !== null) throw new Error(`replica ${i} is up; crash it first`);
+    this.lock(i, 'restart');
+    try {
+      await this.restartLocked(i);
+    } finally {
+      this.changing.delete(i);
+    }
+  }
+
+  private async restartLocked(i: number): Promise<void> {
     if (this.hub !== null) {
       this.members[i] = this.startInline(i);
       return;
@@ -335,6 +359,7 @@ export class Cluster {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort(new Error('cluster closed'));
     this.queue.clear();
     const ms = this.members.slice();
     this.members.fill(null);

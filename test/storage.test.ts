@@ -87,6 +87,21 @@ describe('FileStorage', () => {
     c.close();
   });
 
+  it('refuses to start on damage in the middle of the file instead of cutting acknowledged records', () => {
+    const dir = tmp();
+    const a = new FileStorage(dir, 0, 'batch');
+    a.append(recs);
+    const big = 'x'.repeat(1 << 20);
+    for (let k = 0; k < 17; k++) a.append([{ k: 'accept', slot: k, ballot: 65536, value: big }]);
+    a.close();
+    const file = replicaFile(dir, 0);
+    const bytes = readFileSync(file);
+    bytes[10] = (bytes[10] ?? 0) ^ 0x55; // inside the first record
+    writeFileSync(file, bytes);
+    expect(() => new FileStorage(dir, 0, 'batch')).toThrow(/refusing to cut acknowledged state/);
+    expect(statSync(file).size).toBe(bytes.length); // nothing was cut
+  });
+
   it('memory storage returns what it was given', () => {
     const m = new MemoryStorage();
     m.append(recs);

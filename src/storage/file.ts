@@ -13,6 +13,14 @@ export function replicaFile(dir: string, id: number): string {
   return join(dir, `replica-${id}.log`);
 }
 
+/**
+ * The most a torn last write can leave behind: one turn's batch of records.
+ * Damage followed by more than this is corruption in the middle of the file:
+ * cutting there would silently drop acknowledged promises and votes, so the
+ * replica refuses to start instead.
+ */
+export const MAX_TORN_TAIL_BYTES = 16 << 20;
+
 export class FileStorage implements Storage {
   readonly stats = emptyStorageStats();
   private fd: number;
@@ -26,6 +34,12 @@ export class FileStorage implements Storage {
     this.fd = openSync(this.path, 'a+');
     const size = fstatSync(this.fd).size;
     const replay = decodeRecords(size === 0 ? Buffer.alloc(0) : readFileSync(this.path));
+    if (size - replay.good_bytes > MAX_TORN_TAIL_BYTES) {
+      closeSync(this.fd);
+      throw new Error(
+        `storage ${this.path}: bad record at byte ${replay.good_bytes} with ${size - replay.good_bytes} bytes after it, more than a torn last write; refusing to cut acknowledged state (repair or move the file)`,
+      );
+    }
     if (replay.good_bytes < size) {
       ftruncateSync(this.fd, replay.good_bytes);
       fsyncSync(this.fd);

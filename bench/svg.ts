@@ -75,8 +75,18 @@ export function barChart(title: string, yLabel: string, categories: string[], se
       body += `<rect x="${x.toFixed(1)}" y="${(M.t + plotH - h).toFixed(1)}" width="${Math.max(1, barW - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[si % COLORS.length]}"><title>${esc(cat)} ${esc(s.name)}: ${fmt(v)}</title></rect>`;
     });
   });
+  // Sweep labels ("policy=immediate proposers=1") lose their keys ("immediate 1") and slant when
+  // there are many, so neighbours do not overprint; the full label stays in each bar's tooltip.
+  const slant = categories.length > 4;
   const ticks = categories
-    .map((c, ci) => `<text x="${(M.l + ci * groupW + groupW / 2).toFixed(1)}" y="${H - M.b + 16}" text-anchor="middle" font-size="${categories.length > 8 ? 8 : 11}">${esc(c)}</text>`)
+    .map((c, ci) => {
+      const x = (M.l + ci * groupW + groupW / 2).toFixed(1);
+      const y = H - M.b + 14;
+      const label = esc(c.replace(/\b[\w-]+=/g, ''));
+      return slant
+        ? `<text x="${x}" y="${y}" text-anchor="end" font-size="9" transform="rotate(-30 ${x} ${y})">${label}</text>`
+        : `<text x="${x}" y="${y}" text-anchor="middle" font-size="11">${label}</text>`;
+    })
     .join('');
   return frame(title, '', yLabel, yMax, body, series.map((s) => s.name), ticks);
 }

@@ -4,6 +4,7 @@
  * can vary any of them with the very same parsers.
  */
 import { DEFAULT_PARAMS, POLICY_NAMES, policySpec, type PolicySpec } from '../src/contention/registry.js';
+import type { WorkloadConfig } from '../src/runtime/workload.js';
 import { JITTERS, type Jitter } from '../src/contention/backoff.js';
 import { MAX_NODES } from '../src/paxos/ballot.js';
 import type { FaultSpec } from '../src/chaos/faults.js';
@@ -18,24 +19,21 @@ import type { NemesisOptions } from '../src/chaos/nemesis.js';
 export type Runtime = 'threads' | 'inline';
 const RUNTIME_ALIASES: Record<string, Runtime> = { threads: 'threads', inline: 'inline', cluster: 'threads', 'cluster-inline': 'inline' };
 
+/** The workload knobs a run passes through to every replica's load generator (src/runtime/workload.ts). */
+type WorkloadKnobs = Pick<
+  WorkloadConfig,
+  'proposers' | 'outstanding' | 'workload' | 'rate_per_s' | 'conflict_pct' | 'value_bytes' | 'apply_cost_us' | 'livelock_threshold_ms' | 'seed'
+>;
+
 /** One run's settings, validated. */
-export interface RunOptions {
+export interface RunOptions extends WorkloadKnobs {
   replicas: number;
   storage: 'memory' | 'file';
   fsync: 'always' | 'batch';
-  proposers: number;
-  outstanding: number;
-  workload: 'closed' | 'open';
-  rate_per_s: number;
-  conflict_pct: number;
-  value_bytes: number;
   policy: PolicySpec;
   duration_ms: number;
   warmup_ms: number;
-  seed: number;
   runtime: Runtime;
-  apply_cost_us: number;
-  livelock_threshold_ms: number;
   /** Chaos mode (src/chaos): link faults and the nemesis schedule; null when no fault flag is set. */
   faults: { spec: FaultSpec; nemesis: NemesisOptions } | null;
 }

@@ -128,10 +128,6 @@ export class Acceptor {
     this.forgottenBelow = slot;
   }
 
-  get trackedSlots(): number {
-    return this.slots.size;
-  }
-
   /** Model checking: canonical state. Slots sorted: no behaviour depends on the Map's order. */
   fingerprint(): string {
     const slots = [...this.slots].sort((a, b) => a[0] - b[0]);

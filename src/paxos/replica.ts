@@ -14,7 +14,7 @@
  *   with a window of slots in flight; other nodes forward proposals to it.
  */
 import { Acceptor } from './acceptor.js';
-import { MAX_NODES, NO_BALLOT, formatBallot, makeBallot, nextBallot, roundOf, type Ballot, type NodeId } from './ballot.js';
+import { MAX_NODES, NO_BALLOT, makeBallot, nextBallot, roundOf, type Ballot, type NodeId } from './ballot.js';
 import { Learner } from './learner.js';
 import { MsgType, NOOP, type Message, type Slot, type Value, type Vote } from './messages.js';
 import { QuorumCounter, majority } from './quorum.js';
@@ -290,14 +290,8 @@ export class Replica {
     for (const inst of this.instances.values()) if (inst.own !== null) own++;
     return this.pending.size + this.forwarded.size + own;
   }
-  isLeading(): boolean {
-    return this.leadState === 'leading';
-  }
   leaseValid(now_ms: number): boolean {
     return this.holder !== null && this.leadState !== 'idle' && this.holder.valid(now_ms);
-  }
-  believedLeader(now_ms: number): NodeId | null {
-    return this.omega === null ? null : this.omega.leader(now_ms);
   }
 
   // ---- message handling ----------------------------------------------------
@@ -849,10 +843,5 @@ export class Replica {
       this.leaseWasValid,
       this.loopback.length,
     ].join('#');
-  }
-
-  /** A short description for logs and counterexamples. */
-  describe(): string {
-    return `n${this.id} lead=${this.leadState}@${formatBallot(this.leadBallot)} undecided=${this.learner.firstUndecided} inflight=${this.instances.size} pending=${this.pending.size}`;
   }
 }

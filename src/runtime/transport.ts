@@ -57,12 +57,6 @@ export function emptyTransportStats(): TransportStats {
   return { messages_sent: 0, bytes_sent: 0, batches_sent: 0, unroutable: 0 };
 }
 
-export function wireBytes(w: Wire): number {
-  let n = 0;
-  for (const f of w) n += typeof f === 'number' ? 8 : f.length;
-  return n;
-}
-
 /** Per-peer outgoing buffers with the bound and the accounting both transports share. */
 export class Outbox {
   readonly stats = emptyTransportStats();

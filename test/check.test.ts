@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { policySpec } from '../src/contention/registry.js';
 import type { PlantedBugs } from '../src/paxos/replica.js';
-import type { ModelConfig } from '../src/check/model.js';
+import { Model, type ModelConfig, type State } from '../src/check/model.js';
 import { check } from '../src/check/search.js';
 import { formatTrace, parseTrace, replay } from '../src/check/trace.js';
 
@@ -54,7 +54,7 @@ describe('model checker: the correct core', () => {
     it(`reduced and plain searches reach the same replica and ghost states: ${name}`, () => {
       const control = (reduce: boolean, order: 'bfs' | 'dfs'): Set<string> => {
         const seen = new Set<string>();
-        const r = check(config({ ...over, reduce }), { order, maxStates: 400_000, onState: (m, s) => seen.add(m.controlText(s)) });
+        const r = check(config({ ...over, reduce }), { order, maxStates: 400_000, onState: (v) => seen.add(v.controlText()) });
         expect(r.complete).toBe(true);
         expect(r.violation).toBeNull();
         return seen;
@@ -64,6 +64,54 @@ describe('model checker: the correct core', () => {
       expect(reduced.size).toBe(plain.size);
       for (const c of reduced) expect(plain.has(c)).toBe(true);
       expect(control(true, 'dfs').size).toBe(plain.size);
+    });
+  }
+});
+
+/**
+ * The reference semantics: a naive breadth-first search that steps whole states with `Model.step`
+ * (a fresh copy of the real replica per step, no interning, no memo). The interned search must reach
+ * exactly its control parts.
+ */
+function referenceControls(cfg: ModelConfig): Set<string> {
+  const model = new Model(cfg);
+  const seen = new Set<string>();
+  const controls = new Set<string>();
+  const queue: State[] = [model.initial()];
+  seen.add(model.fingerprint(queue[0] as State));
+  for (let i = 0; i < queue.length; i++) {
+    const s = queue[i] as State;
+    controls.add(model.controlText(s));
+    for (const a of model.actions(s)) {
+      const { state, outOfBound } = model.step(s, a);
+      if (!state.ghost.ok) throw new Error(`reference search found ${state.ghost.violations[0]?.invariant}`);
+      if (outOfBound) continue;
+      const fp = model.fingerprint(state);
+      if (!seen.has(fp)) {
+        seen.add(fp);
+        queue.push(state);
+      }
+    }
+  }
+  return controls;
+}
+
+describe('model checker: the interned search against the reference semantics', () => {
+  const CASES: Array<[string, Partial<ModelConfig>]> = [
+    ['2 replicas, 2 proposers, rounds <= 2, timers, no dup', { replicas: 2, maxRound: 2, timers: true }],
+    ['2 replicas, 2 proposers, round 1, timers, dup and loss', { replicas: 2, maxRound: 1, timers: true, dup: true, loss: true }],
+    ['3 replicas, 1 proposer, round 1, timers', { proposers: 1, values: 1, timers: true }],
+    ['2 replicas, 2 proposers, round 1, one crash, no persist check', { replicas: 2, crashes: 1, timers: true, checkPersistence: false }],
+  ];
+  for (const [name, over] of CASES) {
+    it(`reaches exactly the reference's replica and ghost states: ${name}`, () => {
+      const cfg = config({ ...over, reduce: false });
+      const ref = referenceControls(cfg);
+      const got = new Set<string>();
+      const r = check(cfg, { order: 'bfs', maxStates: 1_000_000, onState: (v) => got.add(v.controlText()) });
+      expect(r.complete).toBe(true);
+      expect(got.size).toBe(ref.size);
+      for (const c of got) expect(ref.has(c)).toBe(true);
     });
   }
 });

@@ -95,6 +95,7 @@ const GHOST_SKIP = new Set(['violations', 'maxViolations', 'checkPersistence', '
 
 const ATTEMPT_TIMEOUT_MS = 50;
 
+
 export function valueOf(proposer: number, values: number): Value {
   return `v${proposer % values}`;
 }
@@ -137,7 +138,7 @@ export class Model {
     this.policySet = new Set(this.policies);
   }
 
-  private replicaConfig(id: NodeId): ReplicaConfig {
+  replicaConfig(id: NodeId): ReplicaConfig {
     const policy = this.policies[id];
     if (policy === undefined) throw new RangeError(`no node ${id}`);
     return {
@@ -277,7 +278,7 @@ export class Model {
    * the window of 1 the checker uses, a node has at most one attempt, and the
    * only other timer (anti-entropy) is off.
    */
-  private timerEnabled(r: Replica): boolean {
+  timerEnabled(r: Replica): boolean {
     if (!Number.isFinite(r.nextDeadline())) return false;
     for (let slot = 0; slot < this.cfg.slots; slot++) if (r.attemptIn(slot) !== null) return true;
     return false;
@@ -289,7 +290,7 @@ export class Model {
 
   /** Copy-on-write: the replica of `id` in `s`, copied so the step may mutate it. */
   private own(s: MutableState, id: NodeId): Replica {
-    const r = deepCopy(this.replica(s, id), (o) => this.policySet.has(o));
+    const r = this.copyReplica(this.replica(s, id));
     s.replicas[id] = r;
     return r;
   }
@@ -353,7 +354,12 @@ export class Model {
     return id;
   }
 
-  private replicaFingerprint(r: Replica, now: number): string {
+  /** A deep copy a step may mutate; the node's (stateless) policy object is shared. */
+  copyReplica(r: Replica): Replica {
+    return deepCopy(r, (o) => this.policySet.has(o));
+  }
+
+  replicaFingerprint(r: Replica, now: number): string {
     let fp = this.fpCache.get(r);
     if (fp === undefined) {
       fp = r.fingerprint(now);
@@ -363,7 +369,12 @@ export class Model {
   }
 
   /** The ghost's text: its projection with the reductions on, the whole history with --no-reduce. */
-  private ghostFingerprint(g: SafetyChecker): string {
+  /** The projected ghost's text whatever the config (what `controlText` writes). */
+  projectedGhostText(g: SafetyChecker): string {
+    return canonical(projectGhost(g), GHOST_SKIP);
+  }
+
+  ghostFingerprint(g: SafetyChecker): string {
     let text = this.ghostText.get(g);
     if (text === undefined) {
       text = canonical(this.cfg.reduce === false ? g : projectGhost(g), GHOST_SKIP);
@@ -420,8 +431,8 @@ export class Model {
   }
 
   /** Delivering `e` to a copy of `r` changes no behavioural field and emits nothing. */
-  private noop(r: Replica, now: number, e: Envelope): boolean {
-    const c = deepCopy(r, (o) => this.policySet.has(o));
+  noop(r: Replica, now: number, e: Envelope): boolean {
+    const c = this.copyReplica(r);
     const fp0 = c.fingerprint(now);
     c.receive(e.from, e.msg, now);
     const out = c.takeReady();
@@ -429,7 +440,7 @@ export class Model {
   }
 
   /** The premise of the dead-message reduction, asserted on each step: learned stays learned, an attempt's ballot only grows. */
-  private checkMonotone(before: Replica, after: Replica): void {
+  checkMonotone(before: Replica, after: Replica): void {
     for (let slot = 0; slot < this.cfg.slots; slot++) {
       const learned = before.decided(slot) !== undefined;
       if (learned && after.decided(slot) === undefined) {
@@ -519,7 +530,7 @@ function projectGhost(g: SafetyChecker): unknown {
  * Part (a) of deadness (see Model.removeDead): a response about a ballot below
  * r's attempt in its slot, or about a slot r has learned; a Decide r knows.
  */
-function staleFor(r: Replica, m: Message): boolean {
+export function staleFor(r: Replica, m: Message): boolean {
   switch (m.t) {
     case MsgType.Promise:
     case MsgType.Accepted:

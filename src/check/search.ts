@@ -4,16 +4,16 @@
  * the SafetyChecker's invariants ("always"); the "sometimes" properties record
  * the first (for BFS: shortest) path that reaches a witness.
  */
-import { createHash } from 'node:crypto';
 import type { Violation } from '../sim/invariants.js';
-import { Model, type Action, type ModelConfig, type State } from './model.js';
+import type { Action, ModelConfig } from './model.js';
+import { StateSpace, type StateView } from './explore.js';
 
 export interface SearchOptions {
   order: 'bfs' | 'dfs';
   /** Stop (incomplete) after this many distinct states. */
   maxStates: number;
   /** Called on every admitted state (tests). */
-  onState?: (m: Model, s: State) => void;
+  onState?: (s: StateView) => void;
   /** Called every 100,000 generated states (long runs: the CLI's --progress). */
   progress?: (p: { generated: number; distinct: number; queued: number; depth: number; elapsed_ms: number }) => void;
 }
@@ -40,21 +40,23 @@ export interface CheckResult {
   complete: boolean;
   violation: { violations: Violation[]; path: Action[] } | null;
   sometimes: Witness[];
+  /** Distinct node states, node transitions (each one run of the real core), ghosts and messages the search interned. */
+  tables: { nodeStates: number; transitions: number; ghosts: number; envelopes: number };
 }
 
 interface Sometimes {
   name: string;
   about: string;
-  test: (m: Model, s: State) => boolean;
+  test: (s: StateView, cfg: ModelConfig) => boolean;
 }
 
 /** The properties that must be reachable: the search shows the protocol can make progress, and can duel. */
 export const SOMETIMES: readonly Sometimes[] = [
-  { name: 'value-chosen', about: 'a value can be chosen', test: (_m, s) => s.ghost.chosenCount > 0 },
+  { name: 'value-chosen', about: 'a value can be chosen', test: (s) => s.ghost.chosenCount > 0 },
   {
     name: 'phase1-duel',
     about: 'nothing chosen, every proposer was pre-empted and is on a later ballot, none in phase 2',
-    test: (m, s) => duel(m, s),
+    test: duel,
   },
 ];
 
@@ -64,161 +66,178 @@ export const SOMETIMES: readonly Sometimes[] = [
  * chosen. (With the immediate policy a pre-empted proposer retries in the same
  * step, so "must retry" shows as "has retried".)
  */
-function duel(m: Model, s: State): boolean {
-  if (s.ghost.chosenCount > 0 || m.cfg.proposers < 2) return false;
-  for (let p = 0; p < m.cfg.proposers; p++) {
-    const at = m.replica(s, p).attemptIn(0);
+function duel(s: StateView, cfg: ModelConfig): boolean {
+  if (s.ghost.chosenCount > 0 || cfg.proposers < 2) return false;
+  for (let p = 0; p < cfg.proposers; p++) {
+    const at = s.replica(p).attemptIn(0);
     if (at === null || at.phase === 'accept' || at.ballots < 2) return false;
   }
   return true;
 }
 
-/** Multiset inclusion of sorted id arrays: every element of `small` occurs in `big`, as often. */
-function includes(big: Int32Array, small: Int32Array): boolean {
+/**
+ * Multiset inclusion of two sorted networks, the part of a state string from
+ * `from` on (one char per envelope id): every message of `small` is in `big`, as often.
+ */
+function includes(big: string, small: string, from: number): boolean {
   if (small.length > big.length) return false;
-  let j = 0;
-  for (let i = 0; i < small.length; i++) {
-    const x = small[i] ?? 0;
-    while (j < big.length && (big[j] ?? 0) < x) j++;
-    if (j >= big.length || big[j] !== x) return false;
+  let j = from;
+  for (let i = from; i < small.length; i++) {
+    const x = small.charCodeAt(i);
+    while (j < big.length && big.charCodeAt(j) < x) j++;
+    if (j >= big.length || big.charCodeAt(j) !== x) return false;
     j++;
   }
   return true;
 }
 
-function hash(text: string): string {
-  return createHash('sha1').update(text).digest('base64');
+/** A growable Int32 column (per admitted state: parent, action code, depth), compact for tens of millions of states. */
+class Column {
+  private a = new Int32Array(1 << 16);
+  length = 0;
+  push(x: number): void {
+    if (this.length === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.length++] = x;
+  }
+  at(i: number): number {
+    return this.a[i] ?? -1;
+  }
 }
 
 export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
   const t0 = performance.now();
-  const model = new Model(cfg);
-  // Per distinct state: its parent's index and the action from it (the search tree, for paths).
-  const parent: number[] = [];
-  const via: (Action | null)[] = [];
-  const depthOf: number[] = [];
-  const seen = new Map<string, number>();
+  const space = new StateSpace(cfg);
+  const L = space.controlLength;
+  // Per admitted state: its parent's index and the action code from it (the search tree, for paths).
+  const parent = new Column();
+  const via = new Column();
+  const depthOf = new Column();
   const witnesses: Witness[] = SOMETIMES.map((p) => ({ name: p.name, about: p.about, path: null }));
   let generated = 0;
   let pruned = 0;
   let maxDepth = 0;
+  let covered = 0;
   let violation: CheckResult['violation'] = null;
 
-  const pathTo = (id: number, last: Action | null): Action[] => {
-    const path: Action[] = last === null ? [] : [last];
-    for (let i = id; i >= 0; i = parent[i] ?? -1) {
-      const a = via[i];
-      if (a !== null && a !== undefined) path.push(a);
-    }
-    return path.reverse();
+  const pathTo = (id: number, last: number | null): Action[] => {
+    const codes: number[] = last === null ? [] : [last];
+    for (let i = id; i > 0; i = parent.at(i)) codes.push(via.at(i));
+    return codes.reverse().map((c) => space.action(c));
   };
 
-  // Covering (subsumption), with the reduction on: per control part (everything but the network), the
-  // networks of admitted states, as sorted ids of interned envelope keys, kept as an antichain.
+  // With the reductions on (covering): per control part, the networks of admitted states as an antichain
+  // of maximal ones (one state string each). Plain (--no-reduce): exact state strings.
   const subsume = cfg.reduce ?? true;
-  const msgIds = new Map<string, number>();
-  const groups = new Map<string, Int32Array[]>();
-  let admitted = 0;
-  let covered = 0;
-  const netIds = (s: State): Int32Array => {
-    const ids = new Int32Array(s.net.length);
-    for (let i = 0; i < s.net.length; i++) {
-      const k = s.net[i]?.key ?? '';
-      let n = msgIds.get(k);
-      if (n === undefined) msgIds.set(k, (n = msgIds.size));
-      ids[i] = n;
-    }
-    return ids.sort();
-  };
-  /** True if the state is new (not covered); records it. */
-  const fresh = (s: State): boolean => {
+  const groups = new Map<string, string | string[]>();
+  const seen = new Set<string>();
+  /** True if the state is new (not covered by an admitted one); records it. */
+  const fresh = (s: string): boolean => {
     if (!subsume) {
-      const key = hash(model.fingerprint(s));
-      if (seen.has(key)) return false;
-      seen.set(key, admitted);
+      if (seen.has(s)) return false;
+      seen.add(s);
       return true;
     }
-    const key = model.controlFingerprint(s); // short: ids of interned texts
-    const net = netIds(s);
+    const key = s.slice(0, L);
     const list = groups.get(key);
     if (list === undefined) {
-      groups.set(key, [net]);
+      groups.set(key, s);
       return true;
     }
-    for (const other of list) {
-      if (includes(other, net)) {
+    const arr = typeof list === 'string' ? [list] : list;
+    for (const other of arr) {
+      if (includes(other, s, L)) {
         covered++;
         return false;
       }
     }
     // Keep only maximal networks: one the new state covers can prune nothing the new one cannot.
-    let w = 0;
-    for (const other of list) if (!includes(net, other)) list[w++] = other;
-    list.length = w;
-    list.push(net);
+    const kept = arr.filter((other) => !includes(s, other, L));
+    kept.push(s);
+    groups.set(key, kept.length === 1 ? s : kept);
     return true;
   };
 
-  const admit = (s: State, from: number, a: Action | null, depth: number): number => {
+  const admit = (s: string, from: number, code: number, depth: number): number => {
     if (!fresh(s)) return -1;
-    opts.onState?.(model, s);
     const id = parent.length;
-    admitted++;
     parent.push(from);
-    via.push(a);
+    via.push(code);
     depthOf.push(depth);
     if (depth > maxDepth) maxDepth = depth;
-    for (let i = 0; i < SOMETIMES.length; i++) {
-      const w = witnesses[i];
-      const p = SOMETIMES[i];
-      if (w !== undefined && p !== undefined && w.path === null && p.test(model, s)) w.path = pathTo(id, null);
+    if (opts.onState !== undefined || witnesses.some((w) => w.path === null)) {
+      const v = space.view(s);
+      opts.onState?.(v);
+      for (let i = 0; i < SOMETIMES.length; i++) {
+        const w = witnesses[i];
+        const p = SOMETIMES[i];
+        if (w !== undefined && p !== undefined && w.path === null && p.test(v, cfg)) w.path = pathTo(id, null);
+      }
     }
     return id;
   };
 
-  const init = model.initial();
+  const init = space.initial();
   generated++;
-  if (!init.ghost.ok) violation = { violations: init.ghost.violations, path: [] };
-  const frontier: Array<{ s: State; id: number } | undefined> = [{ s: init, id: admit(init, -1, null, 0) }];
+  // Frontier: state strings and their ids, a queue (BFS) or a stack (DFS).
+  const queue: Array<string | undefined> = [];
+  const queueIds: number[] = [];
   let head = 0;
-  while (violation === null && admitted < opts.maxStates) {
-    let item: { s: State; id: number } | undefined;
+  if (init.violations !== null) violation = { violations: init.violations, path: [] };
+  else {
+    queue.push(init.state);
+    queueIds.push(admit(init.state, -1, -1, 0));
+  }
+  while (violation === null && parent.length < opts.maxStates) {
+    let s: string | undefined;
+    let id: number;
     if (opts.order === 'bfs') {
-      item = frontier[head];
-      frontier[head++] = undefined; // drop the reference: expanded states are garbage
-      if (head > 65_536 && head * 2 > frontier.length) {
-        frontier.splice(0, head); // keep the queue's memory bounded by its live part
+      if (head >= queue.length) break;
+      s = queue[head];
+      id = queueIds[head] ?? 0;
+      queue[head++] = undefined; // expanded states are garbage
+      if (head > 65_536 && head * 2 > queue.length) {
+        queue.splice(0, head); // keep the queue's memory bounded by its live part
+        queueIds.splice(0, head);
         head = 0;
       }
     } else {
-      item = frontier.pop();
+      s = queue.pop();
+      id = queueIds.pop() ?? 0;
     }
-    if (item === undefined) break;
-    const depth = (depthOf[item.id] ?? 0) + 1;
-    for (const a of model.actions(item.s)) {
+    if (s === undefined) break;
+    const depth = depthOf.at(id) + 1;
+    const from = id;
+    space.successors(s, (succ) => {
       generated++;
-      if (opts.progress !== undefined && generated % 100_000 === 0) {
-        opts.progress({ generated, distinct: admitted, queued: frontier.length - head, depth, elapsed_ms: performance.now() - t0 });
+      if (opts.progress !== undefined && generated % 1_000_000 === 0) {
+        opts.progress({ generated, distinct: parent.length, queued: queue.length - head, depth, elapsed_ms: performance.now() - t0 });
       }
-      const { state, outOfBound } = model.step(item.s, a);
-      if (!state.ghost.ok) {
-        violation = { violations: state.ghost.violations, path: pathTo(item.id, a) };
-        break;
+      if (succ.violations !== null) {
+        violation = { violations: succ.violations, path: pathTo(from, succ.code) };
+        return true;
       }
-      if (outOfBound) {
+      if (succ.outOfBound || succ.state === null) {
         pruned++;
-        continue;
+        return false;
       }
-      const id = admit(state, item.id, a, depth);
-      if (id >= 0) frontier.push({ s: state, id });
-    }
+      const nid = admit(succ.state, from, succ.code, depth);
+      if (nid >= 0) {
+        queue.push(succ.state);
+        queueIds.push(nid);
+      }
+      return parent.length >= opts.maxStates;
+    });
   }
-  const exhausted = opts.order === 'bfs' ? head >= frontier.length : frontier.length === 0;
+  const exhausted = opts.order === 'bfs' ? head >= queue.length : queue.length === 0;
   return {
     config: cfg,
     order: opts.order,
     generated,
-    distinct: admitted,
+    distinct: parent.length,
     covered,
     pruned,
     maxDepth,
@@ -226,5 +245,6 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
     complete: violation === null && exhausted,
     violation,
     sometimes: witnesses,
+    tables: space.tables,
   };
 }

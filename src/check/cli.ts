@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { POLICY_OPTIONS, policyFromFlags, policyHelp } from '../cli/policy-flags.js';
 import type { PlantedBugs } from '../paxos/replica.js';
-import { validateModelConfig, type ModelConfig } from './model.js';
+import { CHECK_POLICY_DEFAULTS, validateModelConfig, type ModelConfig } from './model.js';
 import { check } from './search.js';
 import { formatTrace } from './trace.js';
 
@@ -20,6 +20,7 @@ const HELP = `usage: npm run check -- [options]
   --proposers N     replicas that get a client value (default 2)
   --values N        distinct values; proposer p proposes v(p mod N) (default 2)
   --max-round N     highest ballot round explored (default 3)
+  --max-lease-requests N  lease: lease requests per holder explored (default 2)
   --slots N         slots (default 1: single-decree)
   --crashes N       crash-restarts per behaviour (default 0)
   --no-loss         no message loss
@@ -28,11 +29,13 @@ const HELP = `usage: npm run check -- [options]
   --no-persist-check  do not check persist-before-send directly (durability bugs must show after a crash)
   --dfs             depth first (default breadth first: shortest counterexamples)
   --max-states N    stop after N distinct states (default 5000000)
+  --max-depth N     bounded: every behaviour of at most N actions (breadth first only)
   --bug NAME        plant a known bug (${BUGS.join(', ')})
   --no-reduce       plain interleaving semantics: no dead-message reduction (see docs/model-checking.md)
-  --progress        print progress to stderr every 100,000 generated states
+  --progress        print progress to stderr every 1,000,000 generated states
   --json            print one JSON summary as the last line
-${policyHelp()} (checker default immediate)`;
+${policyHelp()}
+  (checker defaults: policy immediate; ${Object.entries(CHECK_POLICY_DEFAULTS).map(([k, v]) => `${k} ${v}`).join(', ')})`;
 
 function fail(msg: string): never {
   process.stderr.write(`check: ${msg}\n`);
@@ -56,9 +59,9 @@ function main(argv: string[]): number {
       options: {
         ...POLICY_OPTIONS,
         replicas: { type: 'string' }, proposers: { type: 'string' }, values: { type: 'string' },
-        'max-round': { type: 'string' }, slots: { type: 'string' }, crashes: { type: 'string' },
+        'max-round': { type: 'string' }, 'max-lease-requests': { type: 'string' }, slots: { type: 'string' }, crashes: { type: 'string' },
         'no-loss': { type: 'boolean' }, 'no-dup': { type: 'boolean' }, 'no-timers': { type: 'boolean' }, 'no-persist-check': { type: 'boolean' },
-        dfs: { type: 'boolean' }, 'max-states': { type: 'string' }, bug: { type: 'string' },
+        dfs: { type: 'boolean' }, 'max-states': { type: 'string' }, 'max-depth': { type: 'string' }, bug: { type: 'string' },
         json: { type: 'boolean' }, progress: { type: 'boolean' }, 'no-reduce': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -86,6 +89,7 @@ function main(argv: string[]): number {
       proposers: int(str('proposers'), 'proposers', 2),
       values: int(str('values'), 'values', 2),
       maxRound: int(str('max-round'), 'max-round', 3),
+      maxLeaseRequests: int(str('max-lease-requests'), 'max-lease-requests', 2),
       slots: int(str('slots'), 'slots', 1),
       crashes: int(str('crashes'), 'crashes', 0),
       loss: values['no-loss'] !== true,
@@ -93,7 +97,7 @@ function main(argv: string[]): number {
       timers: values['no-timers'] !== true,
       checkPersistence: values['no-persist-check'] !== true,
       reduce: values['no-reduce'] !== true,
-      policy: policyFromFlags(Object.fromEntries(Object.entries(values).filter((e): e is [string, string | boolean] => typeof e[1] !== 'object')), 'immediate'),
+      policy: policyFromFlags(Object.fromEntries(Object.entries(values).filter((e): e is [string, string | boolean] => typeof e[1] !== 'object')), 'immediate', CHECK_POLICY_DEFAULTS),
       bugs,
     };
     validateModelConfig(cfg);
@@ -107,7 +111,12 @@ function main(argv: string[]): number {
     const mb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
     process.stderr.write(`  generated ${p.generated}, distinct ${p.distinct}, queued ${p.queued}, depth ${p.depth}, ${(p.elapsed_ms / 1000).toFixed(0)} s, heap ${mb} MB\n`);
   };
-  const r = check(cfg, { order: values.dfs === true ? 'dfs' : 'bfs', maxStates, ...(progress === undefined ? {} : { progress }) });
+  const depthRaw = str('max-depth');
+  const maxDepth = depthRaw === undefined ? undefined : int(depthRaw, 'max-depth', 0);
+  if (maxDepth !== undefined && (maxDepth < 1 || values.dfs === true)) fail('--max-depth must be >= 1, and needs breadth-first search (no --dfs)');
+  const r = check(cfg, {
+    order: values.dfs === true ? 'dfs' : 'bfs', maxStates, ...(maxDepth === undefined ? {} : { maxDepth }), ...(progress === undefined ? {} : { progress }),
+  });
   const out: string[] = [];
   out.push(
     `${r.order.toUpperCase()}${cfg.reduce === false ? ' (no reduction)' : ''} replicas=${cfg.replicas} proposers=${cfg.proposers} values=${cfg.values} max-round=${cfg.maxRound} slots=${cfg.slots} ` +
@@ -115,7 +124,8 @@ function main(argv: string[]): number {
   );
   out.push(
     `states generated ${r.generated}, distinct ${r.distinct}, covered ${r.covered}, beyond max-round ${r.pruned}, max depth ${r.maxDepth}, ` +
-      `${(r.elapsed_ms / 1000).toFixed(2)} s${r.complete ? '' : r.violation === null ? ' (INCOMPLETE: hit --max-states)' : ''}`,
+      `${(r.elapsed_ms / 1000).toFixed(2)} s${r.complete ? '' : r.violation === null ? ' (INCOMPLETE: hit --max-states)' : ''}` +
+      `${maxDepth === undefined ? '' : `; bounded: ${r.complete ? 'every' : 'not every'} behaviour of at most ${maxDepth} actions (${r.atDepthBound} states at the bound)`}`,
   );
   for (const w of r.sometimes) {
     out.push(`sometimes ${w.name}: ${w.path === null ? 'NOT reachable' : `reachable in ${w.path.length} actions`} (${w.about})`);
@@ -132,7 +142,7 @@ function main(argv: string[]): number {
   if (values.json === true) {
     process.stdout.write(
       `${JSON.stringify({
-        generated: r.generated, distinct: r.distinct, covered: r.covered, pruned: r.pruned, maxDepth: r.maxDepth, elapsed_ms: Math.round(r.elapsed_ms),
+        generated: r.generated, distinct: r.distinct, covered: r.covered, pruned: r.pruned, atDepthBound: r.atDepthBound, maxDepth: r.maxDepth, elapsed_ms: Math.round(r.elapsed_ms),
         complete: r.complete, violation: r.violation === null ? null : { invariant: r.violation.violations[0]?.invariant, length: r.violation.path.length },
         sometimes: Object.fromEntries(r.sometimes.map((w) => [w.name, w.path === null ? null : w.path.length])),
       })}\n`,

@@ -24,13 +24,13 @@
  * sorted list of envelope ids (one char each). About 40 bytes per state, so
  * tens of millions of states fit in memory.
  */
-import { roundOf, type NodeId } from '../paxos/ballot.js';
+import type { NodeId } from '../paxos/ballot.js';
 import { MsgType, type Message, type Value } from '../paxos/messages.js';
 import { Replica } from '../paxos/replica.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { SafetyChecker, type Violation } from '../sim/invariants.js';
 import { deepCopy } from './copy.js';
-import { Model, envelopeKey, slotOf, staleFor, valueOf, type Action, type Envelope, type ModelConfig } from './model.js';
+import { Model, beyondBounds, envelopeKey, slotOf, staleFor, valueOf, type Action, type Envelope, type ModelConfig } from './model.js';
 
 /** One distinct state of one node: the object the transitions are computed from, never mutated. */
 interface NodeState {
@@ -79,6 +79,8 @@ const A_RESTART = 4;
 /** The view of a global state the "sometimes" properties and tests read. */
 export interface StateView {
   replica(node: NodeId): Replica;
+  /** The node's clock (the time its replica's deadlines are relative to). */
+  clock(node: NodeId): number;
   readonly ghost: SafetyChecker;
   /** Everything but the network as full text (replicas, flags, crash count, projected ghost): comparable across searches. */
   controlText(): string;
@@ -209,7 +211,7 @@ export class StateSpace {
 
   /** The network with dead messages taken out (see Model.removeDead), once no crash is left in the budget. */
   private reducedNet(snaps: readonly number[], net: number[], crashes: number): number[] {
-    if (this.cfg.reduce === false || crashes < this.cfg.crashes) return net;
+    if (!this.model.dropsDeadMessages || crashes < this.cfg.crashes) return net;
     let w = 0;
     for (let i = 0; i < net.length; i++) {
       const e = net[i] ?? 0;
@@ -267,7 +269,7 @@ export class StateSpace {
       r.receive(env.from, env.msg, now);
     }
     const t = this.finish(from.node, r, now, events);
-    if (this.cfg.reduce !== false) this.model.checkMonotone(from.replica, this.nodeState(t.next).replica);
+    if (this.model.dropsDeadMessages) this.model.checkMonotone(from.replica, this.nodeState(t.next).replica);
     this.transitionMemo.set(key, t.id);
     return t;
   }
@@ -292,7 +294,7 @@ export class StateSpace {
       events.push({ k: 'sent', msg: o.msg });
       const slot = slotOf(o.msg);
       if (slot !== null && slot >= this.cfg.slots) continue; // beyond the model (see slotOf in model.ts)
-      if (o.msg.t === MsgType.Prepare && roundOf(o.msg.ballot) > this.cfg.maxRound) outOfBound = true;
+      if (beyondBounds(this.cfg, o.msg)) outOfBound = true;
       if (o.to !== node) sends.push(this.envelopeId(node, o.to, o.msg));
     }
     for (const d of ready.decisions) events.push({ k: 'learned', slot: d.slot, value: d.value });
@@ -422,6 +424,7 @@ export class StateSpace {
     const flags = state.charCodeAt(2 * this.n + 2);
     return {
       replica,
+      clock: (node: NodeId): number => this.nodeState(dec2(state, 2 * node)).clock,
       ghost,
       controlText: () => {
         const parts: string[] = [];

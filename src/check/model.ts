@@ -15,7 +15,8 @@
  * - Duplication on: the network is a set and delivery leaves the message in it
  *   (a message can be delivered any number of times). Off: a multiset, and
  *   delivery consumes one copy.
- * - Rounds: a step that sends a prepare above `maxRound` is checked but not
+ * - Rounds: a step that sends a prepare above `maxRound` (or, for leases, a
+ *   lease request above `maxLeaseRequests`) is checked but not
  *   expanded (TLC's state constraint): the search covers exactly the
  *   behaviours whose ballots stay within the bound.
  */
@@ -37,6 +38,8 @@ export interface ModelConfig {
   values: number;
   /** Highest ballot round explored. */
   maxRound: number;
+  /** lease: lease requests a holder may start (default 2); like maxRound, a state constraint that keeps the space finite. */
+  maxLeaseRequests?: number;
   /** Slots a proposer may use: 1 is single-decree Paxos (a proposer that loses its slot does not move on). */
   slots: number;
   loss: boolean;
@@ -93,7 +96,15 @@ export interface StepResult {
 /** Ghost fields that do not describe the history (config, or the violation list, which stops the search). */
 const GHOST_SKIP = new Set(['violations', 'maxViolations', 'checkPersistence', 'quorum']);
 
-const ATTEMPT_TIMEOUT_MS = 50;
+/**
+ * Time constants of the checker's replicas, small and of one magnitude: only
+ * their order matters (time is abstracted to timer events), and with heartbeats
+ * every 2 ms an attempt timeout of 50 would take 25 heartbeat steps to reach.
+ * The checker's default leader/lease parameters are CHECK_POLICY_DEFAULTS.
+ */
+const ATTEMPT_TIMEOUT_MS = 8;
+
+export const CHECK_POLICY_DEFAULTS = { heartbeat_ms: 4, election_timeout_ms: 5, lease_ms: 8, drift_ms: 2, base_ms: 8, cap_ms: 8 } as const;
 
 
 export function valueOf(proposer: number, values: number): Value {
@@ -274,12 +285,14 @@ export class Model {
   }
 
   /**
-   * A timer may fire while one is set for an attempt in a modelled slot. With
-   * the window of 1 the checker uses, a node has at most one attempt, and the
-   * only other timer (anti-entropy) is off.
+   * A timer may fire while one is set: for the per-slot policies, one for an
+   * attempt in a modelled slot (with the window of 1 the checker uses, a node
+   * has at most one attempt, and anti-entropy is off); with an election
+   * (leader, lease), any: heartbeats, elections, leases and resends.
    */
   timerEnabled(r: Replica): boolean {
     if (!Number.isFinite(r.nextDeadline())) return false;
+    if (this.policies[r.id]?.election != null) return true;
     for (let slot = 0; slot < this.cfg.slots; slot++) if (r.attemptIn(slot) !== null) return true;
     return false;
   }
@@ -384,11 +397,18 @@ export class Model {
   }
 
   /**
-   * The reduction applies once no crash is left in the budget: a restart
-   * wipes the volatile state (attempts, learned values) that deadness rests on.
+   * The dead-message reduction applies once no crash is left in the budget (a
+   * restart wipes the volatile state, attempts and learned values, that
+   * deadness rests on), and only to the per-slot policies: a stable leader
+   * drops its attempts when it steps down, so its attempt ballots do not only
+   * grow (covering, which rests on nothing in the core, still applies).
    */
   private reducing(s: State): boolean {
-    return (this.cfg.reduce ?? true) && s.crashes >= this.cfg.crashes;
+    return this.dropsDeadMessages && s.crashes >= this.cfg.crashes;
+  }
+
+  get dropsDeadMessages(): boolean {
+    return (this.cfg.reduce ?? true) && this.policies[0]?.election == null;
   }
 
   /**
@@ -468,7 +488,7 @@ export class Model {
       // Messages about slots beyond the model leave it (see slotOf): a proposer that lost its slot goes inert.
       const slot = slotOf(o.msg);
       if (slot !== null && slot >= this.cfg.slots) continue;
-      if (o.msg.t === MsgType.Prepare && roundOf(o.msg.ballot) > this.cfg.maxRound) outOfBound = true;
+      if (beyondBounds(this.cfg, o.msg)) outOfBound = true;
       if (o.to !== id) this.send(s, { from: id, to: o.to, msg: o.msg, key: envelopeKey(id, o.to, o.msg) });
     }
     for (const d of ready.decisions) this.ghost(s).learnedBy(id, d.slot, d.value);
@@ -547,6 +567,13 @@ export function staleFor(r: Replica, m: Message): boolean {
   }
 }
 
+/** A message the bounded search does not follow: a prepare above maxRound, a lease request above maxLeaseRequests. */
+export function beyondBounds(cfg: ModelConfig, m: Message): boolean {
+  if (m.t === MsgType.Prepare) return roundOf(m.ballot) > cfg.maxRound;
+  if (m.t === MsgType.LeaseRequest) return m.seq > (cfg.maxLeaseRequests ?? 2);
+  return false;
+}
+
 export function slotOf(m: Message): number | null {
   switch (m.t) {
     case MsgType.Prepare:
@@ -583,10 +610,8 @@ export function validateModelConfig(c: ModelConfig): void {
   int('slots', c.slots, 1, 4);
   if (c.policy.params.window !== 1) throw new RangeError(`the checker models window 1, got ${c.policy.params.window}`);
   int('crashes', c.crashes, 0, 8);
+  int('max-lease-requests', c.maxLeaseRequests ?? 2, 1, 64);
   const p = c.policy;
-  if (p.name === 'leader' || p.name === 'lease') {
-    throw new RangeError(`policy '${p.name}' is not supported by the checker yet (its heartbeats need a bounded election model)`);
-  }
   if (p.name === 'exponential' && p.params.jitter === 'decorrelated') {
     // Decorrelated jitter keeps its previous delay inside a closure the checker cannot snapshot.
     throw new RangeError(`jitter 'decorrelated' is stateful and not supported by the checker`);

@@ -12,9 +12,16 @@ export interface SearchOptions {
   order: 'bfs' | 'dfs';
   /** Stop (incomplete) after this many distinct states. */
   maxStates: number;
+  /**
+   * Bounded model checking: states at this depth are checked but not
+   * expanded, so "complete" means every state reachable in at most this many
+   * actions was visited. Breadth first only (BFS reaches each state first at
+   * its least depth; DFS with state hashing would not).
+   */
+  maxDepth?: number;
   /** Called on every admitted state (tests). */
   onState?: (s: StateView) => void;
-  /** Called every 100,000 generated states (long runs: the CLI's --progress). */
+  /** Called every 1,000,000 generated states (long runs: the CLI's --progress). */
   progress?: (p: { generated: number; distinct: number; queued: number; depth: number; elapsed_ms: number }) => void;
 }
 
@@ -32,6 +39,8 @@ export interface CheckResult {
   distinct: number;
   /** States beyond maxRound: checked, not expanded. */
   pruned: number;
+  /** States at the depth bound (SearchOptions.maxDepth): checked, not expanded. */
+  atDepthBound: number;
   /** New states not admitted because an admitted state with the same control part had a superset network. */
   covered: number;
   maxDepth: number;
@@ -47,16 +56,41 @@ export interface CheckResult {
 interface Sometimes {
   name: string;
   about: string;
+  /** Whether the property is meaningful for the configuration (some are about one family of policies). */
+  applies: (cfg: ModelConfig) => boolean;
   test: (s: StateView, cfg: ModelConfig) => boolean;
 }
 
+const elected = (cfg: ModelConfig): boolean => cfg.policy.name === 'leader' || cfg.policy.name === 'lease';
+
 /** The properties that must be reachable: the search shows the protocol can make progress, and can duel. */
 export const SOMETIMES: readonly Sometimes[] = [
-  { name: 'value-chosen', about: 'a value can be chosen', test: (s) => s.ghost.chosenCount > 0 },
+  { name: 'value-chosen', about: 'a value can be chosen', applies: () => true, test: (s) => s.ghost.chosenCount > 0 },
   {
     name: 'phase1-duel',
     about: 'nothing chosen, every proposer was pre-empted and is on a later ballot, none in phase 2',
+    applies: (cfg) => !elected(cfg) && cfg.proposers >= 2,
     test: duel,
+  },
+  {
+    name: 'leader-duel',
+    about: 'nothing chosen, two nodes believe they lead (each preparing or leading)',
+    applies: elected,
+    test: (s, cfg) => {
+      if (s.ghost.chosenCount > 0) return false;
+      let leaders = 0;
+      for (let id = 0; id < cfg.replicas; id++) if (s.replica(id).leadership !== 'idle') leaders++;
+      return leaders >= 2;
+    },
+  },
+  {
+    name: 'lease-held',
+    about: 'a leader holds a valid lease',
+    applies: (cfg) => cfg.policy.name === 'lease',
+    test: (s, cfg) => {
+      for (let id = 0; id < cfg.replicas; id++) if (s.replica(id).leaseValid(s.clock(id))) return true;
+      return false;
+    },
   },
 ];
 
@@ -110,13 +144,17 @@ class Column {
 
 export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
   const t0 = performance.now();
+  if (opts.maxDepth !== undefined && opts.order !== 'bfs') throw new RangeError('a depth bound needs breadth-first search');
+  const depthBound = opts.maxDepth ?? Number.POSITIVE_INFINITY;
+  let atDepthBound = 0;
   const space = new StateSpace(cfg);
   const L = space.controlLength;
   // Per admitted state: its parent's index and the action code from it (the search tree, for paths).
   const parent = new Column();
   const via = new Column();
   const depthOf = new Column();
-  const witnesses: Witness[] = SOMETIMES.map((p) => ({ name: p.name, about: p.about, path: null }));
+  const properties = SOMETIMES.filter((p) => p.applies(cfg));
+  const witnesses: Witness[] = properties.map((p) => ({ name: p.name, about: p.about, path: null }));
   let generated = 0;
   let pruned = 0;
   let maxDepth = 0;
@@ -171,9 +209,9 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
     if (opts.onState !== undefined || witnesses.some((w) => w.path === null)) {
       const v = space.view(s);
       opts.onState?.(v);
-      for (let i = 0; i < SOMETIMES.length; i++) {
+      for (let i = 0; i < properties.length; i++) {
         const w = witnesses[i];
-        const p = SOMETIMES[i];
+        const p = properties[i];
         if (w !== undefined && p !== undefined && w.path === null && p.test(v, cfg)) w.path = pathTo(id, null);
       }
     }
@@ -210,6 +248,10 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
     }
     if (s === undefined) break;
     const depth = depthOf.at(id) + 1;
+    if (depth > depthBound) {
+      atDepthBound++;
+      continue;
+    }
     const from = id;
     space.successors(s, (succ) => {
       generated++;
@@ -240,6 +282,7 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
     distinct: parent.length,
     covered,
     pruned,
+    atDepthBound,
     maxDepth,
     elapsed_ms: performance.now() - t0,
     complete: violation === null && exhausted,

@@ -32,9 +32,17 @@ export function policyHelp(): string {
   return lines.join('\n');
 }
 
-/** Parses the policy flags from parseArgs values; throws RangeError with a one-line reason. */
-export function policyFromFlags(values: Partial<Record<string, string | boolean | undefined>>, fallback = 'exponential'): PolicySpec {
-  const overrides: Partial<PolicyParams> = {};
+/**
+ * Parses the policy flags from parseArgs values; throws RangeError with a
+ * one-line reason. `base` replaces registry defaults before the flags apply
+ * (the model checker's small time constants).
+ */
+export function policyFromFlags(
+  values: Partial<Record<string, string | boolean | undefined>>,
+  fallback = 'exponential',
+  base: Partial<PolicyParams> = {},
+): PolicySpec {
+  const overrides: Partial<PolicyParams> = { ...base };
   for (const [flag, key] of Object.entries(POLICY_FLAGS) as Array<[PolicyFlag, keyof PolicyParams]>) {
     const raw = values[flag];
     if (raw === undefined || typeof raw !== 'string') continue;

@@ -36,9 +36,14 @@ export class LeaseGrantor {
     return now_ms < this.grantedUntil_ms && this.holder !== from;
   }
 
-  /** Model checking: canonical state, times relative to `now_ms`. */
+  /**
+   * Model checking: canonical state, times relative to `now_ms`. An ended grant
+   * is written as ending now: both methods only ask `now < grantedUntil`, and
+   * time only moves on, so every ended grant behaves alike (and the state
+   * space stays finite).
+   */
   fingerprint(now_ms: number): string {
-    return `${this.holder}|${this.grantedUntil_ms - now_ms}`;
+    return `${this.holder}|${Math.max(this.grantedUntil_ms - now_ms, 0)}`;
   }
 }
 
@@ -87,8 +92,21 @@ export class LeaseHolder {
     this.pendingSeq = -1;
   }
 
-  /** Model checking: canonical state, times relative to `now_ms`. */
+  /**
+   * Model checking: canonical state, times relative to `now_ms`, clamped where
+   * every smaller value behaves alike (so the state space stays finite): an
+   * ended lease is written as ending now (`valid` only asks `now <
+   * validUntil`), and a request sent `lease_ms - drift_ms` ago or earlier as
+   * exactly that long ago (a majority for it would give a lease that has already ended).
+   */
   fingerprint(now_ms: number): string {
-    return `${this.seq}|${this.pendingSeq}|${this.pendingSentAt_ms - now_ms}|${[...this.grants].sort((a, b) => a - b).join(',')}|${this.validUntil_ms - now_ms}`;
+    const usable = this.params.lease_ms - this.params.drift_ms;
+    const sent = this.pendingSeq < 0 ? '-' : String(Math.max(this.pendingSentAt_ms - now_ms, -usable));
+    return `${this.seq}|${this.pendingSeq}|${sent}|${[...this.grants].sort((a, b) => a - b).join(',')}|${Math.max(this.validUntil_ms - now_ms, 0)}`;
+  }
+
+  /** Lease requests started so far (the model checker bounds it, as it bounds ballot rounds). */
+  get requests(): number {
+    return this.seq;
   }
 }

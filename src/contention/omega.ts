@@ -35,8 +35,16 @@ export class Omega {
     return this.self;
   }
 
-  /** Model checking: canonical state, times relative to `now_ms` (the core only compares times). */
+  /**
+   * Model checking: canonical state, times relative to `now_ms` (the core only
+   * compares times). A peer silent for the timeout or longer is written as
+   * exactly the timeout: `leader` only asks whether the silence is below it,
+   * and a silence only grows until the peer is heard again (which overwrites
+   * it), so all such values behave alike; without the clamp a silent peer would
+   * make the state space infinite. Only peers below this node's id are
+   * written: `leader` returns at its own id before reading any later entry.
+   */
   fingerprint(now_ms: number): string {
-    return `${this.timeout_ms}|${this.lastHeard_ms.map((t) => t - now_ms).join(',')}`;
+    return `${this.timeout_ms}|${this.lastHeard_ms.slice(0, this.self).map((t) => Math.max(t - now_ms, -this.timeout_ms)).join(',')}`;
   }
 }

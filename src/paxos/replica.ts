@@ -203,7 +203,8 @@ export class Replica {
     this.grantor = lease === null ? null : new LeaseGrantor(lease, now_ms);
     this.holder = lease === null ? null : new LeaseHolder(lease, this.quorum);
     if (this.omega !== null) this.timers.set(T_HEARTBEAT, now_ms);
-    this.timers.set(T_SYNC, now_ms + this.sync_ms * (0.5 + cfg.random()));
+    // An infinite period (anti-entropy off) arms nothing: the timer could never fire.
+    if (Number.isFinite(this.sync_ms)) this.timers.set(T_SYNC, now_ms + this.sync_ms * (0.5 + cfg.random()));
   }
 
   /** A fresh replica, or one restarted on its persisted records (volatile state is lost, durable state kept). */
@@ -801,6 +802,11 @@ export class Replica {
     this.loopback.length = 0;
   }
 
+  /** Stable-leader state (leader and lease policies; for the model checker's "sometimes" properties). */
+  get leadership(): 'idle' | 'preparing' | 'leading' {
+    return this.leadState;
+  }
+
   /** The proposer's attempt in `slot`, if any: its ballot and phase (for the model checker's "sometimes" properties). */
   attemptIn(slot: Slot): { ballot: Ballot; ballots: number; phase: 'backoff' | 'prepare' | 'accept' } | null {
     const inst = this.instances.get(slot);
@@ -816,6 +822,18 @@ export class Replica {
    * differ by a shift of the clock behave alike. Maps whose order is read
    * (pending, instances, timers, forwarded) keep insertion order; the others are sorted.
    */
+  /**
+   * When the last learn request went out, as `requestLearn` can tell: it only
+   * asks whether it was less than sync_ms / 2 ago, and that age only grows, so
+   * older requests are written alike (the state space stays finite).
+   */
+  private learnRequestAge(now_ms: number): string {
+    if (this.lastLearnRequest_ms === Number.NEGATIVE_INFINITY) return 'never';
+    const horizon = this.sync_ms / 2;
+    if (!Number.isFinite(horizon)) return 'recent'; // never old enough to repeat
+    return String(Math.max(this.lastLearnRequest_ms - now_ms, -horizon));
+  }
+
   fingerprint(now_ms: number): string {
     const rel = (t: number): string => String(t - now_ms);
     const inst = [...this.instances.values()].map((i) =>
@@ -836,7 +854,7 @@ export class Replica {
       this.leadState, this.leadBallot, this.leadFailures, this.p1From, this.p1Covered, this.p1Promises.fingerprint(), p1Votes.join(','), this.nextSlot,
       `${this.commitFrom}-${this.commitTo}-${this.advertisedTo}:${[...this.quorumDecided].sort((a, b) => a - b).join(',')}`,
       JSON.stringify([...this.forwarded].map(([v, at]) => [v, at - now_ms])),
-      rel(this.lastLearnRequest_ms),
+      this.learnRequestAge(now_ms),
       this.syncPeer,
       this.grantor === null ? '-' : this.grantor.fingerprint(now_ms),
       this.holder === null ? '-' : this.holder.fingerprint(now_ms),

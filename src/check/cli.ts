@@ -124,7 +124,7 @@ function main(argv: string[]): number {
   );
   out.push(
     `states generated ${r.generated}, distinct ${r.distinct}, covered ${r.covered}, beyond max-round ${r.pruned}, max depth ${r.maxDepth}, ` +
-      `${(r.elapsed_ms / 1000).toFixed(2)} s${r.complete ? '' : r.violation === null ? ' (INCOMPLETE: hit --max-states)' : ''}` +
+      `${(r.elapsed_ms / 1000).toFixed(2)} s${r.complete ? '' : r.violation === null ? ` (INCOMPLETE: hit --max-states; every state within ${r.completeDepth} actions visited)` : ''}` +
       `${maxDepth === undefined ? '' : `; bounded: ${r.complete ? 'every' : 'not every'} behaviour of at most ${maxDepth} actions (${r.atDepthBound} states at the bound)`}`,
   );
   for (const w of r.sometimes) {
@@ -142,7 +142,7 @@ function main(argv: string[]): number {
   if (values.json === true) {
     process.stdout.write(
       `${JSON.stringify({
-        generated: r.generated, distinct: r.distinct, covered: r.covered, pruned: r.pruned, atDepthBound: r.atDepthBound, maxDepth: r.maxDepth, elapsed_ms: Math.round(r.elapsed_ms),
+        generated: r.generated, distinct: r.distinct, covered: r.covered, pruned: r.pruned, atDepthBound: r.atDepthBound, completeDepth: r.completeDepth, maxDepth: r.maxDepth, elapsed_ms: Math.round(r.elapsed_ms),
         complete: r.complete, violation: r.violation === null ? null : { invariant: r.violation.violations[0]?.invariant, length: r.violation.path.length },
         sometimes: Object.fromEntries(r.sometimes.map((w) => [w.name, w.path === null ? null : w.path.length])),
       })}\n`,

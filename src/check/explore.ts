@@ -28,7 +28,7 @@ import type { NodeId } from '../paxos/ballot.js';
 import { MsgType, type Message, type Value } from '../paxos/messages.js';
 import { Replica } from '../paxos/replica.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
-import { SafetyChecker, type Violation } from '../sim/invariants.js';
+import { RECORDED_SENDS, SafetyChecker, type Violation } from '../sim/invariants.js';
 import { deepCopy } from './copy.js';
 import { Model, beyondBounds, envelopeKey, slotOf, staleFor, valueOf, type Action, type Envelope, type ModelConfig } from './model.js';
 
@@ -60,6 +60,8 @@ interface Transition {
   readonly persisted: readonly PersistRecord[];
   /** A prepare above maxRound was sent: the successor is checked, not expanded. */
   readonly outOfBound: boolean;
+  /** Records, messages (to anyone, in any slot) and decisions the node emitted: 0 for a step that does nothing visible. */
+  readonly emitted: number;
 }
 
 /** Input codes of a node transition: timer, client proposal, or a delivery (INPUT_DELIVER + envelope id). */
@@ -226,9 +228,11 @@ export class StateSpace {
     const key = sid * ID_SPACE + e;
     let d = this.deadMemo.get(key);
     if (d === undefined) {
-      const ns = this.nodeState(sid);
-      const env = this.envelope(e);
-      d = staleFor(ns.replica, env.msg) && this.model.noop(ns.replica, ns.clock, env);
+      // Part (b) of deadness, "delivering it now changes nothing", read off the delivery's own (memoized) transition.
+      if (staleFor(this.nodeState(sid).replica, this.envelope(e).msg)) {
+        const t = this.transition(sid, INPUT_DELIVER + e);
+        d = t.next === sid && t.emitted === 0;
+      } else d = false;
       this.deadMemo.set(key, d);
     }
     return d;
@@ -291,7 +295,7 @@ export class StateSpace {
     const sends: number[] = [];
     let outOfBound = false;
     for (const o of ready.messages) {
-      events.push({ k: 'sent', msg: o.msg });
+      if (RECORDED_SENDS.has(o.msg.t)) events.push({ k: 'sent', msg: o.msg });
       const slot = slotOf(o.msg);
       if (slot !== null && slot >= this.cfg.slots) continue; // beyond the model (see slotOf in model.ts)
       if (beyondBounds(this.cfg, o.msg)) outOfBound = true;
@@ -300,6 +304,7 @@ export class StateSpace {
     for (const d of ready.decisions) events.push({ k: 'learned', slot: d.slot, value: d.value });
     const t: Transition = {
       id: this.transitions.length, node, next: this.internNode(node, r, now), sends, events, persisted: ready.persist, outOfBound,
+      emitted: ready.persist.length + ready.messages.length + ready.decisions.length,
     };
     this.transitions.push(t);
     return t;
@@ -325,6 +330,7 @@ export class StateSpace {
   // ---- the ghost ----
 
   private ghostStep(g: number, t: Transition): number {
+    if (t.events.length === 0) return g; // nothing the ghost records: most stale deliveries
     const key = g * ID_SPACE * 4 + t.id; // transitions < 2^24
     const known = this.ghostMemo.get(key);
     if (known !== undefined) return known;

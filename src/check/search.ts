@@ -197,16 +197,24 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
       seen.add(s);
       return true;
     }
+    // The antichain is kept longest network first: only a network at least as long can cover.
     const arr = typeof list === 'string' ? [list] : list;
-    for (const other of arr) {
+    let at = 0;
+    for (; at < arr.length; at++) {
+      const other = arr[at] as string;
+      if (other.length < s.length) break;
       if (includes(other, s, L)) {
         covered++;
         return false;
       }
     }
     // Keep only maximal networks: one the new state covers can prune nothing the new one cannot.
-    const kept = arr.filter((other) => !includes(s, other, L));
+    const kept = arr.slice(0, at);
     kept.push(s);
+    for (let i = at; i < arr.length; i++) {
+      const other = arr[i] as string;
+      if (!includes(s, other, L)) kept.push(other);
+    }
     groups.set(key, kept.length === 1 ? s : kept);
     seen.add(s);
     return true;

@@ -49,6 +49,11 @@ interface NodeGhost {
   retired: Ballot;
 }
 
+/** The message types whose sending `SafetyChecker.sent` records; it ignores every other (the model checker skips those). */
+export const RECORDED_SENDS: ReadonlySet<MsgType> = new Set([
+  MsgType.Prepare, MsgType.Accept, MsgType.Promise, MsgType.Accepted, MsgType.Commit, MsgType.Decide,
+]);
+
 export class SafetyChecker {
   readonly violations: Violation[] = [];
   private readonly nodes: NodeGhost[];
@@ -122,6 +127,7 @@ export class SafetyChecker {
 
   /** A message `from` sent (to any node, itself included). Call after the same step's records were persisted. */
   sent(from: NodeId, m: Message): void {
+    if (!RECORDED_SENDS.has(m.t)) return;
     const g = this.ghost(from);
     switch (m.t) {
       case MsgType.Prepare:

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { policySpec } from '../src/contention/registry.js';
 import type { PlantedBugs } from '../src/paxos/replica.js';
-import { Model, type ModelConfig, type State } from '../src/check/model.js';
+import { CHECK_POLICY_DEFAULTS, Model, type ModelConfig, type State } from '../src/check/model.js';
 import { check } from '../src/check/search.js';
 import { formatTrace, parseTrace, replay } from '../src/check/trace.js';
 
@@ -116,6 +116,55 @@ describe('model checker: the interned search against the reference semantics', (
   }
 });
 
+describe('model checker: every contention policy (time abstracted to timer events)', () => {
+  const base = { ...CHECK_POLICY_DEFAULTS };
+  for (const name of ['fixed', 'exponential'] as const) {
+    it(`${name}: 2 replicas, 2 proposers, rounds <= 2, complete: no violation, a value chosen and a phase-1 duel reachable`, () => {
+      const r = check(config({ replicas: 2, maxRound: 2, timers: true, policy: policySpec(name, base) }), { order: 'bfs', maxStates: 200_000 });
+      expect(r.complete).toBe(true);
+      expect(r.violation).toBeNull();
+      for (const w of r.sometimes) expect(w.path, w.name).not.toBeNull();
+    });
+  }
+
+  it('leader: every behaviour of up to 8 actions, no violation; a value chosen and two nodes leading at once are reachable', () => {
+    const r = check(config({ maxRound: 2, timers: true, dup: true, policy: policySpec('leader', base) }), { order: 'bfs', maxStates: 400_000, maxDepth: 8 });
+    expect(r.complete).toBe(true);
+    expect(r.completeDepth).toBe(8);
+    expect(r.atDepthBound).toBeGreaterThan(0);
+    expect(r.violation).toBeNull();
+    expect(r.sometimes.map((w) => [w.name, w.path?.length])).toEqual([['value-chosen', 5], ['leader-duel', 4]]);
+  });
+
+  it('lease: every behaviour of up to 9 actions, no violation; a lease can be held', () => {
+    const r = check(config({ maxRound: 2, timers: true, dup: true, policy: policySpec('lease', base) }), { order: 'bfs', maxStates: 400_000, maxDepth: 9 });
+    expect(r.complete).toBe(true);
+    expect(r.violation).toBeNull();
+    expect(r.sometimes.find((w) => w.name === 'lease-held')?.path).toHaveLength(9);
+  });
+
+  it('leader: finds acceptBelowPromise, and the trace replays to the same violation', () => {
+    const cfg = config({ maxRound: 2, timers: true, dup: true, policy: policySpec('leader', base), bugs: { acceptBelowPromise: true } });
+    const r = check(cfg, { order: 'bfs', maxStates: 400_000, maxDepth: 10 });
+    expect(r.violation?.violations[0]?.invariant).toBe('accept-at-promise');
+    const t = parseTrace(formatTrace({ config: cfg, actions: r.violation?.path ?? [], expect: 'accept-at-promise' }));
+    expect(replay(t.config, t.actions).violations[0]?.invariant).toBe('accept-at-promise');
+  });
+
+  it('an early stop still reports the depth to which breadth-first search is complete', () => {
+    const cfg = config({ replicas: 2, maxRound: 2, timers: true });
+    const full = check(cfg, { order: 'bfs', maxStates: 200_000 });
+    const part = check(cfg, { order: 'bfs', maxStates: 300 });
+    expect(part.complete).toBe(false);
+    expect(part.completeDepth).toBeGreaterThan(0);
+    // Every state within that depth: the same as a search bounded there.
+    const bounded = check(cfg, { order: 'bfs', maxStates: 200_000, maxDepth: part.completeDepth });
+    expect(bounded.complete).toBe(true);
+    expect(bounded.distinct).toBeLessThanOrEqual(part.distinct);
+    expect(full.completeDepth).toBe(full.maxDepth);
+  });
+});
+
 const BUG_CASES: Array<{ bug: keyof PlantedBugs; invariant: string; cfg: Partial<ModelConfig> }> = [
   { bug: 'quorumOneTooSmall', invariant: 'learned-chosen', cfg: {} },
   { bug: 'skipPersistPromise', invariant: 'persist-before-send', cfg: {} },
@@ -167,6 +216,12 @@ describe('model checker: a saved counterexample is a scripted test', () => {
 });
 
 describe('check CLI', () => {
+  it('refuses a depth bound with depth-first search, with one line and exit 2', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/check/cli.ts', '--max-depth', '5', '--dfs'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   it('rejects a bad flag with one line and exit 2', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/check/cli.ts', '--max-round', 'x'], { encoding: 'utf8' });
     expect(r.status).toBe(2);

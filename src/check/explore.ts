@@ -70,6 +70,7 @@ const INPUT_PROPOSE = 1;
 const INPUT_DELIVER = 2;
 const ENV_LIMIT = 0xffff; // an envelope id is one char of the state string
 const ID_SPACE = 2 ** 22; // memo keys: id * ID_SPACE + input, exact below 2^53
+const TRANSITION_LIMIT = ID_SPACE * 4; // memo keys: (ghost or records id) * TRANSITION_LIMIT + transition id
 
 /** Action codes (kind << 24 | argument), stored per admitted state for paths. */
 const A_PROPOSE = 0;
@@ -302,6 +303,7 @@ export class StateSpace {
       if (o.to !== node) sends.push(this.envelopeId(node, o.to, o.msg));
     }
     for (const d of ready.decisions) events.push({ k: 'learned', slot: d.slot, value: d.value });
+    if (this.transitions.length >= TRANSITION_LIMIT) throw new RangeError(`more than ${TRANSITION_LIMIT} distinct transitions: the configuration is too large for the checker`);
     const t: Transition = {
       id: this.transitions.length, node, next: this.internNode(node, r, now), sends, events, persisted: ready.persist, outOfBound,
       emitted: ready.persist.length + ready.messages.length + ready.decisions.length,
@@ -331,7 +333,7 @@ export class StateSpace {
 
   private ghostStep(g: number, t: Transition): number {
     if (t.events.length === 0) return g; // nothing the ghost records: most stale deliveries
-    const key = g * ID_SPACE * 4 + t.id; // transitions < 2^24
+    const key = g * TRANSITION_LIMIT + t.id;
     const known = this.ghostMemo.get(key);
     if (known !== undefined) return known;
     const ghost = deepCopy(this.ghostAt(g));
@@ -413,7 +415,7 @@ export class StateSpace {
   }
 
   private appendRecords(recs: number, t: Transition): number {
-    const key = recs * ID_SPACE * 4 + t.id;
+    const key = recs * TRANSITION_LIMIT + t.id;
     let id = this.appendMemo.get(key);
     if (id === undefined) {
       id = this.internRecords([...(this.recordLists[recs] ?? []), ...t.persisted]);

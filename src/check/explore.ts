@@ -297,9 +297,10 @@ export class StateSpace {
     let outOfBound = false;
     for (const o of ready.messages) {
       if (RECORDED_SENDS.has(o.msg.t)) events.push({ k: 'sent', msg: o.msg });
+      // The bound first: a leader's open prepare for slots beyond the model still raises its ballot.
+      if (beyondBounds(this.cfg, o.msg)) outOfBound = true;
       const slot = slotOf(o.msg);
       if (slot !== null && slot >= this.cfg.slots) continue; // beyond the model (see slotOf in model.ts)
-      if (beyondBounds(this.cfg, o.msg)) outOfBound = true;
       if (o.to !== node) sends.push(this.envelopeId(node, o.to, o.msg));
     }
     for (const d of ready.decisions) events.push({ k: 'learned', slot: d.slot, value: d.value });

@@ -486,9 +486,10 @@ export class Model {
     for (const o of ready.messages) {
       this.ghost(s).sent(id, o.msg);
       // Messages about slots beyond the model leave it (see slotOf): a proposer that lost its slot goes inert.
+      // The bound first: a leader's open prepare for slots beyond the model still raises its ballot.
+      if (beyondBounds(this.cfg, o.msg)) outOfBound = true;
       const slot = slotOf(o.msg);
       if (slot !== null && slot >= this.cfg.slots) continue;
-      if (beyondBounds(this.cfg, o.msg)) outOfBound = true;
       if (o.to !== id) this.send(s, { from: id, to: o.to, msg: o.msg, key: envelopeKey(id, o.to, o.msg) });
     }
     for (const d of ready.decisions) this.ghost(s).learnedBy(id, d.slot, d.value);

@@ -25,7 +25,7 @@
  * tens of millions of states fit in memory.
  */
 import type { NodeId } from '../paxos/ballot.js';
-import { MsgType, type Message, type Value } from '../paxos/messages.js';
+import type { Message, Value } from '../paxos/messages.js';
 import { Replica } from '../paxos/replica.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { RECORDED_SENDS, SafetyChecker, type Violation } from '../sim/invariants.js';

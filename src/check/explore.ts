@@ -30,7 +30,7 @@ import { Replica } from '../paxos/replica.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { RECORDED_SENDS, SafetyChecker, type Violation } from '../sim/invariants.js';
 import { deepCopy } from './copy.js';
-import { Model, beyondBounds, envelopeKey, slotOf, staleFor, valueOf, type Action, type Envelope, type ModelConfig } from './model.js';
+import { Model, envelopeKey, outgoing, staleFor, valueOf, type Action, type Envelope, type ModelConfig } from './model.js';
 
 /** One distinct state of one node: the object the transitions are computed from, never mutated. */
 interface NodeState {
@@ -297,10 +297,9 @@ export class StateSpace {
     let outOfBound = false;
     for (const o of ready.messages) {
       if (RECORDED_SENDS.has(o.msg.t)) events.push({ k: 'sent', msg: o.msg });
-      // The bound first: a leader's open prepare for slots beyond the model still raises its ballot.
-      if (beyondBounds(this.cfg, o.msg)) outOfBound = true;
-      const slot = slotOf(o.msg);
-      if (slot !== null && slot >= this.cfg.slots) continue; // beyond the model (see slotOf in model.ts)
+      const fate = outgoing(this.cfg, o.msg);
+      if (fate.beyondBounds) outOfBound = true;
+      if (!fate.inModel) continue; // about a slot beyond the model (see outgoing in model.ts)
       if (o.to !== node) sends.push(this.envelopeId(node, o.to, o.msg));
     }
     for (const d of ready.decisions) events.push({ k: 'learned', slot: d.slot, value: d.value });

@@ -485,11 +485,10 @@ export class Model {
     let outOfBound = false;
     for (const o of ready.messages) {
       this.ghost(s).sent(id, o.msg);
-      // Messages about slots beyond the model leave it (see slotOf): a proposer that lost its slot goes inert.
-      // The bound first: a leader's open prepare for slots beyond the model still raises its ballot.
-      if (beyondBounds(this.cfg, o.msg)) outOfBound = true;
-      const slot = slotOf(o.msg);
-      if (slot !== null && slot >= this.cfg.slots) continue;
+      // Messages about slots beyond the model leave it (see outgoing): a proposer that lost its slot goes inert.
+      const fate = outgoing(this.cfg, o.msg);
+      if (fate.beyondBounds) outOfBound = true;
+      if (!fate.inModel) continue;
       if (o.to !== id) this.send(s, { from: id, to: o.to, msg: o.msg, key: envelopeKey(id, o.to, o.msg) });
     }
     for (const d of ready.decisions) this.ghost(s).learnedBy(id, d.slot, d.value);
@@ -568,11 +567,25 @@ export function staleFor(r: Replica, m: Message): boolean {
   }
 }
 
-/** A message the bounded search does not follow: a prepare above maxRound, a lease request above maxLeaseRequests. */
-export function beyondBounds(cfg: ModelConfig, m: Message): boolean {
-  if (m.t === MsgType.Prepare) return roundOf(m.ballot) > cfg.maxRound;
-  if (m.t === MsgType.LeaseRequest) return m.seq > (cfg.maxLeaseRequests ?? 2);
-  return false;
+/**
+ * What the model does with a message a node sends. `inModel`: it is about a
+ * modelled slot (or no slot); single-decree Paxos has no slot 1, so the rest
+ * leave the network. `beyondBounds`: the bounded search does not follow the
+ * step: a prepare above maxRound in a modelled slot, or an open (stable
+ * leader) prepare above it whatever its first slot (a leader whose modelled
+ * slots are all decided would otherwise raise its ballot for ever, since no
+ * answer about the slots beyond can reach it), or a lease request above
+ * maxLeaseRequests. A per-slot prepare for a slot beyond the model is not a
+ * bound: the node that sent it has learned the modelled slots and still takes
+ * part in them as an acceptor and learner, which the search keeps following.
+ */
+export function outgoing(cfg: ModelConfig, m: Message): { inModel: boolean; beyondBounds: boolean } {
+  const slot = slotOf(m);
+  const inModel = slot === null || slot < cfg.slots;
+  let beyondBounds = false;
+  if (m.t === MsgType.Prepare) beyondBounds = roundOf(m.ballot) > cfg.maxRound && (inModel || m.open);
+  else if (m.t === MsgType.LeaseRequest) beyondBounds = m.seq > (cfg.maxLeaseRequests ?? 2);
+  return { inModel, beyondBounds };
 }
 
 export function slotOf(m: Message): number | null {

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { policySpec } from '../src/contention/registry.js';
 import type { PlantedBugs } from '../src/paxos/replica.js';
-import { CHECK_POLICY_DEFAULTS, Model, type ModelConfig, type State } from '../src/check/model.js';
+import { CHECK_POLICY_DEFAULTS, Model, outgoing, type ModelConfig, type State } from '../src/check/model.js';
+import { MsgType } from '../src/paxos/messages.js';
 import { check } from '../src/check/search.js';
 import { formatTrace, parseTrace, replay } from '../src/check/trace.js';
 
@@ -149,6 +150,21 @@ describe('model checker: every contention policy (time abstracted to timer event
     expect(r.violation?.violations[0]?.invariant).toBe('accept-at-promise');
     const t = parseTrace(formatTrace({ config: cfg, actions: r.violation?.path ?? [], expect: 'accept-at-promise' }));
     expect(replay(t.config, t.actions).violations[0]?.invariant).toBe('accept-at-promise');
+  });
+
+  it('keeps a stable leader\'s phase 1 in the model whatever slot it starts from; bounds rounds only for messages in the model', () => {
+    const leader = config({ maxRound: 1, policy: policySpec('leader', base) });
+    const perSlot = config({ maxRound: 1 });
+    const r2 = 2 * 65536;
+    // An open prepare from slot 1 sets the acceptor's floor, which covers slot 0 too (a review found it dropped).
+    expect(outgoing(leader, { t: MsgType.Prepare, slot: 1, ballot: 65536, open: true })).toEqual({ inModel: true, beyondBounds: false });
+    expect(outgoing(leader, { t: MsgType.Prepare, slot: 1, ballot: r2, open: true })).toEqual({ inModel: true, beyondBounds: true });
+    expect(outgoing(leader, { t: MsgType.Promise, slot: 1, ballot: 65536, open: true, votes: [] }).inModel).toBe(true);
+    expect(outgoing(leader, { t: MsgType.Nack, slot: 1, ballot: 65536, promised: 65537 }).inModel).toBe(true);
+    // A per-slot proposer that moved on to slot 1 leaves the model there, and is no bound: it still acts in slot 0.
+    expect(outgoing(perSlot, { t: MsgType.Prepare, slot: 1, ballot: r2, open: false })).toEqual({ inModel: false, beyondBounds: false });
+    expect(outgoing(perSlot, { t: MsgType.Prepare, slot: 0, ballot: r2, open: false })).toEqual({ inModel: true, beyondBounds: true });
+    expect(outgoing(perSlot, { t: MsgType.Nack, slot: 1, ballot: 65536, promised: 65537 }).inModel).toBe(false);
   });
 
   it('an early stop still reports the depth to which breadth-first search is complete', () => {

@@ -124,18 +124,22 @@ function main(argv: string[]): number {
   );
   out.push(
     `states generated ${r.generated}, distinct ${r.distinct}, covered ${r.covered}, beyond max-round ${r.pruned}, max depth ${r.maxDepth}, ` +
-      `${(r.elapsed_ms / 1000).toFixed(2)} s${r.complete ? '' : r.violation === null ? ` (INCOMPLETE: hit --max-states; every state within ${r.completeDepth} actions visited)` : ''}` +
+      `${(r.elapsed_ms / 1000).toFixed(2)} s${r.complete ? '' : r.violation === null ? ` (INCOMPLETE: hit --max-states${r.completeDepth >= 0 ? `; every state within ${r.completeDepth} actions visited` : ''})` : ''}` +
       `${maxDepth === undefined ? '' : `; bounded: ${r.complete ? 'every' : 'not every'} behaviour of at most ${maxDepth} actions (${r.atDepthBound} states at the bound)`}`,
   );
   for (const w of r.sometimes) {
-    out.push(`sometimes ${w.name}: ${w.path === null ? 'NOT reachable' : `reachable in ${w.path.length} actions`} (${w.about})`);
+    // Unreachable is a claim only a complete, unbounded search can make.
+    const absent = r.complete && maxDepth === undefined ? 'NOT reachable' : 'not found in the explored part';
+    const found = `${r.order === 'bfs' ? 'reachable in' : 'reached after'} ${w.path?.length ?? 0} actions`;
+    out.push(`sometimes ${w.name}: ${w.path === null ? absent : found} (${w.about})`);
   }
   if (r.violation === null) {
     out.push(r.complete ? 'no invariant violated' : 'no invariant violated in the explored part');
   } else {
     const v = r.violation;
     out.push(`VIOLATION ${v.violations.map((x) => `${x.invariant}: ${x.detail}`).join('; ')}`);
-    out.push(`shortest counterexample: ${v.path.length} actions (replay: save to a file, parseTrace + replay in src/check/trace.ts)`);
+    const kind = r.order === 'bfs' ? 'shortest counterexample' : 'counterexample (depth first: not necessarily shortest)';
+    out.push(`${kind}: ${v.path.length} actions (replay: save to a file, parseTrace + replay in src/check/trace.ts)`);
     out.push(formatTrace({ config: cfg, actions: v.path, expect: v.violations[0]?.invariant ?? null }).trimEnd());
   }
   process.stdout.write(`${out.join('\n')}\n`);

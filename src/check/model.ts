@@ -568,22 +568,25 @@ export function staleFor(r: Replica, m: Message): boolean {
 }
 
 /**
- * What the model does with a message a node sends. `inModel`: it is about a
- * modelled slot (or no slot); single-decree Paxos has no slot 1, so the rest
- * leave the network. `beyondBounds`: the bounded search does not follow the
- * step: a prepare above maxRound in a modelled slot, or an open (stable
- * leader) prepare above it whatever its first slot (a leader whose modelled
- * slots are all decided would otherwise raise its ballot for ever, since no
- * answer about the slots beyond can reach it), or a lease request above
- * maxLeaseRequests. A per-slot prepare for a slot beyond the model is not a
- * bound: the node that sent it has learned the modelled slots and still takes
- * part in them as an acceptor and learner, which the search keeps following.
+ * What the model does with a message a node sends. `inModel`: it can affect
+ * the modelled slots. Single-decree Paxos has no slot 1, so a message about a
+ * slot beyond the model leaves the network, except a stable leader's phase 1:
+ * an open prepare sets the acceptor's floor, which holds for every slot (slot
+ * 0 included) whatever slot it starts from, so it, its open promises and, with
+ * an election, the nacks (a leader reads only their ballot) stay.
+ * `beyondBounds`: the bounded search does not follow the step: a prepare above
+ * maxRound that is in the model, or a lease request above maxLeaseRequests. A
+ * per-slot prepare for a slot beyond the model is no bound: the node that sent
+ * it has learned the modelled slots and still takes part in them as an
+ * acceptor and learner, which the search keeps following.
  */
 export function outgoing(cfg: ModelConfig, m: Message): { inModel: boolean; beyondBounds: boolean } {
   const slot = slotOf(m);
-  const inModel = slot === null || slot < cfg.slots;
+  const elected = cfg.policy.name === 'leader' || cfg.policy.name === 'lease';
+  const leadership = ((m.t === MsgType.Prepare || m.t === MsgType.Promise) && m.open) || (elected && m.t === MsgType.Nack);
+  const inModel = slot === null || slot < cfg.slots || leadership;
   let beyondBounds = false;
-  if (m.t === MsgType.Prepare) beyondBounds = roundOf(m.ballot) > cfg.maxRound && (inModel || m.open);
+  if (m.t === MsgType.Prepare) beyondBounds = inModel && roundOf(m.ballot) > cfg.maxRound;
   else if (m.t === MsgType.LeaseRequest) beyondBounds = m.seq > (cfg.maxLeaseRequests ?? 2);
   return { inModel, beyondBounds };
 }

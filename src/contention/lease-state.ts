@@ -105,7 +105,7 @@ export class LeaseHolder {
     return `${this.seq}|${this.pendingSeq}|${sent}|${[...this.grants].sort((a, b) => a - b).join(',')}|${Math.max(this.validUntil_ms - now_ms, 0)}`;
   }
 
-  /** Lease requests started so far (the model checker bounds it, as it bounds ballot rounds). */
+  /** Lease requests started so far (the sequence number of the latest; the model checker bounds it through the requests' `seq`). */
   get requests(): number {
     return this.seq;
   }

@@ -816,13 +816,6 @@ export class Replica {
   }
 
   /**
-   * Model checking: a canonical text of every field that can affect future
-   * behaviour (stats and the config are left out). Times are written relative
-   * to `now_ms`, because the core only ever compares times, so two states that
-   * differ by a shift of the clock behave alike. Maps whose order is read
-   * (pending, instances, timers, forwarded) keep insertion order; the others are sorted.
-   */
-  /**
    * When the last learn request went out, as `requestLearn` can tell: it only
    * asks whether it was less than sync_ms / 2 ago, and that age only grows, so
    * older requests are written alike (the state space stays finite).
@@ -834,6 +827,13 @@ export class Replica {
     return String(Math.max(this.lastLearnRequest_ms - now_ms, -horizon));
   }
 
+  /**
+   * Model checking: a canonical text of every field that can affect future
+   * behaviour (stats and the config are left out). Times are written relative
+   * to `now_ms`, because the core only ever compares times, so two states that
+   * differ by a shift of the clock behave alike. Maps whose order is read
+   * (pending, instances, timers, forwarded) keep insertion order; the others are sorted.
+   */
   fingerprint(now_ms: number): string {
     const rel = (t: number): string => String(t - now_ms);
     const inst = [...this.instances.values()].map((i) =>

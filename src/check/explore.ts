@@ -105,21 +105,17 @@ export class StateSpace {
   readonly controlLength: number;
   private readonly keepRecords: boolean;
 
-  private readonly nodeStates: NodeState[] = [];
-  private readonly nodeStateIds = new Map<string, number>();
+  private readonly nodeStates = new Table<NodeState>('node state');
   private readonly transitions: Transition[] = [];
   private readonly transitionMemo = new Map<number, number>();
   private readonly restartMemo = new Map<string, number>();
-  private readonly ghosts: SafetyChecker[] = [];
-  private readonly ghostIds = new Map<string, number>();
+  private readonly ghosts = new Table<SafetyChecker>('ghost');
   /** (ghost, transition) -> next ghost id, or -1 - index into ghostViolations. */
   private readonly ghostMemo = new Map<number, number>();
   private readonly ghostViolations: Violation[][] = [];
-  private readonly envelopes: Envelope[] = [];
-  private readonly envelopeIds = new Map<string, number>();
+  private readonly envelopes = new Table<Envelope>('envelope', ENV_LIMIT);
   private readonly deadMemo = new Map<number, boolean>();
-  private readonly recordLists: (readonly PersistRecord[])[] = [[]];
-  private readonly recordListIds = new Map<string, number>([['[]', 0]]);
+  private readonly recordLists = new Table<readonly PersistRecord[]>('record list');
   private readonly appendMemo = new Map<number, number>();
   /** Dead messages taken out of networks (statistics). */
   deadRemoved = 0;
@@ -130,18 +126,19 @@ export class StateSpace {
     this.n = cfg.replicas;
     this.keepRecords = cfg.crashes > 0;
     this.controlLength = 2 * this.n + 3 + (this.keepRecords ? 2 * this.n : 0);
+    this.recordLists.intern('-', () => []); // id 0: nothing persisted (or records no restart will read)
   }
 
   /** Figures about the interned tables (how much real-core work the search did). */
   get tables(): { nodeStates: number; transitions: number; ghosts: number; envelopes: number } {
-    return { nodeStates: this.nodeStates.length, transitions: this.transitions.length, ghosts: this.ghosts.length, envelopes: this.envelopes.length };
+    return { nodeStates: this.nodeStates.size, transitions: this.transitions.length, ghosts: this.ghosts.size, envelopes: this.envelopes.size };
   }
 
   initial(): { state: string; violations: Violation[] | null } {
     const s = this.model.initial();
     if (!s.ghost.ok) return { state: '', violations: s.ghost.violations };
     const snaps = s.replicas.map((r, id) => this.internNode(id, r, s.clocks[id] ?? 0));
-    const recs = s.records.map((list) => this.internRecords(list));
+    const recs = s.records.map((list, id) => this.internRecords(id, list));
     const net = s.net.map((e) => this.envelopeId(e.from, e.to, e.msg));
     const ghost = this.internGhost(s.ghost);
     return { state: this.encode(snaps, ghost, 0, recs, this.reducedNet(snaps, net.sort((a, b) => a - b), 0)), violations: null };
@@ -168,7 +165,7 @@ export class StateSpace {
     for (let i = 0; i < net.length; i++) {
       const e = net[i] ?? 0;
       if (i > 0 && net[i - 1] === e) continue; // identical copies give identical successors
-      const to = this.envelopes[e]?.to ?? 0;
+      const to = this.envelope(e).to;
       const t = this.transition(snaps[to] ?? 0, INPUT_DELIVER + e);
       if (out(this.apply(snaps, ghost, flags, recs, net, t, this.cfg.dup ? -1 : i, (A_DELIVER << 24) | e))) return;
       if (this.cfg.loss) {
@@ -180,7 +177,7 @@ export class StateSpace {
     if (this.cfg.timers) {
       for (let id = 0; id < n; id++) {
         const sid = snaps[id] ?? 0;
-        if (this.nodeStates[sid]?.timerEnabled !== true) continue;
+        if (!this.nodeState(sid).timerEnabled) continue;
         if (out(this.apply(snaps, ghost, flags, recs, net, this.transition(sid, INPUT_TIMER), -1, (A_TIMER << 24) | id))) return;
       }
     }
@@ -218,7 +215,7 @@ export class StateSpace {
     let w = 0;
     for (let i = 0; i < net.length; i++) {
       const e = net[i] ?? 0;
-      if (this.dead(snaps[this.envelopes[e]?.to ?? 0] ?? 0, e)) this.deadRemoved++;
+      if (this.dead(snaps[this.envelope(e).to] ?? 0, e)) this.deadRemoved++;
       else net[w++] = e;
     }
     net.length = w;
@@ -283,7 +280,7 @@ export class StateSpace {
     const key = `${node}:${recs}`;
     const known = this.restartMemo.get(key);
     if (known !== undefined) return this.transitions[known] as Transition;
-    const r = Replica.start(this.model.replicaConfig(node), 0, this.recordLists[recs] ?? []);
+    const r = Replica.start(this.model.replicaConfig(node), 0, this.recordLists.at(recs));
     const t = this.finish(node, r, 0, [{ k: 'recovered', replica: this.model.copyReplica(r) }]);
     this.restartMemo.set(key, t.id);
     return t;
@@ -314,19 +311,11 @@ export class StateSpace {
 
   private internNode(node: NodeId, r: Replica, clock: number): number {
     const key = `${node}#${this.model.replicaFingerprint(r, clock)}`;
-    let id = this.nodeStateIds.get(key);
-    if (id === undefined) {
-      id = this.nodeStates.length;
-      this.nodeStates.push({ node, replica: r, clock, timerEnabled: this.model.timerEnabled(r) });
-      this.nodeStateIds.set(key, id);
-    }
-    return id;
+    return this.nodeStates.intern(key, () => ({ node, replica: r, clock, timerEnabled: this.model.timerEnabled(r) }));
   }
 
   private nodeState(sid: number): NodeState {
-    const ns = this.nodeStates[sid];
-    if (ns === undefined) throw new RangeError(`no node state ${sid}`);
-    return ns;
+    return this.nodeStates.at(sid);
   }
 
   // ---- the ghost ----
@@ -367,58 +356,43 @@ export class StateSpace {
   }
 
   private internGhost(g: SafetyChecker): number {
-    const text = this.model.ghostFingerprint(g);
-    let id = this.ghostIds.get(text);
-    if (id === undefined) {
-      id = this.ghosts.length;
-      this.ghosts.push(g);
-      this.ghostIds.set(text, id);
-    }
-    return id;
+    return this.ghosts.intern(this.model.ghostFingerprint(g), () => g);
   }
 
   private ghostAt(g: number): SafetyChecker {
-    const ghost = this.ghosts[g];
-    if (ghost === undefined) throw new RangeError(`no ghost ${g}`);
-    return ghost;
+    return this.ghosts.at(g);
   }
 
   // ---- envelopes and records ----
 
   private envelopeId(from: NodeId, to: NodeId, msg: Message): number {
     const key = envelopeKey(from, to, msg);
-    let id = this.envelopeIds.get(key);
-    if (id === undefined) {
-      id = this.envelopes.length;
-      if (id >= ENV_LIMIT) throw new RangeError(`more than ${ENV_LIMIT} distinct messages: the configuration is too large for the checker`);
-      this.envelopes.push({ from, to, msg, key });
-      this.envelopeIds.set(key, id);
-    }
-    return id;
+    return this.envelopes.intern(key, () => ({ from, to, msg, key }));
   }
 
   private envelope(e: number): Envelope {
-    const env = this.envelopes[e];
-    if (env === undefined) throw new RangeError(`no envelope ${e}`);
-    return env;
+    return this.envelopes.at(e);
   }
 
-  private internRecords(list: readonly PersistRecord[]): number {
-    const key = JSON.stringify(list);
-    let id = this.recordListIds.get(key);
-    if (id === undefined) {
-      id = this.recordLists.length;
-      this.recordLists.push(list);
-      this.recordListIds.set(key, id);
-    }
-    return id;
+  /**
+   * A node's persisted records are read only by a restart, which replays them
+   * into the node's durable state; so two lists are the same when a node
+   * restarted from either has the same fingerprint (a list that only repeats
+   * a record, as an acceptor does when a duplicated accept arrives again,
+   * would otherwise make every redelivery a new state, without end). The first
+   * list seen stands for all of its kind.
+   */
+  private internRecords(node: NodeId, list: readonly PersistRecord[]): number {
+    if (list.length === 0) return 0;
+    const restarted = Replica.start(this.model.replicaConfig(node), 0, list);
+    return this.recordLists.intern(`${node}#${this.model.replicaFingerprint(restarted, 0)}`, () => list);
   }
 
   private appendRecords(recs: number, t: Transition): number {
     const key = recs * TRANSITION_LIMIT + t.id;
     let id = this.appendMemo.get(key);
     if (id === undefined) {
-      id = this.internRecords([...(this.recordLists[recs] ?? []), ...t.persisted]);
+      id = this.internRecords(t.node, [...this.recordLists.at(recs), ...t.persisted]);
       this.appendMemo.set(key, id);
     }
     return id;
@@ -463,6 +437,39 @@ export class StateSpace {
       default:
         return { k: 'restart', node: arg };
     }
+  }
+}
+
+/** Interning: one item per distinct key, numbered densely from 0 in order of first sight. */
+class Table<T> {
+  private readonly items: T[] = [];
+  private readonly ids = new Map<string, number>();
+
+  constructor(
+    private readonly what: string,
+    private readonly limit = Number.MAX_SAFE_INTEGER,
+  ) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** The id of `key`, making its item on first sight. */
+  intern(key: string, make: () => T): number {
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.items.length;
+      if (id >= this.limit) throw new RangeError(`more than ${this.limit} distinct ${this.what}s: the configuration is too large for the checker`);
+      this.items.push(make());
+      this.ids.set(key, id);
+    }
+    return id;
+  }
+
+  at(id: number): T {
+    const item = this.items[id];
+    if (item === undefined) throw new RangeError(`no ${this.what} ${id}`);
+    return item;
   }
 }
 

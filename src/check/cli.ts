@@ -127,6 +127,10 @@ function main(argv: string[]): number {
       `${(r.elapsed_ms / 1000).toFixed(2)} s${r.complete ? '' : r.violation === null ? ` (INCOMPLETE: hit --max-states${r.completeDepth >= 0 ? `; every state within ${r.completeDepth} actions visited` : ''})` : ''}` +
       `${maxDepth === undefined ? '' : `; bounded: ${r.complete ? 'every' : 'not every'} behaviour of at most ${maxDepth} actions (${r.atDepthBound} states at the bound)`}`,
   );
+  out.push(
+    `real core runs: ${r.tables.transitions} node transitions over ${r.tables.nodeStates} distinct node states; ` +
+      `${r.tables.ghosts} distinct ghosts, ${r.tables.envelopes} distinct messages`,
+  );
   for (const w of r.sometimes) {
     // Unreachable is a claim only a complete, unbounded search can make.
     const absent = r.complete && maxDepth === undefined ? 'NOT reachable' : 'not found in the explored part';
@@ -146,7 +150,7 @@ function main(argv: string[]): number {
   if (values.json === true) {
     process.stdout.write(
       `${JSON.stringify({
-        generated: r.generated, distinct: r.distinct, covered: r.covered, pruned: r.pruned, atDepthBound: r.atDepthBound, completeDepth: r.completeDepth, maxDepth: r.maxDepth, elapsed_ms: Math.round(r.elapsed_ms),
+        generated: r.generated, distinct: r.distinct, covered: r.covered, pruned: r.pruned, atDepthBound: r.atDepthBound, completeDepth: r.completeDepth, maxDepth: r.maxDepth, tables: r.tables, elapsed_ms: Math.round(r.elapsed_ms),
         complete: r.complete, violation: r.violation === null ? null : { invariant: r.violation.violations[0]?.invariant, length: r.violation.path.length },
         sometimes: Object.fromEntries(r.sometimes.map((w) => [w.name, w.path === null ? null : w.path.length])),
       })}\n`,

@@ -70,7 +70,8 @@ const INPUT_PROPOSE = 1;
 const INPUT_DELIVER = 2;
 const ENV_LIMIT = 0xffff; // an envelope id is one char of the state string
 const ID_SPACE = 2 ** 22; // memo keys: id * ID_SPACE + input, exact below 2^53
-const TRANSITION_LIMIT = ID_SPACE * 4; // memo keys: (ghost or records id) * TRANSITION_LIMIT + transition id
+const TRANSITION_LIMIT = ID_SPACE * 4;
+const MEMO_LIMIT = 2 ** 24 - 1; // memo keys: (ghost or records id) * TRANSITION_LIMIT + transition id
 
 /** Action codes (kind << 24 | argument), stored per admitted state for paths. */
 const A_PROPOSE = 0;
@@ -231,7 +232,7 @@ export class StateSpace {
         const t = this.transition(sid, INPUT_DELIVER + e);
         d = t.next === sid && t.emitted === 0;
       } else d = false;
-      this.deadMemo.set(key, d);
+      remember(this.deadMemo, key, d);
     }
     return d;
   }
@@ -272,7 +273,7 @@ export class StateSpace {
     }
     const t = this.finish(from.node, r, now, events);
     if (this.model.dropsDeadMessages) this.model.checkMonotone(from.replica, this.nodeState(t.next).replica);
-    this.transitionMemo.set(key, t.id);
+    remember(this.transitionMemo, key, t.id);
     return t;
   }
 
@@ -282,7 +283,7 @@ export class StateSpace {
     if (known !== undefined) return this.transitions[known] as Transition;
     const r = Replica.start(this.model.replicaConfig(node), 0, this.recordLists.at(recs));
     const t = this.finish(node, r, 0, [{ k: 'recovered', replica: this.model.copyReplica(r) }]);
-    this.restartMemo.set(key, t.id);
+    remember(this.restartMemo, key, t.id);
     return t;
   }
 
@@ -351,7 +352,7 @@ export class StateSpace {
       this.ghostViolations.push(ghost.violations);
       next = -this.ghostViolations.length;
     }
-    this.ghostMemo.set(key, next);
+    remember(this.ghostMemo, key, next);
     return next;
   }
 
@@ -393,7 +394,7 @@ export class StateSpace {
     let id = this.appendMemo.get(key);
     if (id === undefined) {
       id = this.internRecords(t.node, [...this.recordLists.at(recs), ...t.persisted]);
-      this.appendMemo.set(key, id);
+      remember(this.appendMemo, key, id);
     }
     return id;
   }
@@ -471,6 +472,15 @@ class Table<T> {
     if (item === undefined) throw new RangeError(`no ${this.what} ${id}`);
     return item;
   }
+}
+
+/**
+ * Stores a memo entry. One V8 Map holds at most 2^24 entries; a memo that
+ * fills up is cleared (it only saves work: a transition computed again is the same).
+ */
+function remember<K, V>(memo: Map<K, V>, key: K, value: V): void {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
 }
 
 function enc2(x: number): string {

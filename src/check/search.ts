@@ -130,6 +130,33 @@ function includes(big: string, small: string, from: number): boolean {
   return true;
 }
 
+/**
+ * A string-keyed map split over 64 Maps: one V8 Map or Set holds at most 2^24
+ * entries, which a long search passes (it stopped with "Set maximum size
+ * exceeded" at about 16.7 million states).
+ */
+class ShardedMap<V> {
+  private readonly shards = Array.from({ length: 64 }, () => new Map<string, V>());
+
+  private shard(key: string): Map<string, V> {
+    let h = 0;
+    for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) | 0;
+    return this.shards[h & 63] as Map<string, V>;
+  }
+
+  get(key: string): V | undefined {
+    return this.shard(key).get(key);
+  }
+
+  has(key: string): boolean {
+    return this.shard(key).has(key);
+  }
+
+  set(key: string, value: V): void {
+    this.shard(key).set(key, value);
+  }
+}
+
 /** A growable Int32 column (per admitted state: parent, action code, depth), compact for tens of millions of states. */
 class Column {
   private a = new Int32Array(1 << 16);
@@ -176,9 +203,9 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
   // With the reductions on (covering): per control part, the networks of admitted states as an antichain
   // of maximal ones (one state string each). Plain (--no-reduce): exact state strings.
   const subsume = cfg.reduce ?? true;
-  const groups = new Map<string, string | string[]>();
+  const groups = new ShardedMap<string | string[]>();
   // Admitted state strings: a repeat of one (the common case: diamonds of commuting steps) is rejected without a scan.
-  const seen = new Set<string>();
+  const seen = new ShardedMap<true>();
   /** True if the state is new (not covered by an admitted one); records it. */
   const fresh = (s: string): boolean => {
     if (!subsume) {
@@ -186,7 +213,7 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
         covered++;
         return false;
       }
-      seen.add(s);
+      seen.set(s, true);
       return true;
     }
     if (seen.has(s)) {
@@ -197,7 +224,7 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
     const list = groups.get(key);
     if (list === undefined) {
       groups.set(key, s);
-      seen.add(s);
+      seen.set(s, true);
       return true;
     }
     // The antichain is kept longest network first: only a network at least as long can cover.
@@ -219,7 +246,7 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
       if (!includes(s, other, L)) kept.push(other);
     }
     groups.set(key, kept.length === 1 ? s : kept);
-    seen.add(s);
+    seen.set(s, true);
     return true;
   };
 

@@ -118,8 +118,6 @@ export class StateSpace {
   private readonly deadMemo = new Map<number, boolean>();
   private readonly recordLists = new Table<readonly PersistRecord[]>('record list');
   private readonly appendMemo = new Map<number, number>();
-  /** Dead messages taken out of networks (statistics). */
-  deadRemoved = 0;
 
   constructor(cfg: ModelConfig) {
     this.model = new Model(cfg);
@@ -216,8 +214,7 @@ export class StateSpace {
     let w = 0;
     for (let i = 0; i < net.length; i++) {
       const e = net[i] ?? 0;
-      if (this.dead(snaps[this.envelope(e).to] ?? 0, e)) this.deadRemoved++;
-      else net[w++] = e;
+      if (!this.dead(snaps[this.envelope(e).to] ?? 0, e)) net[w++] = e;
     }
     net.length = w;
     return net;

@@ -121,19 +121,6 @@ export class Model {
   private readonly fpCache = new WeakMap<Replica, string>();
   /** Per replica snapshot (shared copy-on-write, so identity is state): envelope key -> dead there. */
   private readonly deadCache = new WeakMap<Replica, Map<string, boolean>>();
-  /** Dead messages taken out of the network (statistics). */
-  deadRemoved = 0;
-  /**
-   * Hash-consing: one immutable object per distinct replica snapshot (keyed
-   * by clock and fingerprint) and per distinct ghost (keyed by its canonical
-   * text). A step copies before it mutates (copy-on-write), so sharing is
-   * safe, and the search's queue then holds small arrays of references rather
-   * than a deep copy of the ghost per state. Equal fingerprints mean equal
-   * behaviour, so which of two equal objects is kept does not matter (only
-   * statistics counters, which nothing reads, can differ).
-   */
-  private readonly replicaPool = new Map<string, Replica>();
-  private readonly ghostPool = new Map<string, SafetyChecker>();
   private readonly ghostText = new WeakMap<SafetyChecker, string>();
   /** The ghost the current step has copied and may write; any other is shared with other states. */
   private ownedGhost: SafetyChecker | null = null;
@@ -314,23 +301,7 @@ export class Model {
       if (before !== undefined) this.checkMonotone(before, this.replica(s, id));
       this.removeDead(s);
     }
-    this.intern(s, id);
     return { state: s, outOfBound };
-  }
-
-  private intern(s: MutableState, id: NodeId): void {
-    const r = this.replica(s, id);
-    // The fingerprint leaves out the config, the node id included: equal states of two nodes are different objects.
-    const key = `${id}#${this.clock(s, id)}#${this.replicaFingerprint(r, this.clock(s, id))}`;
-    const shared = this.replicaPool.get(key);
-    if (shared === undefined) this.replicaPool.set(key, r);
-    else s.replicas[id] = shared;
-    // A ghost with violations is never shared: the violation list is left out of its text.
-    if (!s.ghost.ok) return;
-    const text = this.ghostFingerprint(s.ghost);
-    const g = this.ghostPool.get(text);
-    if (g === undefined) this.ghostPool.set(text, s.ghost);
-    else s.ghost = g;
   }
 
   /** The step's writable ghost: a copy of the parent's, made on first use. */
@@ -432,8 +403,7 @@ export class Model {
   private removeDead(s: MutableState): void {
     const keep: Envelope[] = [];
     for (const e of s.net) {
-      if (this.isDead(this.replica(s, e.to), this.clock(s, e.to), e)) this.deadRemoved++;
-      else keep.push(e);
+      if (!this.isDead(this.replica(s, e.to), this.clock(s, e.to), e)) keep.push(e);
     }
     if (keep.length !== s.net.length) s.net = keep;
   }

@@ -13,31 +13,53 @@ import { Omega } from '../src/contention/omega.js';
 
 const half = (): number => 0.5;
 /** Later events: a time step (>= 0) and what happens then. */
+type Event = { dt: number; from: number; op: number };
 const future = fc.array(fc.record({ dt: fc.integer({ min: 0, max: 12 }), from: fc.integer({ min: 0, max: 2 }), op: fc.integer({ min: 0, max: 3 }) }), { maxLength: 40 });
+
+/** Anything with a fingerprint on a clock. */
+interface Timed {
+  fingerprint(now_ms: number): string;
+}
+
+const START = 100;
+
+/**
+ * Whenever `a` and `b` have equal fingerprints at START, they must stay equal, and answer alike (`step`
+ * asserts the answers), under the same later events on a clock that only moves on.
+ */
+function behaveAlike<T extends Timed>(a: T, b: T, events: readonly Event[], step: (a: T, b: T, now: number, e: Event) => void): void {
+  fc.pre(a.fingerprint(START) === b.fingerprint(START));
+  let now = START;
+  for (const e of events) {
+    now += e.dt;
+    step(a, b, now, e);
+    expect(a.fingerprint(now)).toBe(b.fingerprint(now));
+  }
+}
+
+const age = fc.integer({ min: 0, max: 20 });
+const shortAge = fc.integer({ min: 0, max: 12 });
+const lease = { lease_ms: 8, drift_ms: 2 };
 
 describe('clamped fingerprints behave alike', () => {
   it('Omega: peers silent beyond the timeout', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 20 }), future, (ago1, ago2, ago3, events) => {
+      fc.property(age, age, age, future, (ago1, ago2, ago3, events) => {
         const params = { heartbeat_ms: 4, timeout_ms: 5 }; // timeout 7.5 with random 0.5
         const a = new Omega(2, 3, params, half, 0);
         const b = new Omega(2, 3, params, half, 0);
-        let now = 100;
         // Last heard at any time, suspected or not: whenever the fingerprints agree, so must everything after.
-        a.heard(0, now - ago1);
-        b.heard(0, now - ago2);
-        a.heard(1, now - ago3);
-        b.heard(1, now - ago3);
-        fc.pre(a.fingerprint(now) === b.fingerprint(now));
-        for (const e of events) {
-          now += e.dt;
+        a.heard(0, START - ago1);
+        b.heard(0, START - ago2);
+        a.heard(1, START - ago3);
+        b.heard(1, START - ago3);
+        behaveAlike(a, b, events, (x, y, now, e) => {
           if (e.op === 0) {
-            a.heard(e.from, now);
-            b.heard(e.from, now);
+            x.heard(e.from, now);
+            y.heard(e.from, now);
           }
-          expect(a.leader(now)).toBe(b.leader(now));
-          expect(a.fingerprint(now)).toBe(b.fingerprint(now));
-        }
+          expect(x.leader(now)).toBe(y.leader(now));
+        });
       }),
       { numRuns: 500 },
     );
@@ -45,21 +67,16 @@ describe('clamped fingerprints behave alike', () => {
 
   it('LeaseGrantor: grants that have ended', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), future, (ago1, ago2, events) => {
-        const params = { lease_ms: 8, drift_ms: 2 };
-        const a = new LeaseGrantor(params, 0);
-        const b = new LeaseGrantor(params, 0);
-        // Both granted node 1 a lease ago1 / ago2 ms before `now`, running or ended.
-        let now = 100;
-        expect(a.tryGrant(1, now - ago1)).toBe(true);
-        expect(b.tryGrant(1, now - ago2)).toBe(true);
-        fc.pre(a.fingerprint(now) === b.fingerprint(now));
-        for (const e of events) {
-          now += e.dt;
-          if (e.op === 0) expect(a.tryGrant(e.from, now)).toBe(b.tryGrant(e.from, now));
-          expect(a.blocks(e.from, now)).toBe(b.blocks(e.from, now));
-          expect(a.fingerprint(now)).toBe(b.fingerprint(now));
-        }
+      fc.property(shortAge, shortAge, future, (ago1, ago2, events) => {
+        const a = new LeaseGrantor(lease, 0);
+        const b = new LeaseGrantor(lease, 0);
+        // Both granted node 1 a lease ago1 / ago2 ms before START, running or ended.
+        expect(a.tryGrant(1, START - ago1)).toBe(true);
+        expect(b.tryGrant(1, START - ago2)).toBe(true);
+        behaveAlike(a, b, events, (x, y, now, e) => {
+          if (e.op === 0) expect(x.tryGrant(e.from, now)).toBe(y.tryGrant(e.from, now));
+          expect(x.blocks(e.from, now)).toBe(y.blocks(e.from, now));
+        });
       }),
       { numRuns: 500 },
     );
@@ -67,53 +84,44 @@ describe('clamped fingerprints behave alike', () => {
 
   it('LeaseHolder: requests too old to give a running lease, and leases that have ended', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), future, (ago1, ago2, events) => {
-        const params = { lease_ms: 8, drift_ms: 2 };
-        const a = new LeaseHolder(params, 2);
-        const b = new LeaseHolder(params, 2);
-        let now = 100;
+      fc.property(shortAge, shortAge, future, (ago1, ago2, events) => {
+        const a = new LeaseHolder(lease, 2);
+        const b = new LeaseHolder(lease, 2);
         // A pending request sent ago1 / ago2 ms back: a majority for it may still give a lease, or one already over.
-        a.request(now - ago1);
-        b.request(now - ago2);
-        fc.pre(a.fingerprint(now) === b.fingerprint(now));
-        for (const e of events) {
-          now += e.dt;
-          if (e.op === 0) expect(a.request(now)).toBe(b.request(now));
+        a.request(START - ago1);
+        b.request(START - ago2);
+        behaveAlike(a, b, events, (x, y, now, e) => {
+          if (e.op === 0) expect(x.request(now)).toBe(y.request(now));
           if (e.op === 1) {
             // Grants from a majority (quorum 2) for the pending request.
-            for (const from of [e.from, (e.from + 1) % 3]) expect(a.granted(from, a.requests)).toBe(b.granted(from, b.requests));
+            for (const from of [e.from, (e.from + 1) % 3]) expect(x.granted(from, x.requests)).toBe(y.granted(from, y.requests));
           }
           if (e.op === 2) {
-            a.drop();
-            b.drop();
+            x.drop();
+            y.drop();
           }
-          expect(a.valid(now)).toBe(b.valid(now));
-          expect(a.fingerprint(now)).toBe(b.fingerprint(now));
-        }
+          expect(x.valid(now)).toBe(y.valid(now));
+        });
       }),
       { numRuns: 500 },
     );
   });
+
   it('LeaseHolder: leases that have ended', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), future, (ago1, ago2, events) => {
-        const params = { lease_ms: 8, drift_ms: 2 };
-        const a = new LeaseHolder(params, 2);
-        const b = new LeaseHolder(params, 2);
-        let now = 100;
+      fc.property(shortAge, shortAge, future, (ago1, ago2, events) => {
+        const a = new LeaseHolder(lease, 2);
+        const b = new LeaseHolder(lease, 2);
         // A lease for a request sent ago1 / ago2 ms back, granted by a majority: running or already over.
         for (const [h, ago] of [[a, ago1], [b, ago2]] as const) {
-          const seq = h.request(now - ago);
+          const seq = h.request(START - ago);
           h.granted(0, seq);
           h.granted(1, seq);
         }
-        fc.pre(a.fingerprint(now) === b.fingerprint(now));
-        for (const e of events) {
-          now += e.dt;
-          if (e.op === 0) expect(a.request(now)).toBe(b.request(now));
-          expect(a.valid(now)).toBe(b.valid(now));
-          expect(a.fingerprint(now)).toBe(b.fingerprint(now));
-        }
+        behaveAlike(a, b, events, (x, y, now, e) => {
+          if (e.op === 0) expect(x.request(now)).toBe(y.request(now));
+          expect(x.valid(now)).toBe(y.valid(now));
+        });
       }),
       { numRuns: 500 },
     );

@@ -7,8 +7,9 @@ import { DEFAULT_PARAMS, POLICY_NAMES, policySpec, type PolicySpec } from '../sr
 import type { WorkloadConfig } from '../src/runtime/workload.js';
 import { JITTERS, type Jitter } from '../src/contention/backoff.js';
 import { MAX_NODES } from '../src/paxos/ballot.js';
-import type { FaultSpec } from '../src/chaos/faults.js';
+import type { FaultSpec } from '../src/runtime/fault-transport.js';
 import { parseDelayRange_ms, parseProbability } from '../src/chaos/flags.js';
+import { parseDuration_ms } from '../src/base/units.js';
 import type { NemesisOptions } from '../src/chaos/nemesis.js';
 
 /**
@@ -70,13 +71,13 @@ const oneOf = (choices: readonly string[]): Parser => (raw, name) => {
   if (!choices.includes(raw)) throw new OptionError(`--${name} must be one of ${choices.join('|')}, got '${raw}'`);
   return raw;
 };
-/** "10s", "500ms", "1m" or a plain number of seconds, to ms. */
+/** A duration with its unit ("10s", "500ms", "1m"; see src/base/units.ts), to ms. */
 const duration = (min_ms: number): Parser => (raw, name) => {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
-  const unit = m?.[2] ?? 's';
-  const v = m === null ? Number.NaN : Number(m[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1000 : 60_000);
-  if (!Number.isFinite(v) || v < min_ms || v > 3_600_000) throw new OptionError(`--${name} must be a duration like 10s or 500ms (>= ${min_ms} ms, <= 1h), got '${raw}'`);
-  return v;
+  try {
+    return parseDuration_ms(name, raw, { min_ms, max_ms: 3_600_000 });
+  } catch (e) {
+    throw new OptionError(e instanceof Error ? e.message : String(e));
+  }
 };
 /** The chaos flag parsers (src/chaos/flags.ts), with their one-line errors as OptionError. */
 const chaos = (f: (flag: string, raw: string) => unknown): Parser => (raw, name) => {

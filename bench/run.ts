@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from '../src/cluster/index.js';
 import { decisionLogFile } from '../src/runtime/decision-log.js';
 import { Nemesis } from '../src/chaos/nemesis.js';
-import { SeededRandom } from '../src/sim/random.js';
+import { SeededRandom } from '../src/base/random.js';
 import type { RunOptions, Runtime } from './options.js';
 
 export const BUCKET_MS = 100;

@@ -8,8 +8,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LeaseGrantor, LeaseHolder } from '../src/contention/lease-state.js';
-import { Omega } from '../src/contention/omega.js';
+import { LeaseGrantor, LeaseHolder } from '../src/paxos/lease.js';
+import { Omega } from '../src/paxos/election.js';
 
 const half = (): number => 0.5;
 /** Later events: a time step (>= 0) and what happens then. */

@@ -5,8 +5,8 @@
  * pass. No workers here: these are pure functions of a history.
  */
 import { describe, expect, it } from 'vitest';
-import { History } from '../src/chaos/history.js';
-import { checkLinearizable, kvModel, type KvInput, type KvOutput, type Operation } from '../src/chaos/linearizability.js';
+import { History } from '../src/verify/history.js';
+import { checkLinearizable, kvModel, type KvInput, type KvOutput, type Operation } from '../src/verify/linearizability.js';
 
 const INF = Number.POSITIVE_INFINITY;
 let nextId = 0;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createPolicy, policySpec } from '../src/contention/registry.js';
 import { makeBallot } from '../src/paxos/ballot.js';
 import { Replica } from '../src/paxos/replica.js';
-import { SeededRandom } from '../src/sim/random.js';
+import { SeededRandom } from '../src/base/random.js';
 import { MsgType, type Message } from '../src/paxos/messages.js';
 import { ScriptedNet, type InFlight } from './support/scripted-net.js';
 

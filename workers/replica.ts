@@ -10,7 +10,7 @@ import { nodeEndpoint } from '../src/runtime/comlink-node.js';
 import { PortTransport } from '../src/runtime/port-transport.js';
 import { ReplicaHost } from '../src/runtime/host.js';
 import type { ReplicaControl, WorkerInit } from '../src/runtime/control.js';
-import { FaultyTransport, handleFaultCommand } from '../src/chaos/faults.js';
+import { FaultyTransport, handleFaultCommand } from '../src/runtime/fault-transport.js';
 
 if (parentPort === null) throw new Error('workers/replica must run in a worker thread');
 const init = workerData as WorkerInit;

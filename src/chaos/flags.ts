@@ -3,7 +3,10 @@
  * `--drop 5% --delay 0-2ms --dup 1% --reorder 2% --partition-every 5s --pause-every 3s --pause 200ms --crash-every 3s`.
  * Each parser throws a RangeError with a one-line reason (the CLIs print it and exit 2).
  */
-import type { FaultSpec } from './faults.js';
+import { parseDurationRange_ms, parseDuration_ms, parseProbability } from '../base/units.js';
+import type { FaultSpec } from '../runtime/fault-transport.js';
+
+export { parseDuration_ms, parseProbability };
 
 export const FAULT_OPTIONS = {
   drop: { type: 'string' },
@@ -28,33 +31,8 @@ export function faultHelp(): string {
   ].join('\n');
 }
 
-/** `5%` or `0.05` -> 0.05. */
-export function parseProbability(flag: string, raw: string): number {
-  const pct = raw.endsWith('%');
-  const n = Number(pct ? raw.slice(0, -1) : raw);
-  const p = pct ? n / 100 : n;
-  if (raw.trim() === '' || !Number.isFinite(p) || p < 0 || p > 1) throw new RangeError(`--${flag} must be a probability like 5% or 0.05, got '${raw}'`);
-  return p;
-}
-
-/** `200ms`, `5s`, `2m`, or a bare number of ms. */
-export function parseDuration_ms(flag: string, raw: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
-  if (m === null) throw new RangeError(`--${flag} must be a duration like 200ms, 5s or 2m, got '${raw}'`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  return unit === 'm' ? n * 60_000 : unit === 's' ? n * 1000 : n;
-}
-
-/** `0-2ms`, `1-5` (ms), or one value `3ms` (fixed). */
-export function parseDelayRange_ms(flag: string, raw: string): [number, number] {
-  const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?(ms)?$/.exec(raw.trim());
-  if (m === null) throw new RangeError(`--${flag} must be a range like 0-2ms, got '${raw}'`);
-  const lo = Number(m[1]);
-  const hi = m[2] === undefined ? lo : Number(m[2]);
-  if (hi < lo) throw new RangeError(`--${flag}: the range's low end is above its high end ('${raw}')`);
-  return [lo, hi];
-}
+/** `0-2ms` or one duration `3ms` -> [lo, hi] ms (the units parser's range). */
+export const parseDelayRange_ms = (flag: string, raw: string): [number, number] => parseDurationRange_ms(flag, raw, { max_ms: 60_000 });
 
 export interface FaultFlags {
   faults: FaultSpec;

@@ -7,7 +7,7 @@
  * restart what is down.
  */
 import type { Cluster } from '../cluster/index.js';
-import { SeededRandom } from '../sim/random.js';
+import { SeededRandom } from '../base/random.js';
 
 export interface NemesisOptions {
   /** 0: never. A partition lasts half its period; a crashed replica restarts after half its period. */

@@ -11,12 +11,12 @@
  */
 import { Cluster } from '../cluster/index.js';
 import type { ReplicaTuning } from '../runtime/host.js';
-import { SeededRandom } from '../sim/random.js';
+import { SeededRandom } from '../base/random.js';
 import type { FsyncMode } from '../storage/storage.js';
-import { emptyFaultStats, type FaultSpec, type FaultStats } from './faults.js';
-import { History, encodeOp, type Violation } from './history.js';
+import { emptyFaultStats, type FaultSpec, type FaultStats } from '../runtime/fault-transport.js';
+import { History, encodeOp, type Violation } from '../verify/history.js';
 import { Nemesis, type NemesisReport } from './nemesis.js';
-import type { KvInput } from './linearizability.js';
+import type { KvInput } from '../verify/linearizability.js';
 
 export interface ChaosOptions {
   replicas: number;

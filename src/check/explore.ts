@@ -28,7 +28,7 @@ import type { NodeId } from '../paxos/ballot.js';
 import type { Message, Value } from '../paxos/messages.js';
 import { Replica } from '../paxos/replica.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
-import { RECORDED_SENDS, SafetyChecker, type Violation } from '../sim/invariants.js';
+import { RECORDED_SENDS, SafetyChecker, type Violation } from '../verify/invariants.js';
 import { deepCopy } from './copy.js';
 import { Model, envelopeKey, outgoing, staleFor, valueOf, type Action, type Envelope, type ModelConfig } from './model.js';
 

@@ -25,9 +25,9 @@ import { encode } from '../paxos/codec.js';
 import { MsgType, type Message, type Value } from '../paxos/messages.js';
 import { Replica, type PlantedBugs, type ReplicaConfig } from '../paxos/replica.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
-import type { ContentionPolicy } from '../contention/policy.js';
+import type { ContentionPolicy } from '../paxos/policy.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
-import { SafetyChecker } from '../sim/invariants.js';
+import { SafetyChecker } from '../verify/invariants.js';
 import { canonical, deepCopy } from './copy.js';
 
 export interface ModelConfig {

@@ -4,7 +4,7 @@
  * the SafetyChecker's invariants ("always"); the "sometimes" properties record
  * the first (for BFS: shortest) path that reaches a witness.
  */
-import type { Violation } from '../sim/invariants.js';
+import type { Violation } from '../verify/invariants.js';
 import type { Action, ModelConfig } from './model.js';
 import { StateSpace, type StateView } from './explore.js';
 

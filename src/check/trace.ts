@@ -15,7 +15,7 @@ import { formatBallot } from '../paxos/ballot.js';
 import { decode } from '../paxos/codec.js';
 import { MsgType, type Message } from '../paxos/messages.js';
 import { encode } from '../paxos/codec.js';
-import type { Violation } from '../sim/invariants.js';
+import type { Violation } from '../verify/invariants.js';
 import { Model, validateModelConfig, type Action, type ModelConfig, type State } from './model.js';
 
 export interface Trace {

@@ -14,7 +14,7 @@ import { openStorage } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { OverloadError, ProposeTimeoutError, ReplicaDownError } from './errors.js';
 import { startInlineMember, startWorkerMember, type Member } from './member.js';
-import { ClusterFaults } from '../chaos/control.js';
+import { ClusterFaults } from './faults.js';
 import { MAX_PAYLOAD_CHARS, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 
 export interface DecidedEvent {

@@ -13,7 +13,7 @@ import type { ClientBatch, HostBatch } from '../runtime/client-wire.js';
 import type { Storage } from '../storage/storage.js';
 import type { WorkloadConfig, WorkloadMetrics, WorkloadProbe } from '../runtime/workload.js';
 import { ClientConn } from './client-conn.js';
-import type { FaultCommand, FaultStats } from '../chaos/faults.js';
+import type { FaultCommand, FaultStats } from '../runtime/fault-transport.js';
 
 export interface Member {
   readonly id: number;

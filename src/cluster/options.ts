@@ -5,7 +5,7 @@ import { policySpec, type PolicyParams, type PolicySpec } from '../contention/re
 import type { ReplicaTuning } from '../runtime/host.js';
 import { checkWritableDir } from '../storage/index.js';
 import type { FsyncMode, StorageSpec } from '../storage/storage.js';
-import type { FaultSpec } from '../chaos/faults.js';
+import type { FaultSpec } from '../runtime/fault-transport.js';
 
 export interface ClusterOptions {
   /** Number of replicas, 1..65536 (the ballot encoding's node ids). */

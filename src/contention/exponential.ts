@@ -1,6 +1,6 @@
 /** `exponential`: delays grow by `multiplier` up to `cap_ms`, with jitter; reset when a proposal of ours is decided. */
 import { ExponentialBackoff, type ExponentialParams } from './backoff.js';
-import type { ContentionPolicy } from './policy.js';
+import type { ContentionPolicy } from '../paxos/policy.js';
 
 export interface ExponentialPolicyParams extends ExponentialParams {
   window: number;

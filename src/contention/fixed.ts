@@ -1,5 +1,5 @@
 /** `fixed`: retry after the same delay every time. Symmetric proposers stay in step, so it helps less than jitter. */
-import type { ContentionPolicy } from './policy.js';
+import type { ContentionPolicy } from '../paxos/policy.js';
 
 export interface FixedParams {
   delay_ms: number;

@@ -1,5 +1,5 @@
 /** `immediate`: retry at once with a higher ballot. The baseline; duelling proposers can livelock. */
-import type { ContentionPolicy, FailureAction } from './policy.js';
+import type { ContentionPolicy, FailureAction } from '../paxos/policy.js';
 
 export interface ImmediateParams {
   window: number;

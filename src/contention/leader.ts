@@ -7,7 +7,7 @@
  * so that two nodes that both believe they lead do not duel in lockstep.
  */
 import { ExponentialBackoff } from './backoff.js';
-import type { ContentionPolicy, LeaseParams } from './policy.js';
+import type { ContentionPolicy, LeaseParams } from '../paxos/policy.js';
 
 export interface LeaderParams {
   heartbeat_ms: number;

@@ -6,7 +6,7 @@
  * ends, so a valid holder cannot be pre-empted. Monotonic clocks only.
  */
 import { leader, type LeaderParams } from './leader.js';
-import type { ContentionPolicy } from './policy.js';
+import type { ContentionPolicy } from '../paxos/policy.js';
 
 export interface LeasePolicyParams extends LeaderParams {
   lease_ms: number;

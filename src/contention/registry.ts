@@ -9,7 +9,7 @@ import { fixed } from './fixed.js';
 import { immediate } from './immediate.js';
 import { leader } from './leader.js';
 import { lease } from './lease.js';
-import type { ContentionPolicy } from './policy.js';
+import type { ContentionPolicy } from '../paxos/policy.js';
 
 /** Every tunable of every policy, as plain data (a benchmark sweep varies these). */
 export interface PolicyParams {

@@ -19,9 +19,9 @@ import { Learner } from './learner.js';
 import { MsgType, NOOP, type Message, type Slot, type Value, type Vote } from './messages.js';
 import { QuorumCounter, majority } from './quorum.js';
 import type { PersistRecord } from './storage-records.js';
-import type { ContentionPolicy, FailureReason } from '../contention/policy.js';
-import { Omega } from '../contention/omega.js';
-import { LeaseGrantor, LeaseHolder } from '../contention/lease-state.js';
+import type { ContentionPolicy, FailureReason } from './policy.js';
+import { Omega } from './election.js';
+import { LeaseGrantor, LeaseHolder } from './lease.js';
 
 /** Test-only switches that plant known bugs, so tests can prove the checkers catch them. */
 export interface PlantedBugs {

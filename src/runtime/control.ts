@@ -6,7 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { HostConfig, LoadOptions, LoadResult, ReplicaReport } from './host.js';
 import type { StorageSpec } from '../storage/storage.js';
-import type { FaultCommand, FaultInit, FaultStats } from '../chaos/faults.js';
+import type { FaultCommand, FaultInit, FaultStats } from './fault-transport.js';
 import type { WorkloadConfig, WorkloadMetrics, WorkloadProbe } from './workload.js';
 
 export interface ReplicaControl {

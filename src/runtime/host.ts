@@ -11,7 +11,7 @@ import { nanoid } from 'nanoid';
 import type { NodeId } from '../paxos/ballot.js';
 import { Replica, type ReplicaConfig, type ReplicaStats } from '../paxos/replica.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
-import { SeededRandom } from '../sim/random.js';
+import { SeededRandom } from '../base/random.js';
 import { openStorage } from '../storage/index.js';
 import type { Storage, StorageSpec, StorageStats } from '../storage/storage.js';
 import { Applier, type Applied, type ApplierStats } from './applier.js';

@@ -14,7 +14,7 @@ import { nanoid } from 'nanoid';
 import PQueue from 'p-queue';
 import { NOOP, type Value } from '../paxos/messages.js';
 import type { Decision, Replica, ReplicaStats } from '../paxos/replica.js';
-import { SeededRandom } from '../sim/random.js';
+import { SeededRandom } from '../base/random.js';
 import type { StorageStats } from '../storage/storage.js';
 import { joinValue } from './client-wire.js';
 import type { DriverStats } from './driver.js';

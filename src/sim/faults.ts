@@ -3,7 +3,7 @@
  * some runs are calm and some are brutal). All times are virtual ms.
  */
 import type { NodeId } from '../paxos/ballot.js';
-import type { SeededRandom } from './random.js';
+import type { SeededRandom } from '../base/random.js';
 
 export interface Episode {
   at_ms: number;

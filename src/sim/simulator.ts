@@ -15,10 +15,10 @@ import type { Value } from '../paxos/messages.js';
 import { Replica, type PlantedBugs, type ReplicaStats } from '../paxos/replica.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
-import { EventQueue } from './event-queue.js';
+import { EventQueue } from '../base/event-queue.js';
 import { CALM, drawFaultPlan, type FaultPlan } from './faults.js';
-import { SafetyChecker, type Violation } from './invariants.js';
-import { SeededRandom } from './random.js';
+import { SafetyChecker, type Violation } from '../verify/invariants.js';
+import { SeededRandom } from '../base/random.js';
 
 export interface SimConfig {
   seed: number;

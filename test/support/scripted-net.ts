@@ -8,8 +8,8 @@ import type { Message, Slot, Value } from '../../src/paxos/messages.js';
 import { Replica, type ReplicaConfig } from '../../src/paxos/replica.js';
 import type { PersistRecord } from '../../src/paxos/storage-records.js';
 import { createPolicy, policySpec } from '../../src/contention/registry.js';
-import { SafetyChecker } from '../../src/sim/invariants.js';
-import { SeededRandom } from '../../src/sim/random.js';
+import { SafetyChecker } from '../../src/verify/invariants.js';
+import { SeededRandom } from '../../src/base/random.js';
 
 export interface InFlight {
   from: NodeId;

@@ -6,8 +6,8 @@
  * pure: time and randomness come in through the context, never from globals,
  * so the same policy runs in the workers and, deterministically, in the simulator.
  */
-import type { Ballot } from '../paxos/ballot.js';
-import type { Slot } from '../paxos/messages.js';
+import type { Ballot } from './ballot.js';
+import type { Slot } from './messages.js';
 
 export type FailureReason = 'nack' | 'timeout';
 

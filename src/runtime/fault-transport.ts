@@ -15,9 +15,9 @@
  */
 import type { NodeId } from '../paxos/ballot.js';
 import type { Wire } from '../paxos/codec.js';
-import { SeededRandom } from '../sim/random.js';
-import { EventQueue, type Timed } from '../sim/event-queue.js';
-import type { BatchReceiver, Transport, TransportStats } from '../runtime/transport.js';
+import { SeededRandom } from '../base/random.js';
+import { EventQueue, type Timed } from '../base/event-queue.js';
+import type { BatchReceiver, Transport, TransportStats } from './transport.js';
 
 /** Faults on one directed link (or on every link). Probabilities in 0..1. */
 export interface LinkFaults {

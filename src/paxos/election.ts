@@ -4,7 +4,7 @@
  * [timeout_ms, 2 * timeout_ms) so suspicions do not flip on all nodes at once.
  * Eventually, with a calm network, every node trusts the same live node.
  */
-import type { NodeId } from '../paxos/ballot.js';
+import type { NodeId } from './ballot.js';
 import type { ElectionParams } from './policy.js';
 
 export class Omega {

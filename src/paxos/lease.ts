@@ -9,7 +9,7 @@
  * `lease_ms - drift_ms`, so that its lease ends before any grantor's grant does
  * as long as clocks drift apart by less than `drift_ms` per lease.
  */
-import type { NodeId } from '../paxos/ballot.js';
+import type { NodeId } from './ballot.js';
 import type { LeaseParams } from './policy.js';
 
 export class LeaseGrantor {

@@ -5,7 +5,7 @@
  * with it (a healed partition stays healed, a set drop rate stays set).
  */
 import type { NodeId } from '../paxos/ballot.js';
-import { MAX_FAULT_MS, checkFaultSpec, checkPartition, type FaultCommand, type FaultInit, type FaultSpec, type FaultState, type FaultStats } from './faults.js';
+import { MAX_FAULT_MS, checkFaultSpec, checkPartition, type FaultCommand, type FaultInit, type FaultSpec, type FaultState, type FaultStats } from '../runtime/fault-transport.js';
 
 /** How the controller reaches replicas (the cluster passes its members). */
 export interface FaultLinks {

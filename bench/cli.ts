@@ -11,7 +11,8 @@ import { commit, machine } from './machine.js';
 import { OptionError, helpText, parseArgs, type ParsedArgs } from './options.js';
 import { renderReport } from './report.js';
 import { runOnce } from './run.js';
-import { flatten, summarize, toCsv, type Summary } from './summary.js';
+import { flatten, summarize, type Summary } from './summary.js';
+import { toCsv } from '../src/report/results.js';
 import { renderTable } from './table.js';
 
 const LIMIT_MEASURE_MS = 300;

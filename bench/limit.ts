@@ -6,7 +6,7 @@
  */
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { LimitReply, LimitRequest, LimitWorkerData } from './limit-worker.js';
-import { percentile } from './stats.js';
+import { percentile } from '../src/report/stats.js';
 import { spawnWorker } from './spawn.js';
 
 export interface Limit {

@@ -7,7 +7,7 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { Limit } from './limit.js';
 import type { Machine } from './machine.js';
 import { BUCKET_MS, type RawRun } from './run.js';
-import { mean, percentile, round3 } from './stats.js';
+import { mean, percentile, round3 } from '../src/report/stats.js';
 
 export interface Summary {
   label: string;
@@ -181,14 +181,4 @@ export function flatten(obj: object, prefix = '', out: Record<string, string | n
     else out[key] = v as string | number | boolean | null;
   }
   return out;
-}
-
-export function toCsv(rows: Array<Record<string, string | number | boolean | null>>): string {
-  const cols: string[] = [];
-  for (const r of rows) for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
-  const cell = (v: string | number | boolean | null | undefined): string => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
 }

@@ -20,6 +20,8 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['workers'],
   ['src/cluster'],
   ['src/cli'],
+  // Statistics and the results folder that every measuring tool writes.
+  ['src/report'],
   // Tools on top; none imports another.
   ['src/sim', 'src/check', 'src/chaos'],
   ['bench'],

@@ -34,6 +34,8 @@ export class Acceptor {
   private readonly slots = new Map<Slot, SlotState>();
   /** Slots below this were forgotten after they were decided; the caller must not route them here. */
   private forgottenBelow: Slot = 0;
+  /** The highest slot this acceptor ever voted in (-1: none): after a restart, evidence of slots that may be chosen. */
+  private maxVoted: Slot = -1;
 
   constructor(private readonly bugs: AcceptorBugs = {}) {}
 
@@ -47,6 +49,10 @@ export class Acceptor {
     let max = this.floor;
     for (const [s, st] of this.slots) if (s >= slot && st.promised > max) max = st.promised;
     return max;
+  }
+
+  get highestVotedSlot(): Slot {
+    return this.maxVoted;
   }
 
   vote(slot: Slot): Vote | null {
@@ -102,6 +108,7 @@ export class Acceptor {
       }
       case 'accept': {
         if (r.slot < this.forgottenBelow) return;
+        if (r.slot > this.maxVoted) this.maxVoted = r.slot;
         const s = this.slots.get(r.slot);
         if (s === undefined) {
           this.slots.set(r.slot, { promised: r.ballot, acceptedBallot: r.ballot, acceptedValue: r.value });
@@ -131,6 +138,6 @@ export class Acceptor {
   /** Model checking: canonical state. Slots sorted: no behaviour depends on the Map's order. */
   fingerprint(): string {
     const slots = [...this.slots].sort((a, b) => a[0] - b[0]);
-    return `${this.floor}|${this.forgottenBelow}|${slots.map(([s, st]) => `${s}:${st.promised}:${st.acceptedBallot}:${JSON.stringify(st.acceptedValue)}`).join(';')}`;
+    return `${this.floor}|${this.forgottenBelow}|${this.maxVoted}|${slots.map(([s, st]) => `${s}:${st.promised}:${st.acceptedBallot}:${JSON.stringify(st.acceptedValue)}`).join(';')}`;
   }
 }

@@ -40,8 +40,15 @@ export interface ReplicaConfig {
   random: () => number;
   /** An attempt without a quorum for this long has failed (per-slot mode) or is resent (leader phase 2). */
   attemptTimeout_ms?: number;
-  /** Every this often a replica asks a peer for decisions it may have missed. */
+  /** Every this often a replica asks a peer for decisions it may have missed (and looks for holes to fill). */
   sync_ms?: number;
+  /**
+   * Per-slot mode: a hole (an undecided slot below one known to be decided or
+   * voted) that peers have not filled for this long, times (1 + id), gets
+   * filled by this replica running Paxos on it. Staggered by id, so the lowest
+   * live id fills first and the stuck replicas do not duel. Default 2 * sync_ms.
+   */
+  holeGrace_ms?: number;
   /** Bound on proposals queued at this replica (pending + forwarded). */
   maxPending?: number;
   /** Decided slots kept in memory below the first undecided one. */
@@ -82,6 +89,8 @@ export interface ReplicaStats {
   phase1Retries: number;
   leaderChanges: number;
   leaseExpiries: number;
+  /** Slots this replica started Paxos on to fill a hole nobody else filled. */
+  holesFilled: number;
   forwarded: number;
   staleMessages: number;
   conflictingDecides: number;
@@ -123,7 +132,7 @@ export class Replica {
   readonly nodes: number;
   readonly stats: ReplicaStats = {
     proposals: 0, decisions: 0, ballotsStarted: 0, nacks: 0, timeouts: 0, phase1Retries: 0,
-    leaderChanges: 0, leaseExpiries: 0, forwarded: 0, staleMessages: 0, conflictingDecides: 0,
+    leaderChanges: 0, leaseExpiries: 0, holesFilled: 0, forwarded: 0, staleMessages: 0, conflictingDecides: 0,
     messagesIn: 0, messagesOut: 0,
   };
 
@@ -133,6 +142,7 @@ export class Replica {
   private readonly quorum: number;
   private readonly attemptTimeout_ms: number;
   private readonly sync_ms: number;
+  private readonly holeGrace_ms: number;
   private readonly maxPending: number;
 
   private readonly acceptor: Acceptor;
@@ -169,6 +179,9 @@ export class Replica {
   private readonly quorumDecided = new Set<Slot>();
   private lastLearnRequest_ms = Number.NEGATIVE_INFINITY;
   private syncPeer = 0;
+  /** The first undecided slot while it has been a hole, and since when (per-slot mode; -1: no hole). */
+  private holeSlot: Slot = -1;
+  private holeSince_ms = 0;
 
   // Leases.
   private readonly grantor: LeaseGrantor | null;
@@ -194,6 +207,7 @@ export class Replica {
     this.p1Promises = new QuorumCounter(this.quorum);
     this.attemptTimeout_ms = cfg.attemptTimeout_ms ?? 50;
     this.sync_ms = cfg.sync_ms ?? 100;
+    this.holeGrace_ms = cfg.holeGrace_ms ?? 2 * this.sync_ms;
     this.maxPending = cfg.maxPending ?? 4096;
     this.acceptor = new Acceptor({ acceptBelowPromise: this.bugs.acceptBelowPromise ?? false });
     this.learner = new Learner(cfg.retainDecided ?? 10_000);
@@ -673,6 +687,7 @@ export class Replica {
           if (this.syncPeer === this.id) this.syncPeer = (this.syncPeer + 1) % this.nodes;
           this.requestLearn(this.syncPeer, now);
         }
+        if (this.omega === null) this.fillHoles(now);
         this.timers.set(T_SYNC, now + this.sync_ms);
         return;
       }
@@ -761,6 +776,41 @@ export class Replica {
     this.pump(now);
   }
 
+  /**
+   * Per-slot mode: a slot below the highest one known to be decided (or, after
+   * a restart, voted in by our own acceptor: learners are not persisted) that
+   * nobody has taught us may have been chosen with no proposer left on it, and
+   * then every learner stalls behind it for ever. After the grace period we
+   * run Paxos on it with no value of our own: phase 1 yields the safe value
+   * (the highest vote a quorum reports), and only if there is none a no-op.
+   * (Stable-leader mode needs none of this: a new leader's open phase 1
+   * re-proposes every voted slot from its first undecided one.)
+   */
+  private fillHoles(now: number): void {
+    const first = this.learner.firstUndecided;
+    const top = Math.max(this.learner.highestDecided, this.acceptor.highestVotedSlot);
+    if (top < first) {
+      this.holeSlot = -1;
+      return;
+    }
+    if (this.holeSlot !== first) {
+      this.holeSlot = first;
+      this.holeSince_ms = now;
+      return;
+    }
+    if (now - this.holeSince_ms < this.holeGrace_ms * (1 + this.id)) return;
+    let fillers = 0;
+    for (const inst of this.instances.values()) if (inst.own === null) fillers++;
+    for (let s = first; s <= top && fillers < this.policy.window; s++) {
+      if (this.learner.has(s) || this.instances.has(s)) continue;
+      const inst = this.newInstance(s, null, NOOP);
+      this.instances.set(s, inst);
+      this.stats.holesFilled++;
+      fillers++;
+      this.startAttempt(inst, now);
+    }
+  }
+
   private requestLearn(to: NodeId, now: number): void {
     // At most one request per sync period, so heartbeats from a far-ahead leader do not flood it.
     if (now - this.lastLearnRequest_ms < this.sync_ms / 2) return;
@@ -827,6 +877,14 @@ export class Replica {
     return String(Math.max(this.lastLearnRequest_ms - now_ms, -horizon));
   }
 
+  /** How long the watched hole has been open, as `fillHoles` can tell: ages past the longest grace are alike. */
+  private holeAge(now_ms: number): string {
+    if (this.holeSlot < 0) return '-';
+    const horizon = this.holeGrace_ms * (1 + this.id);
+    if (!Number.isFinite(horizon)) return 'young';
+    return String(Math.max(this.holeSince_ms - now_ms, -horizon));
+  }
+
   /**
    * Model checking: a canonical text of every field that can affect future
    * behaviour (stats and the config are left out). Times are written relative
@@ -856,6 +914,7 @@ export class Replica {
       JSON.stringify([...this.forwarded].map(([v, at]) => [v, at - now_ms])),
       this.learnRequestAge(now_ms),
       this.syncPeer,
+      this.holeSlot, this.holeAge(now_ms),
       this.grantor === null ? '-' : this.grantor.fingerprint(now_ms),
       this.holder === null ? '-' : this.holder.fingerprint(now_ms),
       this.leaseWasValid,

@@ -95,7 +95,7 @@ interface SimNode {
 
 const STAT_KEYS: Array<keyof ReplicaStats> = [
   'proposals', 'decisions', 'ballotsStarted', 'nacks', 'timeouts', 'phase1Retries', 'leaderChanges',
-  'leaseExpiries', 'forwarded', 'staleMessages', 'conflictingDecides', 'messagesIn', 'messagesOut',
+  'leaseExpiries', 'holesFilled', 'forwarded', 'staleMessages', 'conflictingDecides', 'messagesIn', 'messagesOut',
 ];
 
 export function emptyStats(): ReplicaStats {
@@ -420,7 +420,11 @@ class Simulation {
   private undecidedSummary(): string {
     const owed = this.nodes.map((sn, i) => `n${i}:${sn.owed.size}`).join(' ');
     const lag = this.nodes.map((sn, i) => `n${i}@${sn.replica?.firstUndecided ?? 'down'}`).join(' ');
-    return `owed ${owed}; learned up to ${lag}; highest chosen ${this.checker.highestChosen}`;
+    const top = this.checker.highestChosen;
+    // A learner whose first undecided slot is below a chosen one stalls there: its applied log stops.
+    const stuck = this.nodes.flatMap((sn, i) => (sn.replica !== null && sn.replica.firstUndecided <= top ? [`n${i} at slot ${sn.replica.firstUndecided}`] : []));
+    const hole = stuck.length === 0 ? '' : `; learners stuck behind a hole: ${stuck.join(', ')} (chosen up to ${top})`;
+    return `owed ${owed}; learned up to ${lag}; highest chosen ${top}${hole}`;
   }
 
   private checkLeases(): void {

@@ -7,7 +7,7 @@ import type { NodeId } from '../../src/paxos/ballot.js';
 import type { Message, Slot, Value } from '../../src/paxos/messages.js';
 import { Replica, type ReplicaConfig } from '../../src/paxos/replica.js';
 import type { PersistRecord } from '../../src/paxos/storage-records.js';
-import { createPolicy, policySpec } from '../../src/contention/registry.js';
+import { createPolicy, policySpec, type PolicySpec } from '../../src/contention/registry.js';
 import { SafetyChecker } from '../../src/verify/invariants.js';
 import { SeededRandom } from '../../src/base/random.js';
 
@@ -27,12 +27,13 @@ export class ScriptedNet {
   readonly decisions: Array<{ node: NodeId; slot: Slot; value: Value }> = [];
   now = 0;
 
-  constructor(nodes: number, policy = 'immediate', extra: Partial<ReplicaConfig> = {}) {
+  constructor(nodes: number, policy: string | PolicySpec = 'immediate', extra: Partial<ReplicaConfig> = {}) {
+    const spec = typeof policy === 'string' ? policySpec(policy) : policy;
     const rng = new SeededRandom(7);
     this.checker = new SafetyChecker(nodes);
     this.records = Array.from({ length: nodes }, () => []);
     this.replicas = Array.from({ length: nodes }, (_, id) =>
-      Replica.start({ id, nodes, policy: createPolicy(policySpec(policy)), random: rng.fork().asFunction(), attemptTimeout_ms: 1e9, sync_ms: 1e9, ...extra }, 0),
+      Replica.start({ id, nodes, policy: createPolicy(spec), random: rng.fork().asFunction(), attemptTimeout_ms: 1e9, sync_ms: 1e9, ...extra }, 0),
     );
   }
 
@@ -71,6 +72,43 @@ export class ScriptedNet {
       n++;
     }
     return n;
+  }
+
+  /** Restarts `node` on its persisted records: volatile state (learner, proposer) is lost. */
+  restart(node: NodeId, cfg: ReplicaConfig): void {
+    this.replicas[node] = Replica.start(cfg, this.now, this.records[node] ?? []);
+    this.checker.recovered(node, this.replica(node));
+    this.flush(node);
+  }
+
+  /**
+   * Moves the clock to `until`, firing each node's timers at their deadlines
+   * and delivering every message in flight (FIFO, minus those `drop` refuses)
+   * at the instant it is sent. Bounded by `maxSteps` timer firings.
+   */
+  runUntil(until: number, drop: (m: InFlight) => boolean = () => false, maxSteps = 100_000): void {
+    for (let step = 0; step < maxSteps; step++) {
+      this.deliverAll(drop);
+      let next = Number.POSITIVE_INFINITY;
+      let who = -1;
+      this.replicas.forEach((r, id) => {
+        if (r.nextDeadline() < next) [next, who] = [r.nextDeadline(), id];
+      });
+      if (who < 0 || next > until) break;
+      this.now = Math.max(this.now, next);
+      this.replica(who).tick(this.now);
+      this.flush(who);
+    }
+    this.now = Math.max(this.now, until);
+  }
+
+  private deliverAll(drop: (m: InFlight) => boolean): void {
+    for (let n = 0; n < 1_000_000 && this.inflight.length > 0; n++) {
+      const m = this.inflight.shift() as InFlight;
+      if (drop(m)) continue;
+      this.replica(m.to).receive(m.from, m.msg, this.now);
+      this.flush(m.to);
+    }
   }
 
   flush(node: NodeId): void {

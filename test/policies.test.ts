@@ -5,10 +5,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ExponentialBackoff, JITTERS, exponentialCeiling_ms, type Jitter } from '../src/contention/backoff.js';
+import { exponentialDelay, JITTERS, exponentialCeiling_ms, type Jitter } from '../src/contention/backoff.js';
 import { POLICY_NAMES, createPolicy, policySpec } from '../src/contention/registry.js';
 import { CALM, type FaultPlan } from '../src/sim/faults.js';
 import { runSimulation } from '../src/sim/simulator.js';
+import type { PerSlotProposer } from '../src/paxos/proposer.js';
+import { ScriptedNet } from './support/scripted-net.js';
 
 /** Virtual ms after faults stop within which every pending proposal must be decided. */
 const LIVENESS_BOUND_MS = 5_000;
@@ -94,13 +96,13 @@ describe('backoff jitter stays in its documented range', () => {
       fc.assert(
         fc.property(params, fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 30 }), fc.array(fc.double({ min: 0, max: 0.9999999, noNaN: true }), { minLength: 30, maxLength: 30 }), (p, attempts, draws) => {
           const cfg = { base_ms: p.base_ms, cap_ms: p.base_ms + p.capOver, multiplier: p.multiplier, jitter: jitter as Jitter };
-          const b = new ExponentialBackoff(cfg);
+          const delay = exponentialDelay(cfg);
           let i = 0;
           const random = (): number => draws[i++ % draws.length] ?? 0;
           let previous = cfg.base_ms;
           for (const attempt of attempts) {
             const ceil = exponentialCeiling_ms(cfg, attempt);
-            const d = b.next_ms(attempt, random);
+            const d = delay(attempt, previous, random);
             expect(Number.isFinite(d)).toBe(true);
             if (jitter === 'none') expect(d).toBe(ceil);
             if (jitter === 'full') expect(d >= 0 && d < ceil + 1e-9).toBe(true);
@@ -108,8 +110,8 @@ describe('backoff jitter stays in its documented range', () => {
             if (jitter === 'decorrelated') {
               expect(d).toBeGreaterThanOrEqual(cfg.base_ms);
               expect(d).toBeLessThanOrEqual(Math.max(cfg.base_ms, Math.min(cfg.cap_ms, previous * 3)) + 1e-9);
-              previous = d;
             }
+            previous = d;
             expect(d).toBeLessThanOrEqual(cfg.cap_ms + 1e-9);
           }
         }),
@@ -117,18 +119,31 @@ describe('backoff jitter stays in its documented range', () => {
     });
   }
 
-  it('exponential resets its decorrelated state when a proposal is decided', () => {
-    const p = createPolicy(policySpec('exponential', { jitter: 'decorrelated', base_ms: 1, cap_ms: 1000 }));
-    const ctx = { now_ms: 0, random: () => 0.999 };
-    let last = 0;
-    for (let attempt = 1; attempt <= 10; attempt++) {
-      const a = p.onFailure({ reason: 'nack', slot: 0, attempt, seen: 0 }, ctx);
-      if (a.kind === 'retry') last = a.delay_ms;
+  it('decorrelated jitter grows from the previous delay, and starts from base_ms without one', () => {
+    const delay = exponentialDelay({ jitter: 'decorrelated', base_ms: 1, cap_ms: 1000, multiplier: 2 });
+    const top = (): number => 0.999;
+    let previous = 0;
+    for (let attempt = 1; attempt <= 10; attempt++) previous = delay(attempt, previous, top);
+    expect(previous).toBeGreaterThan(100);
+    // No previous delay (a fresh stream: the replica resets it when one of its values is decided): at most 3 * base.
+    expect(delay(1, 0, top)).toBeLessThan(3);
+  });
+
+  it('a per-slot replica resets its decorrelated backoff when its value is decided', () => {
+    const net = new ScriptedNet(3, policySpec('exponential', { jitter: 'decorrelated', base_ms: 1, cap_ms: 1000 }), { attemptTimeout_ms: 5 });
+    const proposer = net.replica(0).role as PerSlotProposer;
+    net.propose(0, 'A');
+    // Every prepare is lost: the attempt times out again and again, and the delays grow from each other.
+    for (let t = 1; t < 2_000 && proposer.state.backoffPrevious_ms < 50; t++) {
+      net.inflight = [];
+      net.now = t;
+      net.replica(0).tick(t);
+      net.flush(0);
     }
-    expect(last).toBeGreaterThan(100);
-    p.onDecided();
-    const a = p.onFailure({ reason: 'nack', slot: 0, attempt: 1, seen: 0 }, ctx);
-    expect(a.kind === 'retry' && a.delay_ms <= 3).toBe(true);
+    expect(proposer.state.backoffPrevious_ms).toBeGreaterThanOrEqual(50);
+    net.runUntil(net.now + 5_000);
+    expect(net.replica(0).decided(0)).toBe('A');
+    expect(proposer.state.backoffPrevious_ms).toBe(0);
   });
 });
 

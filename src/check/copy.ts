@@ -6,7 +6,8 @@
  * Why generic rather than hand-written clone(): a field added to either class
  * later is copied automatically, so a snapshot can never silently share
  * mutable state. Class instances keep their prototype; functions are shared
- * (they are stateless here, see `keep` for the one exception).
+ * (so they must not close over state: the core's roles call back through
+ * objects, never through closures, for this reason).
  */
 
 type Obj = Record<string, unknown>;
@@ -17,32 +18,46 @@ type Obj = Record<string, unknown>;
  * checker only accepts when it is stateless).
  */
 export function deepCopy<T>(root: T, keep: (o: object) => boolean = noKeep): T {
-  return copyValue(root, keep) as T;
+  return copyValue(root, keep, new Map()) as T;
 }
 
 function noKeep(): boolean {
   return false;
 }
 
-// No memo table: the snapshotted graphs are trees of mutable objects (shared
-// leaves, such as the votes inside messages, are immutable), and a memo costs
-// more than the copy itself. A cycle would overflow the stack, not corrupt.
-function copyValue(v: unknown, keep: (o: object) => boolean): unknown {
+// A memo keeps shared objects shared and cycles finite: a Replica's roles and
+// the replica itself all point at one Node, and the roles call back into the
+// replica, so a copy must map each object to exactly one copy.
+function copyValue(v: unknown, keep: (o: object) => boolean, memo: Map<object, unknown>): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (keep(v)) return v;
+  const seen = memo.get(v);
+  if (seen !== undefined) return seen;
   if (v instanceof Map) {
     const c = new Map<unknown, unknown>();
-    for (const [k, x] of v) c.set(k, copyValue(x, keep));
+    memo.set(v, c);
+    for (const [k, x] of v) c.set(k, copyValue(x, keep, memo));
     return c;
   }
-  if (v instanceof Set) return new Set<unknown>(v); // sets here hold primitives (node ids, values)
+  if (v instanceof Set) {
+    const c = new Set<unknown>(v); // sets here hold primitives (node ids, values)
+    memo.set(v, c);
+    return c;
+  }
+  if (ArrayBuffer.isView(v)) {
+    const c = (v as unknown as { slice(): unknown }).slice();
+    memo.set(v, c);
+    return c;
+  }
   if (Array.isArray(v)) {
     const c: unknown[] = new Array<unknown>(v.length);
-    for (let i = 0; i < v.length; i++) c[i] = copyValue(v[i], keep);
+    memo.set(v, c);
+    for (let i = 0; i < v.length; i++) c[i] = copyValue(v[i], keep, memo);
     return c;
   }
   const c = Object.create(Object.getPrototypeOf(v) as object | null) as Obj;
-  for (const k of Object.keys(v)) c[k] = copyValue((v as Obj)[k], keep);
+  memo.set(v, c);
+  for (const k of Object.keys(v)) c[k] = copyValue((v as Obj)[k], keep, memo);
   return c;
 }
 

@@ -27,6 +27,7 @@
 import type { NodeId } from '../paxos/ballot.js';
 import type { Message, Value } from '../paxos/messages.js';
 import { Replica } from '../paxos/replica.js';
+import { applyReady } from '../paxos/ready.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { RECORDED_SENDS, SafetyChecker, type Violation } from '../verify/invariants.js';
 import { deepCopy } from './copy.js';
@@ -286,18 +287,26 @@ export class StateSpace {
 
   /** Takes the node's effects as a driver does (persist, send, decide) and interns the result. */
   private finish(node: NodeId, r: Replica, now: number, events: GhostEvent[]): Transition {
+    r.endTurn();
     const ready = r.takeReady();
-    for (const rec of ready.persist) events.push({ k: 'persisted', rec });
     const sends: number[] = [];
     let outOfBound = false;
-    for (const o of ready.messages) {
-      if (RECORDED_SENDS.has(o.msg.t)) events.push({ k: 'sent', msg: o.msg });
-      const fate = outgoing(this.cfg, o.msg);
-      if (fate.beyondBounds) outOfBound = true;
-      if (!fate.inModel) continue; // about a slot beyond the model (see outgoing in model.ts)
-      if (o.to !== node) sends.push(this.envelopeId(node, o.to, o.msg));
-    }
-    for (const d of ready.decisions) events.push({ k: 'learned', slot: d.slot, value: d.value });
+    applyReady(node, ready, {
+      persist: (records) => {
+        for (const rec of records) events.push({ k: 'persisted', rec });
+      },
+      observe: (_to, msg) => {
+        if (RECORDED_SENDS.has(msg.t)) events.push({ k: 'sent', msg });
+      },
+      send: (to, msg) => {
+        const fate = outgoing(this.cfg, msg);
+        if (fate.beyondBounds) outOfBound = true;
+        if (fate.inModel) sends.push(this.envelopeId(node, to, msg)); // else about a slot beyond the model (see outgoing in model.ts)
+      },
+      decided: (decisions) => {
+        for (const d of decisions) events.push({ k: 'learned', slot: d.slot, value: d.value });
+      },
+    });
     if (this.transitions.length >= TRANSITION_LIMIT) throw new RangeError(`more than ${TRANSITION_LIMIT} distinct transitions: the configuration is too large for the checker`);
     const t: Transition = {
       id: this.transitions.length, node, next: this.internNode(node, r, now), sends, events, persisted: ready.persist, outOfBound,

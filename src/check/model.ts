@@ -24,6 +24,8 @@ import { roundOf, type NodeId } from '../paxos/ballot.js';
 import { encode } from '../paxos/codec.js';
 import { MsgType, type Message, type Value } from '../paxos/messages.js';
 import { Replica, type PlantedBugs, type ReplicaConfig } from '../paxos/replica.js';
+import { attemptIn, fingerprint } from '../paxos/introspect.js';
+import { applyReady } from '../paxos/ready.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import type { ContentionPolicy } from '../paxos/policy.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
@@ -280,7 +282,7 @@ export class Model {
   timerEnabled(r: Replica): boolean {
     if (!Number.isFinite(r.nextDeadline())) return false;
     if (this.policies[r.id]?.election != null) return true;
-    for (let slot = 0; slot < this.cfg.slots; slot++) if (r.attemptIn(slot) !== null) return true;
+    for (let slot = 0; slot < this.cfg.slots; slot++) if (attemptIn(r, slot) !== null) return true;
     return false;
   }
 
@@ -346,7 +348,7 @@ export class Model {
   replicaFingerprint(r: Replica, now: number): string {
     let fp = this.fpCache.get(r);
     if (fp === undefined) {
-      fp = r.fingerprint(now);
+      fp = fingerprint(r, now);
       this.fpCache.set(r, fp);
     }
     return fp;
@@ -423,10 +425,11 @@ export class Model {
   /** Delivering `e` to a copy of `r` changes no behavioural field and emits nothing. */
   noop(r: Replica, now: number, e: Envelope): boolean {
     const c = this.copyReplica(r);
-    const fp0 = c.fingerprint(now);
+    const fp0 = fingerprint(c, now);
     c.receive(e.from, e.msg, now);
+    c.endTurn();
     const out = c.takeReady();
-    return out.persist.length === 0 && out.messages.length === 0 && out.decisions.length === 0 && c.fingerprint(now) === fp0;
+    return out.persist.length === 0 && out.messages.length === 0 && out.decisions.length === 0 && fingerprint(c, now) === fp0;
   }
 
   /** The premise of the dead-message reduction, asserted on each step: learned stays learned, an attempt's ballot only grows. */
@@ -436,9 +439,9 @@ export class Model {
       if (learned && after.decided(slot) === undefined) {
         throw new Error(`dead-message reduction unsound here: n${after.id} forgot slot ${slot} (rerun with --no-reduce)`);
       }
-      const b = before.attemptIn(slot)?.ballot;
+      const b = attemptIn(before, slot)?.ballot;
       if (learned || b === undefined || after.decided(slot) !== undefined) continue;
-      const a = after.attemptIn(slot)?.ballot;
+      const a = attemptIn(after, slot)?.ballot;
       if (a === undefined || a < b) {
         throw new Error(`dead-message reduction unsound here: n${after.id}'s attempt in slot ${slot} went from ballot ${b} to ${a ?? 'none'} (rerun with --no-reduce)`);
       }
@@ -447,21 +450,25 @@ export class Model {
 
   /** Applies node `id`'s effects as a driver must: persist, then send, then decide. Returns true if a prepare went above maxRound. */
   private effects(s: MutableState, id: NodeId): boolean {
-    const ready = this.replica(s, id).takeReady();
-    if (ready.persist.length > 0) {
-      s.records[id] = [...(s.records[id] ?? []), ...ready.persist];
-      for (const rec of ready.persist) this.ghost(s).persisted(id, rec);
-    }
+    const r = this.replica(s, id);
+    r.endTurn();
     let outOfBound = false;
-    for (const o of ready.messages) {
-      this.ghost(s).sent(id, o.msg);
-      // Messages about slots beyond the model leave it (see outgoing): a proposer that lost its slot goes inert.
-      const fate = outgoing(this.cfg, o.msg);
-      if (fate.beyondBounds) outOfBound = true;
-      if (!fate.inModel) continue;
-      if (o.to !== id) this.send(s, { from: id, to: o.to, msg: o.msg, key: envelopeKey(id, o.to, o.msg) });
-    }
-    for (const d of ready.decisions) this.ghost(s).learnedBy(id, d.slot, d.value);
+    applyReady(id, r.takeReady(), {
+      persist: (records) => {
+        s.records[id] = [...(s.records[id] ?? []), ...records];
+        for (const rec of records) this.ghost(s).persisted(id, rec);
+      },
+      observe: (_to, msg) => this.ghost(s).sent(id, msg),
+      send: (to, msg) => {
+        // Messages about slots beyond the model leave it (see outgoing): a proposer that lost its slot goes inert.
+        const fate = outgoing(this.cfg, msg);
+        if (fate.beyondBounds) outOfBound = true;
+        if (fate.inModel) this.send(s, { from: id, to, msg, key: envelopeKey(id, to, msg) });
+      },
+      decided: (decisions) => {
+        for (const d of decisions) this.ghost(s).learnedBy(id, d.slot, d.value);
+      },
+    });
     return outOfBound;
   }
 
@@ -527,7 +534,7 @@ export function staleFor(r: Replica, m: Message): boolean {
     case MsgType.Nack: {
       if (m.t === MsgType.Promise && m.open) return false; // stable-leader phase 1: not modelled
       if (r.decided(m.slot) !== undefined) return true;
-      const at = r.attemptIn(m.slot);
+      const at = attemptIn(r, m.slot);
       return at !== null && at.ballot > m.ballot;
     }
     case MsgType.Decide:
@@ -598,9 +605,4 @@ export function validateModelConfig(c: ModelConfig): void {
   if (c.policy.params.window !== 1) throw new RangeError(`the checker models window 1, got ${c.policy.params.window}`);
   int('crashes', c.crashes, 0, 8);
   int('max-lease-requests', c.maxLeaseRequests ?? 2, 1, 64);
-  const p = c.policy;
-  if (p.name === 'exponential' && p.params.jitter === 'decorrelated') {
-    // Decorrelated jitter keeps its previous delay inside a closure the checker cannot snapshot.
-    throw new RangeError(`jitter 'decorrelated' is stateful and not supported by the checker`);
-  }
 }

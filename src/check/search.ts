@@ -5,6 +5,7 @@
  * the first (for BFS: shortest) path that reaches a witness.
  */
 import type { Violation } from '../verify/invariants.js';
+import { attemptIn, leadership } from '../paxos/introspect.js';
 import type { Action, ModelConfig } from './model.js';
 import { StateSpace, type StateView } from './explore.js';
 
@@ -84,7 +85,7 @@ export const SOMETIMES: readonly Sometimes[] = [
     test: (s, cfg) => {
       if (s.ghost.chosenCount > 0) return false;
       let leaders = 0;
-      for (let id = 0; id < cfg.replicas; id++) if (s.replica(id).leadership !== 'idle') leaders++;
+      for (let id = 0; id < cfg.replicas; id++) if (leadership(s.replica(id)) !== 'idle') leaders++;
       return leaders >= 2;
     },
   },
@@ -108,7 +109,7 @@ export const SOMETIMES: readonly Sometimes[] = [
 function duel(s: StateView, cfg: ModelConfig): boolean {
   if (s.ghost.chosenCount > 0 || cfg.proposers < 2) return false;
   for (let p = 0; p < cfg.proposers; p++) {
-    const at = s.replica(p).attemptIn(0);
+    const at = attemptIn(s.replica(p), 0);
     if (at === null || at.phase === 'accept' || at.ballots < 2) return false;
   }
   return true;

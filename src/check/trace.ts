@@ -11,6 +11,7 @@
  *   restart n2
  *   expect agreement
  */
+import { DEFAULT_PARAMS } from '../contention/registry.js';
 import { formatBallot } from '../paxos/ballot.js';
 import { decode } from '../paxos/codec.js';
 import { MsgType, type Message } from '../paxos/messages.js';
@@ -92,6 +93,8 @@ export function parseTrace(text: string): Trace {
     switch (verb) {
       case 'config':
         config = JSON.parse(rest) as ModelConfig;
+        // A trace saved before a policy parameter existed replays with that parameter's default.
+        config.policy = { ...config.policy, params: { ...DEFAULT_PARAMS, ...config.policy.params } };
         validateModelConfig(config);
         return;
       case 'propose': {

@@ -16,6 +16,7 @@ export const POLICY_FLAGS = {
   'lease-ms': 'lease_ms',
   'drift-ms': 'drift_ms',
   window: 'window',
+  'after-lost-slot': 'after_lost_slot',
 } as const satisfies Record<string, keyof PolicyParams>;
 
 export type PolicyFlag = keyof typeof POLICY_FLAGS;
@@ -48,6 +49,10 @@ export function policyFromFlags(
     if (raw === undefined || typeof raw !== 'string') continue;
     if (key === 'jitter') {
       overrides.jitter = raw as PolicyParams['jitter'];
+      continue;
+    }
+    if (key === 'after_lost_slot') {
+      overrides.after_lost_slot = raw as PolicyParams['after_lost_slot'];
       continue;
     }
     const n = Number(raw.replace(/ms$/, ''));

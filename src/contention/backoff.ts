@@ -1,7 +1,7 @@
 /**
  * Backoff delays: exponential growth with a cap, and four jitter modes
  * (as in the AWS Architecture Blog's "Exponential Backoff and Jitter").
- * Pure: the random source is a parameter.
+ * Pure functions: the random source and the previous delay are arguments.
  *
  * Ranges, with ceil = min(cap_ms, base_ms * multiplier^(attempt - 1)):
  * - none:         exactly ceil
@@ -9,6 +9,7 @@
  * - equal:        [ceil / 2, ceil)
  * - decorrelated: [base_ms, min(cap_ms, 3 * previous)), previous starting at base_ms
  */
+import type { RetryDelay } from '../paxos/policy.js';
 
 export const JITTERS = ['none', 'full', 'equal', 'decorrelated'] as const;
 export type Jitter = (typeof JITTERS)[number];
@@ -26,35 +27,22 @@ export function exponentialCeiling_ms(p: ExponentialParams, attempt: number): nu
   return Math.min(p.cap_ms, p.base_ms * p.multiplier ** exp);
 }
 
-/** Stateful only for decorrelated jitter, which grows from its own previous draw. */
-export class ExponentialBackoff {
-  private previous_ms: number;
-
-  constructor(readonly params: ExponentialParams) {
-    this.previous_ms = params.base_ms;
-  }
-
-  next_ms(attempt: number, random: () => number): number {
-    const p = this.params;
-    switch (p.jitter) {
-      case 'none':
-        return exponentialCeiling_ms(p, attempt);
-      case 'full':
-        return random() * exponentialCeiling_ms(p, attempt);
-      case 'equal': {
+/** The retry rule of exponential backoff with `p.jitter`. */
+export function exponentialDelay(p: ExponentialParams): RetryDelay {
+  switch (p.jitter) {
+    case 'none':
+      return (attempt) => exponentialCeiling_ms(p, attempt);
+    case 'full':
+      return (attempt, _previous, random) => random() * exponentialCeiling_ms(p, attempt);
+    case 'equal':
+      return (attempt, _previous, random) => {
         const ceil = exponentialCeiling_ms(p, attempt);
         return ceil / 2 + (random() * ceil) / 2;
-      }
-      case 'decorrelated': {
-        const hi = Math.min(p.cap_ms, this.previous_ms * 3);
-        const d = hi <= p.base_ms ? p.base_ms : p.base_ms + random() * (hi - p.base_ms);
-        this.previous_ms = d;
-        return d;
-      }
-    }
-  }
-
-  reset(): void {
-    this.previous_ms = this.params.base_ms;
+      };
+    case 'decorrelated':
+      return (_attempt, previous_ms, random) => {
+        const hi = Math.min(p.cap_ms, (previous_ms > 0 ? previous_ms : p.base_ms) * 3);
+        return hi <= p.base_ms ? p.base_ms : p.base_ms + random() * (hi - p.base_ms);
+      };
   }
 }

@@ -1,19 +1,12 @@
-/** `exponential`: delays grow by `multiplier` up to `cap_ms`, with jitter; reset when a proposal of ours is decided. */
-import { ExponentialBackoff, type ExponentialParams } from './backoff.js';
-import type { ContentionPolicy } from '../paxos/policy.js';
+/** `exponential`: delays grow by `multiplier` up to `cap_ms`, with jitter; a proposer's backoff state resets when its value is decided. */
+import { exponentialDelay, type ExponentialParams } from './backoff.js';
+import type { AfterLostSlot, ContentionPolicy } from '../paxos/policy.js';
 
 export interface ExponentialPolicyParams extends ExponentialParams {
   window: number;
+  after_lost_slot: AfterLostSlot;
 }
 
 export function exponential(p: ExponentialPolicyParams): ContentionPolicy {
-  const backoff = new ExponentialBackoff(p);
-  return {
-    name: 'exponential',
-    onFailure: (ev, ctx) => ({ kind: 'retry', delay_ms: backoff.next_ms(ev.attempt, ctx.random) }),
-    onDecided: () => backoff.reset(),
-    election: null,
-    lease: null,
-    window: p.window,
-  };
+  return { name: 'exponential', retryDelay_ms: exponentialDelay(p), usesPreviousDelay: p.jitter === 'decorrelated', afterLostSlot: p.after_lost_slot, election: null, lease: null, window: p.window };
 }

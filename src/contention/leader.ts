@@ -6,7 +6,7 @@
  * When its phase 1 is rejected, the leader retries after a jittered backoff
  * so that two nodes that both believe they lead do not duel in lockstep.
  */
-import { ExponentialBackoff } from './backoff.js';
+import { exponentialDelay } from './backoff.js';
 import type { ContentionPolicy, LeaseParams } from '../paxos/policy.js';
 
 export interface LeaderParams {
@@ -18,11 +18,12 @@ export interface LeaderParams {
 }
 
 export function leader(p: LeaderParams, lease: LeaseParams | null = null): ContentionPolicy {
-  const backoff = new ExponentialBackoff({ base_ms: p.base_ms, cap_ms: p.cap_ms, multiplier: 2, jitter: 'full' });
   return {
     name: lease === null ? 'leader' : 'lease',
-    onFailure: (ev, ctx) => ({ kind: 'retry', delay_ms: backoff.next_ms(ev.attempt, ctx.random) }),
-    onDecided: () => backoff.reset(),
+    retryDelay_ms: exponentialDelay({ base_ms: p.base_ms, cap_ms: p.cap_ms, multiplier: 2, jitter: 'full' }),
+    usesPreviousDelay: false,
+    // A stable leader proposes every slot itself: a value never loses a slot to a rival proposer.
+    afterLostSlot: 'now',
     election: { heartbeat_ms: p.heartbeat_ms, timeout_ms: p.election_timeout_ms },
     lease,
     window: p.window,

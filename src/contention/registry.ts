@@ -9,7 +9,7 @@ import { fixed } from './fixed.js';
 import { immediate } from './immediate.js';
 import { leader } from './leader.js';
 import { lease } from './lease.js';
-import type { ContentionPolicy } from '../paxos/policy.js';
+import type { AfterLostSlot, ContentionPolicy } from '../paxos/policy.js';
 
 /** Every tunable of every policy, as plain data (a benchmark sweep varies these). */
 export interface PolicyParams {
@@ -28,7 +28,11 @@ export interface PolicyParams {
   drift_ms: number;
   /** Slots one proposer keeps in flight. */
   window: number;
+  /** fixed, exponential: after a value's slot goes to another value, move to the next slot at once or back off first. */
+  after_lost_slot: AfterLostSlot;
 }
+
+export const AFTER_LOST_SLOT: readonly AfterLostSlot[] = ['now', 'backoff'];
 
 export const DEFAULT_PARAMS: Readonly<PolicyParams> = Object.freeze({
   delay_ms: 2,
@@ -41,6 +45,7 @@ export const DEFAULT_PARAMS: Readonly<PolicyParams> = Object.freeze({
   lease_ms: 100,
   drift_ms: 10,
   window: 1,
+  after_lost_slot: 'now',
 });
 
 export const POLICIES = {
@@ -79,12 +84,13 @@ export function validateParams(p: PolicyParams): void {
   positive('drift_ms');
   if (!Number.isInteger(p.window) || p.window < 1 || p.window > 1_000_000) throw new RangeError(`window must be an integer in 1..1000000, got ${p.window}`);
   if (p.cap_ms < p.base_ms) throw new RangeError(`cap_ms (${p.cap_ms}) must be >= base_ms (${p.base_ms})`);
+  if (!AFTER_LOST_SLOT.includes(p.after_lost_slot)) throw new RangeError(`after_lost_slot must be one of ${AFTER_LOST_SLOT.join(', ')}, got ${String(p.after_lost_slot)}`);
   if (!(JITTERS as readonly string[]).includes(p.jitter)) throw new RangeError(`jitter must be one of ${JITTERS.join(', ')}, got ${String(p.jitter)}`);
   if (p.drift_ms >= p.lease_ms) throw new RangeError(`drift_ms (${p.drift_ms}) must be below lease_ms (${p.lease_ms})`);
   if (p.election_timeout_ms <= p.heartbeat_ms) throw new RangeError(`election_timeout_ms (${p.election_timeout_ms}) must exceed heartbeat_ms (${p.heartbeat_ms})`);
 }
 
-/** Each replica needs its own instance: backoff state is per proposer. */
+/** Policies are pure (their state lives in the replica), so replicas may share one. */
 export function createPolicy(spec: PolicySpec): ContentionPolicy {
   validateParams(spec.params);
   return POLICIES[spec.name].create(spec.params);

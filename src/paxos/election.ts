@@ -1,6 +1,8 @@
 /**
- * Omega failure detector: the leader is the smallest node id heard from within
- * the timeout (a node always hears itself). Each node draws its own timeout in
+ * Omega failure detector: the leader is the smallest candidate id heard from
+ * within the timeout (a candidate always hears itself). Candidates are the
+ * acceptors (ids 0 .. candidates - 1): a proposer-only node never leads, and
+ * knows no leader (-1) until it hears from a candidate. Each node draws its own timeout in
  * [timeout_ms, 2 * timeout_ms) so suspicions do not flip on all nodes at once.
  * Eventually, with a calm network, every node trusts the same live node.
  */
@@ -13,13 +15,13 @@ export class Omega {
 
   constructor(
     private readonly self: NodeId,
-    nodes: number,
+    candidates: number,
     params: ElectionParams,
     random: () => number,
     startedAt_ms: number,
   ) {
     // Everyone counts as alive at start, so the cluster settles on node 0 instead of all nodes leading at once.
-    this.lastHeard_ms = new Array<number>(nodes).fill(startedAt_ms);
+    this.lastHeard_ms = new Array<number>(candidates).fill(startedAt_ms);
     this.timeout_ms = params.timeout_ms * (1 + random());
   }
 
@@ -32,7 +34,7 @@ export class Omega {
       if (i === this.self) return i;
       if (now_ms - (this.lastHeard_ms[i] ?? Number.NEGATIVE_INFINITY) < this.timeout_ms) return i;
     }
-    return this.self;
+    return this.self < this.lastHeard_ms.length ? this.self : -1;
   }
 
   /**
@@ -45,6 +47,6 @@ export class Omega {
    * written: `leader` returns at its own id before reading any later entry.
    */
   fingerprint(now_ms: number): string {
-    return `${this.timeout_ms}|${this.lastHeard_ms.slice(0, this.self).map((t) => Math.max(t - now_ms, -this.timeout_ms)).join(',')}`;
+    return `${this.timeout_ms}|${this.lastHeard_ms.slice(0, Math.min(this.self, this.lastHeard_ms.length)).map((t) => Math.max(t - now_ms, -this.timeout_ms)).join(',')}`;
   }
 }

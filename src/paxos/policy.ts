@@ -1,34 +1,23 @@
 /**
- * The contention policy interface: what a proposer does when its attempt at a
- * slot fails, and whether the cluster elects a leader (and holds leases).
+ * What the core asks of a contention policy: how long to wait before retrying
+ * a failed attempt, whether the cluster elects a leader (and holds leases),
+ * and how many slots one proposer keeps in flight.
  *
- * The core calls into a policy on its events and obeys the answer. Policies are
- * pure: time and randomness come in through the context, never from globals,
- * so the same policy runs in the workers and, deterministically, in the simulator.
+ * The retry rule is a pure function: every input (the attempt number, the
+ * previous delay, the random source) comes in as an argument and the state it
+ * needs (the previous delay, for decorrelated jitter) lives in the replica's
+ * own state, where the model checker's fingerprint sees it. So one policy
+ * object can be shared by every replica, the simulator replays it from a
+ * seed, and nothing about it hides from the checker.
  */
-import type { Ballot } from './ballot.js';
-import type { Slot } from './messages.js';
-
 export type FailureReason = 'nack' | 'timeout';
 
-export interface FailureEvent {
-  reason: FailureReason;
-  slot: Slot;
-  /** 1 for the first failure of this proposal, 2 for the second, ... */
-  attempt: number;
-  /** The highest ballot seen so far: a retry goes above it. */
-  seen: Ballot;
-}
-
-export interface PolicyContext {
-  /** The node's monotonic clock, in ms. */
-  now_ms: number;
-  /** Uniform in [0, 1), from the injected seeded source. */
-  random: () => number;
-}
-
-/** Retry with a ballot above the one seen, after `delay_ms` (0: at once); or wait for a leader to act. */
-export type FailureAction = { kind: 'retry'; delay_ms: number } | { kind: 'wait' };
+/**
+ * The delay before retry number `attempt` (1 after the first failure, 2 after
+ * the second, ...), given the delay drawn before it in the same backoff stream
+ * (`previous_ms`, 0 when there was none). Pure: `random` is the injected source.
+ */
+export type RetryDelay = (attempt: number, previous_ms: number, random: () => number) => number;
 
 /** Omega-style leader election: heartbeats, and a leader is the smallest id heard from within the timeout. */
 export interface ElectionParams {
@@ -43,12 +32,20 @@ export interface LeaseParams {
   drift_ms: number;
 }
 
+/**
+ * What a proposer does with a value whose slot went to another value:
+ * `now` moves it to the next free slot at once (the losers of a slot herd to
+ * the next one together); `backoff` waits the policy's delay for the value's
+ * failure count so far (carried across slots) before it tries the next slot.
+ */
+export type AfterLostSlot = 'now' | 'backoff';
+
 export interface ContentionPolicy {
   readonly name: string;
-  /** Called on the first rejection (or a timeout) of an attempt. */
-  onFailure(ev: FailureEvent, ctx: PolicyContext): FailureAction;
-  /** One of this node's proposals was decided: reset any backoff state. */
-  onDecided(): void;
+  readonly retryDelay_ms: RetryDelay;
+  /** True when `retryDelay_ms` reads `previous_ms` (decorrelated jitter): only then does the replica keep it. */
+  readonly usesPreviousDelay: boolean;
+  readonly afterLostSlot: AfterLostSlot;
   /** Non-null: elect a leader, forward proposals to it, and let it run stable-leader Multi-Paxos. */
   readonly election: ElectionParams | null;
   /** Non-null (only with an election): the leader also holds a lease. */

@@ -8,7 +8,8 @@
  */
 import type { NodeId } from '../paxos/ballot.js';
 import { MAX_VALUE_BYTES, decode, encode, type Wire } from '../paxos/codec.js';
-import { NOOP } from '../paxos/messages.js';
+import { NOOP, type Message } from '../paxos/messages.js';
+import { applyReady, isEmptyReady, type ReadySink } from '../paxos/ready.js';
 import type { Decision, Replica } from '../paxos/replica.js';
 import type { Storage } from '../storage/storage.js';
 import { Mailbox } from './mailbox.js';
@@ -74,7 +75,7 @@ export class ReplicaDriver {
     readonly replica: Replica,
     private readonly storage: Storage,
     private readonly transport: Transport,
-    private readonly onDecisions: (decisions: Decision[]) => void,
+    private readonly onDecisions: (decisions: readonly Decision[]) => void,
     opts: DriverOptions = {},
   ) {
     this.mailbox = new Mailbox(opts.mailboxCapacity ?? DEFAULT_MAILBOX_CAPACITY);
@@ -164,28 +165,32 @@ export class ReplicaDriver {
     // Decisions may propose again (a closed-loop client): apply those effects in the same turn, so
     // they leave with this turn's batch instead of a turn later. Each round persists before its sends.
     for (let round = 0; round < READY_ROUNDS_MAX; round++) {
+      this.replica.endTurn();
       const ready = this.replica.takeReady();
-      if (ready.persist.length === 0 && ready.messages.length === 0 && ready.decisions.length === 0) {
+      if (isEmptyReady(ready)) {
         this.transport.flush();
         return false;
       }
-      if (ready.persist.length > 0) this.storage.append(ready.persist);
-      // A broadcast is one message object sent to every peer in a row: encode it once.
-      let last: unknown = null;
-      let wire: Wire = [];
-      for (const o of ready.messages) {
-        if (o.to === this.id) continue;
-        if (o.msg !== last) {
-          last = o.msg;
-          wire = encode(o.msg);
-        }
-        this.transport.send(o.to, wire);
-      }
-      if (ready.decisions.length > 0) this.onDecisions(ready.decisions);
+      applyReady(this.id, ready, this.sink);
     }
     this.transport.flush();
     return true;
   }
+
+  /** Where this driver's Readies go: the storage, the transport (a broadcast is encoded once), the decision hook. */
+  private readonly sink: ReadySink = {
+    persist: (records) => this.storage.append(records),
+    send: (to, msg) => {
+      if (msg !== this.lastSent) {
+        this.lastSent = msg;
+        this.lastWire = encode(msg);
+      }
+      this.transport.send(to, this.lastWire);
+    },
+    decided: (decisions) => this.onDecisions(decisions),
+  };
+  private lastSent: Message | null = null;
+  private lastWire: Wire = [];
 
   /**
    * One timer per replica. It is re-armed only when the deadline moves

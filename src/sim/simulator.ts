@@ -12,7 +12,9 @@
 import { decode, encode, type Wire } from '../paxos/codec.js';
 import type { NodeId } from '../paxos/ballot.js';
 import type { Value } from '../paxos/messages.js';
-import { Replica, type PlantedBugs, type ReplicaStats } from '../paxos/replica.js';
+import { Replica, type Decision, type PlantedBugs, type ReplicaStats } from '../paxos/replica.js';
+import { applyReady, type ReadySink } from '../paxos/ready.js';
+import { STAT_KEYS, emptyStats } from '../paxos/node.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
 import { EventQueue } from '../base/event-queue.js';
@@ -93,17 +95,6 @@ interface SimNode {
   crashes: number;
 }
 
-const STAT_KEYS: Array<keyof ReplicaStats> = [
-  'proposals', 'decisions', 'ballotsStarted', 'nacks', 'timeouts', 'phase1Retries', 'leaderChanges',
-  'leaseExpiries', 'holesFilled', 'forwarded', 'staleMessages', 'conflictingDecides', 'messagesIn', 'messagesOut',
-];
-
-export function emptyStats(): ReplicaStats {
-  const s = {} as ReplicaStats;
-  for (const k of STAT_KEYS) s[k] = 0;
-  return s;
-}
-
 function addStats(into: ReplicaStats, from: ReplicaStats): void {
   for (const k of STAT_KEYS) into[k] += from[k];
 }
@@ -124,6 +115,8 @@ class Simulation {
   private readonly livelock_ms: number;
   private readonly leases: boolean;
   private readonly stats = emptyStats();
+  /** One sink per node, made once (a step applies thousands of Readies). */
+  private readonly sinks: ReadySink[] = [];
   private readonly trace: string[] = [];
   private now = 0;
   private healed = false;
@@ -163,6 +156,7 @@ class Simulation {
     this.nodes = Array.from({ length: n }, (_, id) => ({
       replica: null, records: [], rate: this.plan.clockRates[id] ?? 0, timerAt: Number.POSITIVE_INFINITY, timerLocal: 0, owed: new Set<Value>(), crashes: 0,
     }));
+    this.nodes.forEach((sn, id) => this.sinks.push(this.sinkFor(id, sn)));
     for (let id = 0; id < n; id++) this.boot(id);
     this.schedulePlan();
   }
@@ -358,26 +352,8 @@ class Simulation {
     const sn = this.node(id);
     const r = sn.replica;
     if (r === null) return;
-    const ready = r.takeReady();
-    for (const rec of ready.persist) {
-      sn.records.push(rec);
-      this.checker.persisted(id, rec);
-    }
-    for (const o of ready.messages) {
-      this.checker.sent(id, o.msg);
-      if (o.to !== id) this.transmit(id, o.to, encode(o.msg));
-    }
-    for (const d of ready.decisions) {
-      this.checker.learnedBy(id, d.slot, d.value);
-      if (sn.owed.delete(d.value)) {
-        this.decidedOwn++;
-        this.ballotsOwn += Math.max(d.ballots, 1);
-      }
-      this.decidedValues.add(d.value);
-      if (this.firstDecision === null) this.firstDecision = this.now;
-      if (this.now - this.lastDecision > this.livelock_ms && this.outstanding() > 0) this.livelockEpisodes++;
-      this.lastDecision = this.now;
-    }
+    r.endTurn();
+    applyReady(id, r.takeReady(), this.sinks[id] ?? this.sinkFor(id, sn));
     const deadline = r.nextDeadline();
     if (deadline !== Number.POSITIVE_INFINITY) {
       const at = Math.max(this.now, this.realOf(id, deadline));
@@ -387,6 +363,35 @@ class Simulation {
         this.queue.push({ at, kind: 'timer', node: id });
       }
     }
+  }
+
+  /** Where node `id`'s effects go: its durable records, the ghost state, the simulated network. */
+  private sinkFor(id: NodeId, sn: SimNode): ReadySink {
+    return {
+      persist: (records) => {
+        for (const rec of records) {
+          sn.records.push(rec);
+          this.checker.persisted(id, rec);
+        }
+      },
+      observe: (_to, msg) => this.checker.sent(id, msg),
+      send: (to, msg) => this.transmit(id, to, encode(msg)),
+      decided: (decisions) => {
+        for (const d of decisions) this.decided(id, sn, d);
+      },
+    };
+  }
+
+  private decided(id: NodeId, sn: SimNode, d: Decision): void {
+    this.checker.learnedBy(id, d.slot, d.value);
+    if (sn.owed.delete(d.value)) {
+      this.decidedOwn++;
+      this.ballotsOwn += Math.max(d.ballots, 1);
+    }
+    this.decidedValues.add(d.value);
+    if (this.firstDecision === null) this.firstDecision = this.now;
+    if (this.now - this.lastDecision > this.livelock_ms && this.outstanding() > 0) this.livelockEpisodes++;
+    this.lastDecision = this.now;
   }
 
   private transmit(from: NodeId, to: NodeId, wire: Wire): void {

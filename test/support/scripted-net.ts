@@ -7,6 +7,7 @@ import type { NodeId } from '../../src/paxos/ballot.js';
 import type { Message, Slot, Value } from '../../src/paxos/messages.js';
 import { Replica, type ReplicaConfig } from '../../src/paxos/replica.js';
 import type { PersistRecord } from '../../src/paxos/storage-records.js';
+import { applyReady } from '../../src/paxos/ready.js';
 import { createPolicy, policySpec, type PolicySpec } from '../../src/contention/registry.js';
 import { SafetyChecker } from '../../src/verify/invariants.js';
 import { SeededRandom } from '../../src/base/random.js';
@@ -112,19 +113,28 @@ export class ScriptedNet {
   }
 
   flush(node: NodeId): void {
-    const ready = this.replica(node).takeReady();
-    for (const r of ready.persist) {
-      this.records[node]?.push(r);
-      this.checker.persisted(node, r);
-    }
-    for (const o of ready.messages) {
-      this.checker.sent(node, o.msg);
-      this.log.push({ from: node, to: o.to, msg: o.msg });
-      if (o.to !== node) this.inflight.push({ from: node, to: o.to, msg: o.msg });
-    }
-    for (const d of ready.decisions) {
-      this.checker.learnedBy(node, d.slot, d.value);
-      this.decisions.push({ node, slot: d.slot, value: d.value });
-    }
+    const r = this.replica(node);
+    r.endTurn();
+    applyReady(node, r.takeReady(), {
+      persist: (records) => {
+        for (const rec of records) {
+          this.records[node]?.push(rec);
+          this.checker.persisted(node, rec);
+        }
+      },
+      observe: (to, msg) => {
+        this.checker.sent(node, msg);
+        this.log.push({ from: node, to, msg });
+      },
+      send: (to, msg) => {
+        this.inflight.push({ from: node, to, msg });
+      },
+      decided: (decisions) => {
+        for (const d of decisions) {
+          this.checker.learnedBy(node, d.slot, d.value);
+          this.decisions.push({ node, slot: d.slot, value: d.value });
+        }
+      },
+    });
   }
 }

@@ -1,0 +1,395 @@
+/**
+ * The stable leader (leader and lease policies): Omega elects the smallest live
+ * acceptor id; that node runs one open phase 1 for every slot from its first
+ * undecided one, re-proposes what it recovers, then runs phase 2 only, with a
+ * window of slots in flight. Other nodes forward their proposals to it.
+ *
+ * Roles: `idle` -> `preparing` (becomeCandidate) -> `leading` (becomeLeader)
+ * -> `idle` (stepDown). Each transition asserts the role it leaves: an
+ * illegal one is a bug, and throws.
+ */
+import { NO_BALLOT, type Ballot, type NodeId } from './ballot.js';
+import { Omega } from './election.js';
+import { Phase, earliest, newInstance, takeDue, type Instance } from './instance.js';
+import { LeaseGrantor, LeaseHolder } from './lease.js';
+import { MsgType, NOOP, type Heartbeat, type LeaseGrant, type LeaseRequest, type Nack, type PromiseMsg, type Slot, type Value, type Vote } from './messages.js';
+import type { Node } from './node.js';
+import type { ElectionParams, FailureReason } from './policy.js';
+import { QuorumCounter } from './quorum.js';
+import type { ProposerRole } from './role.js';
+import { takeFirst } from './proposer.js';
+
+export type LeaderRole = 'idle' | 'preparing' | 'leading';
+
+export interface StableLeaderState {
+  role: LeaderRole;
+  leadBallot: Ballot;
+  /** Failed phase-1 attempts since we last led: the backoff exponent. */
+  leadFailures: number;
+  /** Phase 1 covers every slot from here; the highest first slot any promise covered (promisers forget decided slots). */
+  p1From: Slot;
+  p1Covered: Slot;
+  p1Promises: QuorumCounter;
+  p1Votes: Map<Slot, Vote>;
+  nextSlot: Slot;
+  pending: Map<Value, true>;
+  instances: Map<Slot, Instance>;
+  /** Values handed to the leader, with the time to re-route them if not decided by then. */
+  forwarded: Map<Value, number>;
+  /**
+   * Commit range under leadBallot: every slot in [commitFrom, commitTo) was
+   * decided here by a quorum of Accepted for leadBallot. `quorumDecided`
+   * holds such slots above commitTo, waiting for the range to reach them;
+   * `advertisedTo` is how far followers have been told.
+   */
+  commitFrom: Slot;
+  commitTo: Slot;
+  advertisedTo: Slot;
+  quorumDecided: Set<Slot>;
+  leaseWasValid: boolean;
+  /** Named timers, on the node's clock (Infinity: not armed). */
+  heartbeatAt: number;
+  /** Preparing: the phase-1 timeout. Idle: when to try leading again after a failure. */
+  leadAt: number;
+  leaseAt: number;
+  forwardAt: number;
+}
+
+export class StableLeader implements ProposerRole {
+  readonly mode = 'stable-leader' as const;
+  readonly state: StableLeaderState;
+  readonly omega: Omega;
+  readonly grantor: LeaseGrantor | null;
+  readonly holder: LeaseHolder | null;
+
+  constructor(
+    private readonly node: Node,
+    private readonly election: ElectionParams,
+    now: number,
+  ) {
+    const cfg = node.cfg;
+    this.omega = new Omega(cfg.id, cfg.acceptors, election, node.random, now);
+    const lease = node.policy.lease;
+    this.grantor = lease === null || node.acceptor === null ? null : new LeaseGrantor(lease, now);
+    this.holder = lease === null ? null : new LeaseHolder(lease, cfg.quorum);
+    this.state = {
+      role: 'idle', leadBallot: NO_BALLOT, leadFailures: 0, p1From: 0, p1Covered: 0, p1Promises: new QuorumCounter(cfg.quorum),
+      p1Votes: new Map(), nextSlot: 0, pending: new Map(), instances: new Map(), forwarded: new Map(),
+      commitFrom: 0, commitTo: 0, advertisedTo: 0, quorumDecided: new Set(), leaseWasValid: false,
+      heartbeatAt: now, leadAt: Number.POSITIVE_INFINITY, leaseAt: Number.POSITIVE_INFINITY, forwardAt: Number.POSITIVE_INFINITY,
+    };
+  }
+
+  // ---- client values ---------------------------------------------------------
+
+  propose(value: Value, now: number): boolean {
+    const st = this.state;
+    if (st.pending.has(value) || st.forwarded.has(value)) return true;
+    if (st.pending.size + st.forwarded.size >= this.node.cfg.maxPending) return false;
+    st.pending.set(value, true);
+    this.pump(now);
+    return true;
+  }
+
+  pump(now: number): void {
+    const st = this.state;
+    if (st.role === 'leading') {
+      while (st.pending.size > 0 && st.instances.size < this.node.policy.window) {
+        const value = takeFirst(st.pending);
+        const slot = this.nextFreeSlot(st.nextSlot);
+        st.nextSlot = slot + 1;
+        this.startPhase2(slot, value, value, now);
+      }
+      return;
+    }
+    const leader = this.omega.leader(now);
+    if (leader === this.node.id || leader < 0) return; // we will lead (or know no leader yet): keep the values
+    const reroute = now + this.node.cfg.attemptTimeout_ms * 4;
+    for (const value of st.pending.keys()) {
+      st.pending.delete(value);
+      st.forwarded.set(value, reroute);
+      this.node.stats.forwarded++;
+      this.node.send(leader, { t: MsgType.Forward, value });
+    }
+    if (st.forwardAt === Number.POSITIVE_INFINITY) st.forwardAt = reroute;
+  }
+
+  onForward(value: Value, now: number): void {
+    // Only a node that trusts itself takes a forwarded value; otherwise the sender re-routes it on timeout.
+    if (this.omega.leader(now) !== this.node.id) return void this.node.stats.staleMessages++;
+    // A value decided meanwhile may be proposed twice: the log keeps both, applying dedupes by value.
+    if (value !== NOOP) this.propose(value, now);
+  }
+
+  private nextFreeSlot(from: Slot): Slot {
+    const learner = this.node.learner;
+    let s = Math.max(from, learner.firstUndecided);
+    while (learner.has(s) || this.state.instances.has(s)) s++;
+    return s;
+  }
+
+  // ---- transitions --------------------------------------------------------------
+
+  /** idle -> preparing: a new ballot, one open phase 1 for every slot from our first undecided one. */
+  private becomeCandidate(now: number): void {
+    const st = this.state;
+    if (st.role !== 'idle') throw new Error(`becomeCandidate from ${st.role}: only an idle node may start phase 1`);
+    st.leadBallot = this.node.newBallot();
+    st.role = 'preparing';
+    st.p1From = this.node.learner.firstUndecided;
+    st.p1Covered = st.p1From;
+    st.p1Promises.reset();
+    st.p1Votes.clear();
+    st.leadAt = now + this.node.cfg.attemptTimeout_ms;
+    if (this.holder !== null) this.requestLease(now);
+    this.node.toAcceptors({ t: MsgType.Prepare, slot: st.p1From, ballot: st.leadBallot, open: true });
+  }
+
+  /** preparing -> leading: a quorum promised. Re-propose every recovered vote, fill the holes below the highest with no-ops. */
+  private becomeLeader(now: number): void {
+    const st = this.state;
+    if (st.role !== 'preparing') throw new Error(`becomeLeader from ${st.role}: only a preparing node may lead`);
+    st.role = 'leading';
+    st.leadFailures = 0;
+    this.node.stats.leaderChanges++;
+    // Below `start` some promiser may have forgotten its votes: we must not propose there
+    // (those slots are decided; we lack them until state transfer, which synod does not have yet).
+    const start = Math.max(st.p1From, st.p1Covered);
+    st.commitFrom = st.commitTo = st.advertisedTo = start;
+    st.quorumDecided.clear();
+    st.leadAt = Number.POSITIVE_INFINITY;
+    let top = start - 1;
+    for (const s of st.p1Votes.keys()) if (s > top) top = s;
+    for (let s = start; s <= top; s++) {
+      if (this.node.learner.has(s) || st.instances.has(s)) continue;
+      const vote = st.p1Votes.get(s);
+      const value = vote === undefined || this.node.cfg.bugs.proposeArbitraryValue ? NOOP : vote.value;
+      // A value we still owe a client rides in its old slot; if that slot goes to another value, it is requeued.
+      const owed = value !== NOOP && st.pending.delete(value);
+      this.startPhase2(s, owed ? value : null, value, now);
+    }
+    st.p1Votes.clear();
+    st.nextSlot = Math.max(top + 1, this.node.learner.firstUndecided);
+    this.pump(now);
+  }
+
+  /** preparing or leading -> idle: pre-empted, timed out or no longer trusted; our values go back to the queue. */
+  private stepDown(now: number, reason: FailureReason | 'demoted'): void {
+    const st = this.state;
+    if (st.role === 'idle') throw new Error(`stepDown (${reason}) from idle: nothing to step down from`);
+    // Tell followers what was decided under the old ballot before the range is dropped.
+    if (st.role === 'leading') this.advanceCommit(false);
+    st.role = 'idle';
+    st.quorumDecided.clear();
+    this.holder?.drop();
+    for (const inst of st.instances.values()) if (inst.own !== null) st.pending.set(inst.own, true);
+    st.instances.clear();
+    st.leaseAt = Number.POSITIVE_INFINITY;
+    if (reason === 'demoted') {
+      st.leadAt = Number.POSITIVE_INFINITY;
+      this.pump(now);
+      return;
+    }
+    if (reason === 'timeout') this.node.stats.timeouts++;
+    st.leadFailures++;
+    st.leadAt = now + this.node.policy.retryDelay_ms(st.leadFailures, 0, this.node.random);
+  }
+
+  // ---- phase 1 and 2 ------------------------------------------------------------
+
+  onPromise(from: NodeId, m: PromiseMsg, now: number): void {
+    const st = this.state;
+    if (!m.open || st.role !== 'preparing' || m.ballot !== st.leadBallot) return void this.node.stats.staleMessages++;
+    for (const v of m.votes) {
+      const best = st.p1Votes.get(v.slot);
+      if (best === undefined || v.ballot > best.ballot) st.p1Votes.set(v.slot, v);
+    }
+    if (m.slot > st.p1Covered) st.p1Covered = m.slot;
+    if (st.p1Promises.add(from)) this.becomeLeader(now);
+  }
+
+  /** Phase 2 only, under the leader's ballot. */
+  private startPhase2(slot: Slot, own: Value | null, value: Value, now: number): void {
+    const inst = newInstance(slot, own, value, this.node.cfg.quorum);
+    inst.ballot = this.state.leadBallot;
+    inst.ballots = 1;
+    inst.phase = Phase.Accept;
+    inst.at = now + this.node.cfg.attemptTimeout_ms;
+    this.state.instances.set(slot, inst);
+    this.node.toAcceptors({ t: MsgType.Accept, slot, ballot: inst.ballot, value });
+  }
+
+  onAccepted(from: NodeId, slot: Slot, ballot: Ballot, now: number): void {
+    const st = this.state;
+    const inst = st.instances.get(slot);
+    if (inst === undefined || inst.phase !== Phase.Accept || inst.ballot !== ballot) return void this.node.stats.staleMessages++;
+    if (!inst.accepts.add(from)) return;
+    if (st.role === 'leading' && ballot === st.leadBallot) {
+      // Decided by a quorum at our leader ballot: followers learn it from the next Commit.
+      if (slot >= st.commitTo) st.quorumDecided.add(slot);
+    } else {
+      this.node.toOthers({ t: MsgType.Decide, slot, value: inst.value });
+    }
+    this.node.learn(slot, inst.value, now);
+  }
+
+  onNack(m: Nack, now: number): void {
+    const st = this.state;
+    if (st.role !== 'idle' && m.ballot === st.leadBallot) this.stepDown(now, 'nack');
+  }
+
+  learned(slot: Slot, value: Value, _now: number): number {
+    const st = this.state;
+    let ballots = 0;
+    const inst = st.instances.get(slot);
+    if (inst !== undefined) {
+      st.instances.delete(slot);
+      if (inst.own === value) ballots = inst.ballots;
+      else if (inst.own !== null) st.pending.set(inst.own, true);
+    }
+    if (value !== NOOP) {
+      st.pending.delete(value);
+      st.forwarded.delete(value);
+    }
+    return ballots;
+  }
+
+  // ---- the commit range -------------------------------------------------------------
+
+  /**
+   * Moves the commit range over slots decided by quorum at leadBallot. A slot
+   * learned any other way ends the range (it may have been chosen at another
+   * ballot, where a follower's vote at leadBallot would be stale): the range
+   * restarts after it, once followers have been told the old one.
+   * `force`: advertise the whole range again (heartbeat: repairs a lost Commit).
+   */
+  private advanceCommit(force: boolean): void {
+    const st = this.state;
+    const learner = this.node.learner;
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      const s = st.commitTo;
+      if (st.quorumDecided.delete(s)) {
+        st.commitTo = s + 1;
+      } else if (s < learner.forgottenBelow || learner.has(s)) {
+        this.sendCommit();
+        st.commitFrom = st.commitTo = st.advertisedTo = s + 1;
+      } else break;
+    }
+    if (force) st.advertisedTo = st.commitFrom;
+    this.sendCommit();
+  }
+
+  private sendCommit(): void {
+    const st = this.state;
+    if (st.commitTo <= st.advertisedTo) return;
+    st.advertisedTo = st.commitTo;
+    this.node.toOthers({ t: MsgType.Commit, ballot: st.leadBallot, from: st.commitFrom, to: st.commitTo });
+  }
+
+  /** One Commit per follower per driver turn instead of a Decide per slot per follower. */
+  endTurn(): void {
+    if (this.state.role === 'leading') this.advanceCommit(false);
+  }
+
+  // ---- election and leases --------------------------------------------------------
+
+  heard(from: NodeId, now: number): void {
+    this.omega.heard(from, now);
+  }
+
+  onHeartbeat(): void {}
+
+  onLeaseRequest(from: NodeId, m: LeaseRequest, now: number): void {
+    if (this.grantor !== null && this.grantor.tryGrant(from, now)) this.node.send(from, { t: MsgType.LeaseGrant, ballot: m.ballot, seq: m.seq });
+  }
+
+  onLeaseGrant(from: NodeId, m: LeaseGrant): void {
+    this.holder?.granted(from, m.seq);
+  }
+
+  blocksPrepare(from: NodeId, now: number): boolean {
+    return this.grantor !== null && this.grantor.blocks(from, now);
+  }
+
+  private requestLease(now: number): void {
+    const lease = this.node.policy.lease;
+    if (this.holder === null || lease === null) return;
+    const seq = this.holder.request(now);
+    this.node.toAcceptors({ t: MsgType.LeaseRequest, ballot: this.state.leadBallot, seq });
+    this.state.leaseAt = now + lease.lease_ms / 4;
+  }
+
+  leaseValid(now: number): boolean {
+    return this.holder !== null && this.state.role !== 'idle' && this.holder.valid(now);
+  }
+
+  // ---- timers ----------------------------------------------------------------------
+
+  onSync(): void {}
+
+  tick(now: number): void {
+    const st = this.state;
+    if (st.heartbeatAt <= now) this.onHeartbeatTimer(now);
+    if (st.leadAt <= now) {
+      st.leadAt = Number.POSITIVE_INFINITY;
+      if (st.role === 'preparing') this.stepDown(now, 'timeout');
+      else if (st.role === 'idle' && this.omega.leader(now) === this.node.id) this.becomeCandidate(now);
+    }
+    if (st.leaseAt <= now) {
+      st.leaseAt = Number.POSITIVE_INFINITY;
+      if (st.role !== 'idle') this.requestLease(now);
+    }
+    if (st.forwardAt <= now) {
+      st.forwardAt = Number.POSITIVE_INFINITY;
+      this.reroute(now);
+    }
+    for (const inst of takeDue(st.instances.values(), now)) {
+      if (st.instances.get(inst.slot) !== inst) continue;
+      // Resend phase 2 under the same ballot (messages may have been lost).
+      inst.at = now + this.node.cfg.attemptTimeout_ms;
+      this.node.toAcceptors({ t: MsgType.Accept, slot: inst.slot, ballot: inst.ballot, value: inst.value });
+    }
+  }
+
+  /** Forwarded values not decided in time come back to the queue (the leader may have changed). */
+  private reroute(now: number): void {
+    const st = this.state;
+    let next = Number.POSITIVE_INFINITY;
+    for (const [value, at] of st.forwarded) {
+      if (at <= now) {
+        st.forwarded.delete(value);
+        st.pending.set(value, true);
+      } else if (at < next) next = at;
+    }
+    st.forwardAt = next;
+    this.pump(now);
+  }
+
+  private onHeartbeatTimer(now: number): void {
+    const st = this.state;
+    st.heartbeatAt = now + this.election.heartbeat_ms;
+    const ballot = st.role === 'leading' ? st.leadBallot : NO_BALLOT;
+    this.node.toOthers({ t: MsgType.Heartbeat, ballot, decidedUpTo: this.node.learner.firstUndecided });
+    if (st.role === 'leading') this.advanceCommit(true);
+    if (this.holder !== null) {
+      const valid = this.leaseValid(now);
+      if (st.leaseWasValid && !valid) this.node.stats.leaseExpiries++;
+      st.leaseWasValid = valid;
+    }
+    if (this.omega.leader(now) === this.node.id) {
+      if (st.role === 'idle' && st.leadAt === Number.POSITIVE_INFINITY) this.becomeCandidate(now);
+    } else if (st.role !== 'idle') this.stepDown(now, 'demoted');
+    else if (st.pending.size > 0) this.pump(now);
+  }
+
+  nextDeadline(): number {
+    const st = this.state;
+    return Math.min(st.heartbeatAt, st.leadAt, st.leaseAt, st.forwardAt, earliest(st.instances.values()));
+  }
+
+  get outstanding(): number {
+    let own = 0;
+    for (const inst of this.state.instances.values()) if (inst.own !== null) own++;
+    return this.state.pending.size + this.state.forwarded.size + own;
+  }
+}

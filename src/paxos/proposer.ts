@@ -1,0 +1,208 @@
+/**
+ * The per-slot proposer: each proposal runs phase 1 and phase 2 in the next
+ * free slot. On the first rejection or a timeout of an attempt, the contention
+ * policy says how long to wait before retrying with a higher ballot; when
+ * another value wins the slot, the proposal moves on to a later slot.
+ *
+ * It also fills holes: a slot below the highest one known decided (or voted
+ * in by our own acceptor, after a restart: learners are volatile) that nobody
+ * teaches us may have been chosen with no proposer left on it, and every
+ * learner would stall behind it for ever. After a grace period it runs Paxos
+ * on the slot with no value of its own: phase 1 yields the safe value (the
+ * highest vote a quorum reports), and only if there is none a no-op.
+ */
+import type { Ballot, NodeId } from './ballot.js';
+import { Phase, earliest, newInstance, takeDue, type Instance } from './instance.js';
+import { MsgType, NOOP, type Nack, type PromiseMsg, type Slot, type Value } from './messages.js';
+import type { Node } from './node.js';
+import type { FailureReason } from './policy.js';
+import type { ProposerRole } from './role.js';
+
+export interface PerSlotState {
+  /** Values waiting for a slot; a Map keeps FIFO order and deletes in O(1). */
+  pending: Map<Value, true>;
+  instances: Map<Slot, Instance>;
+  /** The delay drawn last (decorrelated jitter grows from it); 0 after one of our values is decided. */
+  backoffPrevious_ms: number;
+  /** The first undecided slot while it has been a hole, and since when (-1: no hole). */
+  holeSlot: Slot;
+  holeSince_ms: number;
+}
+
+export class PerSlotProposer implements ProposerRole {
+  readonly mode = 'per-slot' as const;
+  readonly state: PerSlotState = { pending: new Map(), instances: new Map(), backoffPrevious_ms: 0, holeSlot: -1, holeSince_ms: 0 };
+
+  constructor(
+    private readonly node: Node,
+  ) {}
+
+  propose(value: Value, now: number): boolean {
+    const st = this.state;
+    if (st.pending.has(value)) return true;
+    if (st.pending.size >= this.node.cfg.maxPending) return false;
+    st.pending.set(value, true);
+    this.pump(now);
+    return true;
+  }
+
+  pump(now: number): void {
+    const st = this.state;
+    while (st.pending.size > 0 && st.instances.size < this.node.policy.window) {
+      const value = takeFirst(st.pending);
+      const inst = newInstance(this.nextFreeSlot(), value, value, this.node.cfg.quorum);
+      st.instances.set(inst.slot, inst);
+      this.startAttempt(inst, now);
+    }
+  }
+
+  private nextFreeSlot(): Slot {
+    const learner = this.node.learner;
+    let s = learner.firstUndecided;
+    while (learner.has(s) || this.state.instances.has(s)) s++;
+    return s;
+  }
+
+  /** A new ballot, phase 1. */
+  private startAttempt(inst: Instance, now: number): void {
+    const node = this.node;
+    inst.ballot = node.newBallot();
+    inst.ballots++;
+    if (inst.ballots > 1) node.stats.phase1Retries++;
+    inst.phase = Phase.Prepare;
+    inst.promises.reset();
+    inst.accepts.reset();
+    inst.best = null;
+    inst.at = now + node.cfg.attemptTimeout_ms;
+    node.toAcceptors({ t: MsgType.Prepare, slot: inst.slot, ballot: inst.ballot, open: false });
+  }
+
+  onPromise(from: NodeId, m: PromiseMsg, now: number): void {
+    const inst = this.state.instances.get(m.slot);
+    // Only promises for this attempt's own ballot count.
+    if (m.open || inst === undefined || inst.phase !== Phase.Prepare || inst.ballot !== m.ballot) return void this.node.stats.staleMessages++;
+    for (const v of m.votes) {
+      if (v.slot === m.slot && (inst.best === null || v.ballot > inst.best.ballot)) inst.best = v;
+    }
+    if (!inst.promises.add(from)) return;
+    // Phase 2 proposes the value of the highest vote reported, or our own if there is none.
+    const adopt = inst.best !== null && !this.node.cfg.bugs.proposeArbitraryValue;
+    inst.value = adopt && inst.best !== null ? inst.best.value : (inst.own ?? NOOP);
+    inst.phase = Phase.Accept;
+    inst.at = now + this.node.cfg.attemptTimeout_ms;
+    this.node.toAcceptors({ t: MsgType.Accept, slot: m.slot, ballot: m.ballot, value: inst.value });
+  }
+
+  onAccepted(from: NodeId, slot: Slot, ballot: Ballot, now: number): void {
+    const inst = this.state.instances.get(slot);
+    if (inst === undefined || inst.phase !== Phase.Accept || inst.ballot !== ballot) return void this.node.stats.staleMessages++;
+    if (!inst.accepts.add(from)) return;
+    this.node.toOthers({ t: MsgType.Decide, slot, value: inst.value });
+    this.node.learn(slot, inst.value, now);
+  }
+
+  onNack(m: Nack, now: number): void {
+    const inst = this.state.instances.get(m.slot);
+    if (inst === undefined || inst.phase === Phase.Backoff || inst.ballot !== m.ballot) return;
+    this.fail(inst, 'nack', now);
+  }
+
+  /** The first failure of an attempt: abandon its ballot and ask the policy when to retry. */
+  private fail(inst: Instance, reason: FailureReason, now: number): void {
+    const node = this.node;
+    if (reason === 'timeout') node.stats.timeouts++;
+    inst.phase = Phase.Backoff;
+    inst.failures++;
+    const delay = node.policy.retryDelay_ms(inst.failures, this.state.backoffPrevious_ms, node.random);
+    if (node.policy.usesPreviousDelay) this.state.backoffPrevious_ms = delay;
+    if (delay <= 0) this.startAttempt(inst, now);
+    else inst.at = now + delay;
+  }
+
+  learned(slot: Slot, value: Value, _now: number): number {
+    const st = this.state;
+    let ballots = 0;
+    const inst = st.instances.get(slot);
+    if (inst !== undefined) {
+      st.instances.delete(slot);
+      if (inst.own === value) {
+        ballots = inst.ballots;
+        st.backoffPrevious_ms = 0;
+      } else if (inst.own !== null) {
+        // Another value won this slot: ours goes back to the queue for a later slot.
+        st.pending.set(inst.own, true);
+      }
+    }
+    if (value !== NOOP) st.pending.delete(value);
+    return ballots;
+  }
+
+  onSync(now: number): void {
+    const node = this.node;
+    const st = this.state;
+    const first = node.learner.firstUndecided;
+    const top = Math.max(node.learner.highestDecided, node.acceptor?.highestVotedSlot ?? -1);
+    if (top < first) {
+      st.holeSlot = -1;
+      return;
+    }
+    if (st.holeSlot !== first) {
+      st.holeSlot = first;
+      st.holeSince_ms = now;
+      return;
+    }
+    // Staggered by id: the lowest live id fills first, so the stuck replicas do not duel.
+    if (now - st.holeSince_ms < node.cfg.holeGrace_ms * (1 + node.id)) return;
+    let fillers = 0;
+    for (const inst of st.instances.values()) if (inst.own === null) fillers++;
+    for (let s = first; s <= top && fillers < node.policy.window; s++) {
+      if (node.learner.has(s) || st.instances.has(s)) continue;
+      const inst = newInstance(s, null, NOOP, node.cfg.quorum);
+      st.instances.set(s, inst);
+      node.stats.holesFilled++;
+      fillers++;
+      this.startAttempt(inst, now);
+    }
+  }
+
+  tick(now: number): void {
+    for (const inst of takeDue(this.state.instances.values(), now)) {
+      if (this.state.instances.get(inst.slot) !== inst) continue; // learned while an earlier timer ran
+      if (inst.phase === Phase.Backoff) this.startAttempt(inst, now);
+      else this.fail(inst, 'timeout', now);
+    }
+  }
+
+  nextDeadline(): number {
+    return earliest(this.state.instances.values());
+  }
+
+  get outstanding(): number {
+    let own = 0;
+    for (const inst of this.state.instances.values()) if (inst.own !== null) own++;
+    return this.state.pending.size + own;
+  }
+
+  // Messages of the stable-leader mode: never sent in this mode, so only counted.
+  onForward(): void {
+    this.node.stats.staleMessages++;
+  }
+  onHeartbeat(): void {}
+  onLeaseRequest(): void {}
+  onLeaseGrant(): void {}
+  heard(): void {}
+  blocksPrepare(): boolean {
+    return false;
+  }
+  endTurn(): void {}
+  leaseValid(): boolean {
+    return false;
+  }
+}
+
+export function takeFirst<K>(m: Map<K, unknown>): K {
+  const it = m.keys().next();
+  if (it.done === true) throw new Error('takeFirst on an empty queue');
+  m.delete(it.value);
+  return it.value;
+}

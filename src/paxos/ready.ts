@@ -1,0 +1,78 @@
+/**
+ * The core's output, etcd-raft style: a Ready holds the effects of the inputs
+ * since the last hand-over, and every driver (worker, inline, simulator, model
+ * checker, scripted tests) applies it through the one `applyReady`, in the
+ * order safety needs: persist the records (durable before anything that shows
+ * them leaves), then send the messages, then publish the decisions.
+ *
+ * Messages a replica sends to itself are handled inside the core in the same
+ * step and never reach a transport; they stay in `messages` so observers (the
+ * simulator's ghost state, the model checker) see every message in order.
+ */
+import type { NodeId } from './ballot.js';
+import type { Message, Slot, Value } from './messages.js';
+import type { PersistRecord } from './storage-records.js';
+
+export interface Outgoing {
+  to: NodeId;
+  msg: Message;
+}
+
+export interface Decision {
+  slot: Slot;
+  value: Value;
+  /**
+   * Ballots this replica started on the value's behalf, in every slot it
+   * tried, if it coordinated the value; 0 if it only learned it.
+   */
+  ballots: number;
+}
+
+/** Effects to apply in this order. Read-only: the replica hands a new one over on `takeReady`. */
+export interface Ready {
+  readonly persist: readonly PersistRecord[];
+  readonly messages: readonly Outgoing[];
+  readonly decisions: readonly Decision[];
+}
+
+/** Where a driver puts a Ready's effects. */
+export interface ReadySink {
+  /** Must return only once the records are as durable as the storage promises. */
+  persist(records: readonly PersistRecord[]): void;
+  /** A message to a peer (never to the replica itself). */
+  send(to: NodeId, msg: Message): void;
+  decided(decisions: readonly Decision[]): void;
+  /** Every message, self-addressed ones included, in order, before it is sent (ghost state, traces). */
+  observe?(to: NodeId, msg: Message): void;
+}
+
+export function isEmptyReady(r: Ready): boolean {
+  return r.persist.length === 0 && r.messages.length === 0 && r.decisions.length === 0;
+}
+
+/** Applies `ready` from replica `self`: persist, then send, then publish. */
+export function applyReady(self: NodeId, ready: Ready, sink: ReadySink): void {
+  if (ready.persist.length > 0) sink.persist(ready.persist);
+  const observe = sink.observe;
+  for (const o of ready.messages) {
+    if (observe !== undefined) observe.call(sink, o.to, o.msg);
+    if (o.to !== self) sink.send(o.to, o.msg);
+  }
+  if (ready.decisions.length > 0) sink.decided(ready.decisions);
+}
+
+/** The effect buffer the roles write into during a turn. */
+export class Effects {
+  persist: PersistRecord[] = [];
+  messages: Outgoing[] = [];
+  decisions: Decision[] = [];
+
+  /** Hands the accumulated effects over and starts empty ones (the caller may keep the arrays). */
+  take(): Ready {
+    const r: Ready = { persist: this.persist, messages: this.messages, decisions: this.decisions };
+    this.persist = [];
+    this.messages = [];
+    this.decisions = [];
+    return r;
+  }
+}

@@ -10,6 +10,7 @@ import { createPolicy, policySpec } from '../src/contention/registry.js';
 import { SeededRandom } from '../src/base/random.js';
 import { MsgType } from '../src/paxos/messages.js';
 import type { ReplicaConfig } from '../src/paxos/replica.js';
+import { runSimulation } from '../src/sim/simulator.js';
 import { ScriptedNet, type InFlight } from './support/scripted-net.js';
 
 const SYNC_MS = 10;
@@ -90,4 +91,30 @@ describe('hole filling', () => {
     for (const id of [0, 1, 2]) expect([net.replica(id).decided(0), net.replica(id).decided(1)]).toEqual(['A', 'B']);
     expect(net.checker.violations).toEqual([]);
   });
+});
+
+/**
+ * Regression: the seeds on which every learner stalled behind a hole before
+ * hole filling (found by `npm run sim -- --seeds 100000 --seed 5000000` and
+ * `npm run sim -- --seeds 20000 --seed 7000000 --policy fixed`: 43 and 8
+ * liveness failures, all with crashes, 0 safety violations). Run with the
+ * simulator CLI's defaults for the seed (replicas and proposers derived from it).
+ */
+describe('the seeds that stalled behind a hole', () => {
+  const STALLED: Array<[string, number[]]> = [
+    ['exponential', [5006780,5011032,5011192,5013736,5016324,5020188,5021736,5021952,5023996,5024248,5025940,5026232,5026522,5026538,5026792,5027072,5029686,5030048,5031674,5036404,5036456,5040148,5040748,5042580,5045452,5045720,5050424,5050524,5050920,5051040,5055268,5055424,5056584,5058680,5070936,5071873,5076470,5077802,5083300,5088306,5095516,5095884,5099024]],
+    ['fixed', [7002608,7005408,7008128,7008892,7011780,7014492,7014776,7016564]],
+  ];
+  for (const [policy, seeds] of STALLED) {
+    it(`${policy}: all ${seeds.length} seeds decide everything and every learner reaches the top chosen slot`, () => {
+      const failures: string[] = [];
+      for (const seed of seeds) {
+        const replicas = seed % 2 === 0 ? 3 : 5;
+        const r = runSimulation({ seed, replicas, proposers: Math.min(2 + (seed % 4), replicas), policy: policySpec(policy) });
+        if (r.livenessFailure !== null || r.violations.length > 0) failures.push(`${seed}: ${r.livenessFailure ?? r.violations[0]?.detail}`);
+      }
+      expect(failures).toEqual([]);
+      expect(seeds.length).toBe(policy === 'exponential' ? 43 : 8);
+    });
+  }
 });

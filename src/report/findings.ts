@@ -35,42 +35,69 @@ function unit(metric: string): string {
   return /\(([^)]*)\)$/.exec(metricInfo(metric).label)?.[1] ?? '';
 }
 
-/** "with 3 proposers, lease keeps 96% of its 1-proposer throughput; immediate collapses to 6% with 12.8 attempts per proposal" */
+type Verb = [singular: string, plural: string];
+
+function verbFor(ratio: number, lowerIsBetter: boolean): Verb {
+  if (lowerIsBetter) return [`needs ${formatNumber(ratio)}x`, `need ${formatNumber(ratio)}x`];
+  if (ratio >= 1.1) return [`gains, to ${formatPercent(ratio)}`, `gain, to ${formatPercent(ratio)}`];
+  if (ratio >= 0.9) return [`keeps ${formatPercent(ratio)}`, `keep ${formatPercent(ratio)}`];
+  if (ratio >= 0.5) return [`falls to ${formatPercent(ratio)}`, `fall to ${formatPercent(ratio)}`];
+  return [`collapses to ${formatPercent(ratio)}`, `collapse to ${formatPercent(ratio)}`];
+}
+
+const joinNames = (names: readonly string[]): string => (names.length === 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`);
+
+/**
+ * "with 3 proposers, lease keeps 96% of its 1-proposer throughput; immediate
+ * collapses to 6% with 12.8 attempts per proposal". Groups are the series
+ * (the swept keys other than the proposer count and the x axis); with another
+ * swept x, each group is taken at its best x.
+ */
 function scaling(set: ResultSet, lay: Layout, metric: string): string | null {
   if (!lay.swept.includes(FACET_COLUMN)) return null;
-  const groupCols = lay.swept.filter((c) => c !== FACET_COLUMN);
-  const groups = new Map<string, Row[]>();
-  for (const r of set.rows) groups.set(seriesName(r, groupCols), [...(groups.get(seriesName(r, groupCols)) ?? []), r]);
-  const better = metricInfo(metric).better;
-  const phrases: Array<{ score: number; text: string }> = [];
+  const atBestX = lay.x !== null && lay.x !== FACET_COLUMN;
+  const groupCols = lay.swept.filter((c) => c !== FACET_COLUMN && !(atBestX && c === lay.x));
+  const lowerIsBetter = metricInfo(metric).better === 'lower';
+  const better = (a: Row, b: Row): Row => ((lowerIsBetter ? value(a, metric) < value(b, metric) : value(a, metric) > value(b, metric)) ? a : b);
+  // group -> proposer count -> its best row
+  const groups = new Map<string, Map<number, Row>>();
+  for (const r of set.rows) {
+    if (!Number.isFinite(value(r, metric))) continue;
+    const byP = groups.get(seriesName(r, groupCols)) ?? new Map<number, Row>();
+    const p = Number(r[FACET_COLUMN]);
+    const seen = byP.get(p);
+    byP.set(p, seen === undefined ? r : better(r, seen));
+    groups.set(seriesName(r, groupCols), byP);
+  }
+  // Groups that fare alike share one phrase: "fixed, leader and lease fall to 84%".
+  const phrases = new Map<string, { score: number; names: string[]; verb: Verb; tail: string }>();
   let pLo = 0;
   let pHi = 0;
-  for (const [name, rows] of groups) {
-    const byP = rows.map((r) => [Number(r[FACET_COLUMN]), r] as const).sort((a, b) => a[0] - b[0]);
-    const lo = byP[0];
-    const hi = byP[byP.length - 1];
-    if (lo === undefined || hi === undefined || lo[0] === hi[0]) continue;
-    [pLo, pHi] = [lo[0], hi[0]];
-    const ratio = value(hi[1], metric) / value(lo[1], metric);
+  for (const [name, byP] of groups) {
+    const ps = [...byP.keys()].sort((a, b) => a - b);
+    const lo = byP.get(ps[0] ?? Number.NaN);
+    const hi = byP.get(ps[ps.length - 1] ?? Number.NaN);
+    if (lo === undefined || hi === undefined || ps.length < 2) continue;
+    [pLo, pHi] = [ps[0] ?? 0, ps[ps.length - 1] ?? 0];
+    const ratio = value(hi, metric) / value(lo, metric);
     if (!Number.isFinite(ratio)) continue;
-    const attempts = present(set, ATTEMPTS) ? value(hi[1], ATTEMPTS) : Number.NaN;
+    const attempts = metric !== ATTEMPTS && present(set, ATTEMPTS) ? value(hi, ATTEMPTS) : Number.NaN;
     const tail = attempts >= 1.5 ? ` with ${formatNumber(attempts)} attempts per proposal` : '';
-    const who = groupCols.length === 0 ? 'it' : name;
-    let text: string;
-    if (better === 'lower') text = `${who} needs ${formatNumber(ratio)}x`;
-    else if (ratio >= 1.1) text = `${who} gains, to ${formatPercent(ratio)}`;
-    else if (ratio >= 0.9) text = `${who} keeps ${formatPercent(ratio)}`;
-    else if (ratio >= 0.5) text = `${who} falls to ${formatPercent(ratio)}`;
-    else text = `${who} collapses to ${formatPercent(ratio)}`;
-    phrases.push({ score: better === 'lower' ? -ratio : ratio, text: `${text}${tail}` });
+    const verb = verbFor(ratio, lowerIsBetter);
+    const entry = phrases.get(`${verb[0]}${tail}`) ?? { score: lowerIsBetter ? -ratio : ratio, names: [], verb, tail };
+    entry.names.push(groupCols.length === 0 ? 'it' : name);
+    phrases.set(`${verb[0]}${tail}`, entry);
   }
-  if (phrases.length === 0) return null;
-  phrases.sort((a, b) => b.score - a.score);
-  const shown = phrases.length <= GROUPS_MAX ? phrases : [...phrases.slice(0, GROUPS_MAX / 2), ...phrases.slice(-GROUPS_MAX / 2)];
-  const [first, ...rest] = shown.map((p) => p.text);
-  const what = better === 'lower' ? `the ${short(metric)} it has with ${pLo}` : `of its ${pLo}-proposer ${short(metric)}`;
-  const omitted = phrases.length > shown.length ? ` (${phrases.length - shown.length} more in the plots)` : '';
-  return `With ${pHi} proposers, ${first} ${what}${rest.length > 0 ? `; ${rest.join('; ')}` : ''}${omitted}.`;
+  if (phrases.size === 0) return null;
+  const ordered = [...phrases.values()].sort((a, b) => b.score - a.score);
+  const shown = ordered.length <= GROUPS_MAX ? ordered : [...ordered.slice(0, GROUPS_MAX / 2), ...ordered.slice(-GROUPS_MAX / 2)];
+  const texts = shown.map((p) => `${joinNames(p.names)} ${p.names.length === 1 ? p.verb[0] : p.verb[1]}`);
+  const firstPlural = (shown[0]?.names.length ?? 1) > 1;
+  const what = `${lowerIsBetter ? '' : 'of '}${firstPlural ? 'their' : 'its'} ${pLo}-proposer ${short(metric)}${shown[0]?.tail ?? ''}`;
+  const rest = shown.slice(1).map((p, i) => `${texts[i + 1] ?? ''}${p.tail}`);
+  const omitted = ordered.length > shown.length ? ` (${ordered.length - shown.length} more in the plots)` : '';
+  const at = atBestX ? ` (each at its best ${lay.x})` : '';
+  return `With ${pHi} proposers${at}, ${texts[0] ?? ''} ${what}${rest.length > 0 ? `; ${rest.join('; ')}` : ''}${omitted}.`;
 }
 
 function best(set: ResultSet, metric: string): Row | null {
@@ -121,7 +148,7 @@ function topTwo(set: ResultSet, lay: Layout, metric: string): string | null {
   return `The best two by ${short(metric)}, ${names}, are ${formatPercent(gap)} apart: ${d.excludesZero ? 'beyond' : 'within'} noise (the 95% interval of the difference ${d.excludesZero ? 'excludes' : 'includes'} 0).`;
 }
 
-/** Per group, the best value of the swept parameter and how far ahead of the worst it is. */
+/** Per group, the best value of the swept parameter and how far ahead of the worst it is (one phrase when all agree). */
 function bestX(set: ResultSet, lay: Layout, metric: string): string | null {
   const x = lay.x;
   if (x === null || x === FACET_COLUMN || !lay.xNumeric) return null;
@@ -129,16 +156,24 @@ function bestX(set: ResultSet, lay: Layout, metric: string): string | null {
   const groups = new Map<string, Row[]>();
   for (const r of set.rows) groups.set(configLabel(r, groupCols), [...(groups.get(configLabel(r, groupCols)) ?? []), r]);
   const higher = metricInfo(metric).better !== 'lower';
-  const parts: string[] = [];
-  for (const [name, rows] of [...groups].slice(0, GROUPS_MAX)) {
+  const found: Array<{ name: string; top: Row; worst: Row; gain: number }> = [];
+  for (const [name, rows] of groups) {
     const ok = rows.filter((r) => Number.isFinite(value(r, metric))).sort((a, b) => (higher ? value(b, metric) - value(a, metric) : value(a, metric) - value(b, metric)));
     const top = ok[0];
     const worst = ok[ok.length - 1];
     if (top === undefined || worst === undefined || ok.length < 2) continue;
-    const ratio = value(top, metric) / value(worst, metric);
-    parts.push(`${groupCols.length === 0 ? '' : `${name}: `}${x}=${top[x]} (${formatNumber(value(top, metric))}), ${formatPercent(Math.abs(ratio - 1))} ${higher ? 'above' : 'below'} ${x}=${worst[x]}`);
+    found.push({ name, top, worst, gain: Math.abs(value(top, metric) / value(worst, metric) - 1) });
   }
-  return parts.length === 0 ? null : `Best ${x} by ${short(metric)}: ${parts.join('; ')}${groups.size > GROUPS_MAX ? ` (${groups.size - GROUPS_MAX} more groups in the plots)` : ''}.`;
+  if (found.length === 0) return null;
+  const tops = new Set(found.map((f) => f.top[x]));
+  const worsts = new Set(found.map((f) => f.worst[x]));
+  const gains = found.map((f) => f.gain);
+  const range = Math.min(...gains) === Math.max(...gains) ? formatPercent(gains[0] ?? 0) : `${formatPercent(Math.min(...gains))} to ${formatPercent(Math.max(...gains))}`;
+  if (groupCols.length > 0 && tops.size === 1 && worsts.size === 1) {
+    return `Best ${x} by ${short(metric)}: ${found[0]?.top[x]} in all ${found.length} groups (${groupCols.join(' x ')}), ${range} ${higher ? 'above' : 'below'} ${x}=${found[0]?.worst[x]}.`;
+  }
+  const parts = found.slice(0, GROUPS_MAX).map((f) => `${groupCols.length === 0 ? '' : `${f.name}: `}${x}=${f.top[x]} (${formatNumber(value(f.top, metric))}), ${formatPercent(f.gain)} ${higher ? 'above' : 'below'} ${x}=${f.worst[x]}`);
+  return `Best ${x} by ${short(metric)}: ${parts.join('; ')}${found.length > GROUPS_MAX ? ` (${found.length - GROUPS_MAX} more groups in the plots)` : ''}.`;
 }
 
 /** Sentences for the first screen; `notes` are the tool's own (unsettled runs, livelock, heap). */

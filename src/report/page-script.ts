@@ -24,27 +24,37 @@ export const PAGE_SCRIPT = `
     for (var k in extra) o[k] = extra[k];
     return o;
   }
-  function colour(spec) { return spec.series ? spec.series.field : PALETTE[0]; }
+  // Series go to Plot as keys s0, s1, ...: a raw value such as "none" (a jitter) is a CSS keyword
+  // that Plot would read as "no colour" and drop; the legend shows the real names.
+  var KEY = '__series';
+  function keyed(spec) {
+    if (!spec.series) return;
+    var index = {};
+    spec.series.domain.forEach(function (name, i) { index[name] = 's' + i; });
+    spec.data.forEach(function (d) { d[KEY] = index[d[spec.series.field]]; });
+    spec.series.keys = spec.series.domain.map(function (_, i) { return 's' + i; });
+  }
+  function colour(spec) { return spec.series ? KEY : PALETTE[0]; }
   // Series side by side at one x (a few pixels apart), so their error bars do not hide each other.
   var DODGE_PX = 5;
   function dodged(spec, m) {
-    if (!spec.series || m.kind === 'line' || spec.series.domain.length > 12 || !spec.marks.some(function (k) { return k.kind === 'range'; })) return [mark(spec, m, spec.data, 0)];
-    var dom = spec.series.domain;
-    return dom.map(function (name, i) {
-      var part = spec.data.filter(function (d) { return d[spec.series.field] === name; });
+    if (!spec.series || spec.series.domain.length > 12 || !spec.marks.some(function (k) { return k.kind === 'range'; })) return [mark(spec, m, spec.data, 0)];
+    var dom = spec.series.keys;
+    return dom.map(function (key, i) {
+      var part = spec.data.filter(function (d) { return d[KEY] === key; });
       return mark(spec, m, part, (i - (dom.length - 1) / 2) * DODGE_PX);
     });
   }
   function mark(spec, m, d, dx) {
     if (m.kind === 'line') {
-      return Plot.line(d, channels(spec, { y: m.y, stroke: colour(spec), z: spec.series ? spec.series.field : undefined, strokeWidth: m.strokeWidth || 1.5, curve: 'linear' }));
+      return Plot.line(d, channels(spec, { y: m.y, stroke: colour(spec), z: spec.series ? KEY : undefined, strokeWidth: m.strokeWidth || 1.5, curve: 'linear', dx: dx }));
     }
     if (m.kind === 'range') {
       return Plot.ruleX(d, channels(spec, { y1: m.y1, y2: m.y2, stroke: colour(spec), strokeWidth: m.strokeWidth || 1, strokeOpacity: m.opacity || 1, dx: dx }));
     }
     var opts = channels(spec, { y: m.y, fill: colour(spec), r: 3.5, tip: true, dx: dx });
-    if (spec.series) opts.symbol = spec.series.field;
-    if (d.length > 0 && d[0].config !== undefined) opts.channels = { configuration: 'config', samples: 'n' };
+    if (spec.series) opts.symbol = KEY;
+    opts.channels = d.length > 0 && d[0].config !== undefined ? { configuration: 'config', samples: 'n' } : spec.series ? { series: spec.series.field } : {};
     return Plot.dot(d, opts);
   }
   function axis(a) {
@@ -56,6 +66,7 @@ export const PAGE_SCRIPT = `
     return o;
   }
   function render(spec) {
+    keyed(spec);
     var options = {
       width: spec.width, height: spec.height, marginLeft: 64, marginBottom: 44, marginRight: 24,
       x: axis(spec.x),
@@ -66,8 +77,10 @@ export const PAGE_SCRIPT = `
     if (spec.x.type === 'point') options.x.padding = 0.4;
     if (spec.facet) options.fx = { label: spec.facet.label + ' \\u2192' };
     if (spec.series) {
-      options.color = { legend: true, domain: spec.series.domain, range: PALETTE, label: spec.series.label };
-      options.symbol = { domain: spec.series.domain, range: ['circle', 'square', 'diamond2', 'triangle2', 'star', 'cross', 'asterisk', 'wye'] };
+      var names = spec.series.domain;
+      var name = function (k) { return names[Number(String(k).slice(1))]; };
+      options.color = { legend: true, type: 'ordinal', domain: spec.series.keys, range: PALETTE, label: spec.series.label, tickFormat: name };
+      options.symbol = { type: 'ordinal', domain: spec.series.keys, range: ['circle', 'square', 'diamond2', 'triangle2', 'star', 'cross', 'asterisk', 'wye'] };
     }
     return Plot.plot(options);
   }

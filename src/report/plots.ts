@@ -6,7 +6,7 @@
  * for the bench, throughput over time.
  */
 import { metricInfo } from './metrics.js';
-import { configLabel, distinct, layout, seriesName, type Layout } from './layout.js';
+import { FACET_COLUMN, configLabel, distinct, layout, seriesName, type Layout } from './layout.js';
 import { readEstimate, type ResultSet, type Row } from './results.js';
 
 type Datum = Record<string, string | number | null>;
@@ -77,6 +77,11 @@ function cellOf(row: Readonly<Record<string, string>>, column: string, numeric: 
   return numeric ? Number(raw) : raw;
 }
 
+/** Series names in reading order: numbers by value (1, 2, 10), the rest alphabetically. */
+export function sortNames(names: Iterable<string>): string[] {
+  return [...new Set(names)].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
 function finiteOrNull(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
@@ -117,7 +122,7 @@ function metricPlot(set: ResultSet, lay: Layout, metric: string): PlotSpec | nul
   if (data.length === 0) return null;
   if (lay.xNumeric) data.sort((a, b) => (a.x as number) - (b.x as number));
   const xs = data.map((d) => d.x).filter((v): v is number => typeof v === 'number');
-  const series = lay.series.length === 0 ? null : { field: 'series', label: lay.series.join(', '), domain: [...new Set(data.map((d) => String(d.series)))].sort() };
+  const series = lay.series.length === 0 ? null : { field: 'series', label: lay.series.join(', '), domain: sortNames(data.map((d) => String(d.series))) };
   const repeated = data.some((d) => (d.n as number) > 1);
   // The t-interval of two samples (t = 12.7) is wider than anything else on the axis: shown from three on.
   const withCi = data.some((d) => (d.n as number) >= CI_SAMPLES_MIN);
@@ -144,12 +149,19 @@ function metricPlot(set: ResultSet, lay: Layout, metric: string): PlotSpec | nul
 const NINES = [50, 90, 99, 99.9, 99.99, 99.999];
 const ninesX = (p: number): number => 1 / (1 - p / 100);
 
-function cdfPlot(set: ResultSet, lay: Layout, cdfs: readonly CdfSeries[], unit: string): PlotSpec | null {
+/** Distributions and time lines: one panel per proposer count whenever it was swept (it is never their x). */
+function byProposers(lay: Layout): Layout {
+  const facet = lay.swept.includes(FACET_COLUMN) ? FACET_COLUMN : null;
+  return { ...lay, facet, series: lay.swept.filter((c) => c !== facet) };
+}
+
+function cdfPlot(set: ResultSet, layOfMetrics: Layout, cdfs: readonly CdfSeries[], unit: string): PlotSpec | null {
+  const lay = byProposers(layOfMetrics);
   const data: Datum[] = [];
   let topPercentile = 0;
   for (const s of cdfs) {
     const row = Object.fromEntries(Object.entries(s.config).map(([k, v]) => [k, v === null ? '' : String(v)]));
-    const label = lay.swept.length === 0 ? 'latency' : seriesName(row, lay.swept.filter((c) => c !== lay.facet));
+    const label = seriesName(row, lay.series);
     for (const [p, v] of s.points) {
       if (p >= 100 || !(v > 0)) continue; // the maximum sits at infinity on this axis; the table has it
       topPercentile = Math.max(topPercentile, p);
@@ -166,18 +178,19 @@ function cdfPlot(set: ResultSet, lay: Layout, cdfs: readonly CdfSeries[], unit: 
     data,
     x: { field: 'x', label: 'percentile', type: 'log', ticks: ticks.map(ninesX), tickLabels: Object.fromEntries(ticks.map((p) => [String(ninesX(p)), `${p}%`])) },
     y: { label: `latency (${unit})`, type: 'log' },
-    series: { field: 'series', label: lay.swept.filter((c) => c !== lay.facet).join(', ') || 'configuration', domain: [...new Set(data.map((d) => String(d.series)))].sort() },
+    series: lay.series.length === 0 ? null : { field: 'series', label: lay.series.join(', '), domain: sortNames(data.map((d) => String(d.series))) },
     facet: lay.facet === null ? null : { field: 'facet', label: lay.facet },
     marks: [{ kind: 'line', y: 'y', strokeWidth: 1.5 }],
     width: width(panels), height: 320,
   };
 }
 
-function timePlot(set: ResultSet, lay: Layout, series: readonly TimeSeries[]): PlotSpec | null {
+function timePlot(set: ResultSet, layOfMetrics: Layout, series: readonly TimeSeries[]): PlotSpec | null {
+  const lay = byProposers(layOfMetrics);
   const data: Datum[] = [];
   for (const s of series) {
     const row = Object.fromEntries(Object.entries(s.config).map(([k, v]) => [k, v === null ? '' : String(v)]));
-    const label = lay.swept.length === 0 ? 'throughput' : seriesName(row, lay.swept.filter((c) => c !== lay.facet));
+    const label = seriesName(row, lay.series);
     s.values.forEach((v, i) => data.push({ x: Math.round(i * s.step_s * 1000) / 1000, y: v, series: label, facet: lay.facet === null ? null : Number(row[lay.facet]) }));
   }
   if (data.length === 0) return null;
@@ -189,7 +202,7 @@ function timePlot(set: ResultSet, lay: Layout, series: readonly TimeSeries[]): P
     data,
     x: { field: 'x', label: 'seconds into the measured window', type: 'linear' },
     y: { label: 'decisions/s', type: 'linear' },
-    series: { field: 'series', label: lay.swept.filter((c) => c !== lay.facet).join(', ') || 'configuration', domain: [...new Set(data.map((d) => String(d.series)))].sort() },
+    series: lay.series.length === 0 ? null : { field: 'series', label: lay.series.join(', '), domain: sortNames(data.map((d) => String(d.series))) },
     facet: lay.facet === null ? null : { field: 'facet', label: lay.facet },
     marks: [{ kind: 'line', y: 'y', strokeWidth: 1 }],
     width: width(panels), height: 260,

@@ -21,7 +21,7 @@ import { BENCH_METRICS, mergedHistogram, summarize, type BenchMetric, type RunSu
 import { renderTable, spread, type TableRow } from './table.js';
 import { writeReport } from '../src/report/html.js';
 import { CsvWriter, RESULTS_FILE, RESULTS_SCHEMA_VERSION, SAMPLES_FILE, estimateCells, newResultsDir, writeArgs, type Row } from '../src/report/results.js';
-import { estimate, type Estimate } from '../src/report/stats.js';
+import { MIN_RUNS_FOR_VERDICT, estimate, type Estimate } from '../src/report/stats.js';
 
 const LIMIT_MEASURE_MS = 300;
 
@@ -148,7 +148,10 @@ function printSummary(args: ParsedArgs, m: ReturnType<typeof machine>, commitId:
   if (l !== undefined) {
     out.push(`limit: rtt p50 ${l.rtt_us.toFixed(1)} us, one-way ${Math.round(l.msgs_per_s)} msgs/s, batched ${Math.round(l.batched_msgs_per_s)} msgs/s, bare phase-2 loop ${Object.entries(l.bare_loop_decisions_per_s).map(([w, v]) => `w${w} ${Math.round(v)}/s`).join(', ')}`);
   }
-  if (args.global.repeat > 1) out.push(`${args.global.repeat} runs per configuration: median (min-max) ±half-width of the 95% CI of the mean`);
+  if (args.global.repeat > 1) out.push(`${args.global.repeat} runs per configuration: median (min-max), from 3 runs ±half-width of the 95% CI of the mean`);
+  if (args.global.repeat < MIN_RUNS_FOR_VERDICT && table.length > 1) {
+    out.push(`note: with ${args.global.repeat} run${args.global.repeat === 1 ? '' : 's'} per configuration no difference between two can be called beyond noise (Mann-Whitney U needs ${MIN_RUNS_FOR_VERDICT} each: --repeat ${MIN_RUNS_FOR_VERDICT})`);
+  }
   out.push('', renderTable(table), '', `report: ${report}`, `results: ${dir}`);
   if (table.some((t) => !t.settled)) out.push('warning: some runs did not settle (pending proposals or replicas behind at the end)');
   process.stdout.write(out.join('\n') + '\n');

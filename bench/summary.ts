@@ -10,7 +10,7 @@ import type { WorkloadMetrics } from '../src/cluster/index.js';
 import type { Limit } from './limit.js';
 import { BUCKET_MS, type RawRun } from './run.js';
 import { RESULTS_SCHEMA_VERSION, type Row } from '../src/report/results.js';
-import { mean, percentile, round3 } from '../src/report/stats.js';
+import { percentile, round3 } from '../src/report/stats.js';
 
 /** Every metric column of the bench, in results.csv order. */
 export const BENCH_METRICS = [
@@ -141,9 +141,4 @@ export function summarize(run: RawRun, label: string, repeat: number, limit: Lim
       heap_start_bytes: x.heap_start_bytes, heap_end_bytes: x.heap_end_bytes,
     })),
   };
-}
-
-/** A mean that reads a missing value as missing, not as 0. */
-export function meanOf(xs: ReadonlyArray<number | null>): number {
-  return mean(xs.filter((x): x is number => x !== null && Number.isFinite(x)));
 }

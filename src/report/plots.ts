@@ -82,6 +82,10 @@ export function sortNames(names: Iterable<string>): string[] {
   return [...new Set(names)].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
+function seriesSpec(lay: Layout, data: readonly Datum[]): PlotSpec['series'] {
+  return lay.series.length === 0 ? null : { field: 'series', label: lay.series.join(', '), domain: sortNames(data.map((d) => String(d.series))) };
+}
+
 function finiteOrNull(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
@@ -122,7 +126,7 @@ function metricPlot(set: ResultSet, lay: Layout, metric: string): PlotSpec | nul
   if (data.length === 0) return null;
   if (lay.xNumeric) data.sort((a, b) => (a.x as number) - (b.x as number));
   const xs = data.map((d) => d.x).filter((v): v is number => typeof v === 'number');
-  const series = lay.series.length === 0 ? null : { field: 'series', label: lay.series.join(', '), domain: sortNames(data.map((d) => String(d.series))) };
+  const series = seriesSpec(lay, data);
   const repeated = data.some((d) => (d.n as number) > 1);
   // The t-interval of two samples (t = 12.7) is wider than anything else on the axis: shown from three on.
   const withCi = data.some((d) => (d.n as number) >= CI_SAMPLES_MIN);
@@ -178,7 +182,7 @@ function cdfPlot(set: ResultSet, layOfMetrics: Layout, cdfs: readonly CdfSeries[
     data,
     x: { field: 'x', label: 'percentile', type: 'log', ticks: ticks.map(ninesX), tickLabels: Object.fromEntries(ticks.map((p) => [String(ninesX(p)), `${p}%`])) },
     y: { label: `latency (${unit})`, type: 'log' },
-    series: lay.series.length === 0 ? null : { field: 'series', label: lay.series.join(', '), domain: sortNames(data.map((d) => String(d.series))) },
+    series: seriesSpec(lay, data),
     facet: lay.facet === null ? null : { field: 'facet', label: lay.facet },
     marks: [{ kind: 'line', y: 'y', strokeWidth: 1.5 }],
     width: width(panels), height: 320,
@@ -202,7 +206,7 @@ function timePlot(set: ResultSet, layOfMetrics: Layout, series: readonly TimeSer
     data,
     x: { field: 'x', label: 'seconds into the measured window', type: 'linear' },
     y: { label: 'decisions/s', type: 'linear' },
-    series: lay.series.length === 0 ? null : { field: 'series', label: lay.series.join(', '), domain: sortNames(data.map((d) => String(d.series))) },
+    series: seriesSpec(lay, data),
     facet: lay.facet === null ? null : { field: 'facet', label: lay.facet },
     marks: [{ kind: 'line', y: 'y', strokeWidth: 1 }],
     width: width(panels), height: 260,

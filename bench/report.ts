@@ -41,7 +41,7 @@ function notes(configs: readonly ConfigRuns[]): string[] {
   });
   if (livelocked.length > 0) out.push(`Livelocked, over all runs of a configuration: ${livelocked.join('; ')}.`);
   const longest = Math.max(0, ...all.map((r) => Number(r.config.duration_ms ?? 0)));
-  if (longest < HEAP_GROWTH_MIN_MS) out.push(`Heap growth is not shown: it means something only for runs measured at least ${clock(HEAP_GROWTH_MIN_MS)} (these ran ${clock(longest)}).`);
+  if (longest < HEAP_GROWTH_MIN_MS) out.push(`Heap growth is not shown: it means something only for runs measured at least ${clock(HEAP_GROWTH_MIN_MS)} (these ran ${formatDuration(longest)}).`);
   else {
     const worst = Math.max(...all.map((r) => r.metrics.heap_growth_pct_per_min_max ?? Number.NEGATIVE_INFINITY));
     if (Number.isFinite(worst)) out.push(`Worker heap growth after warm-up, worst run: ${formatNumber(worst)}%/min.`);

@@ -3,13 +3,15 @@
  * parser), so every option has a default and a one-line error, and `--sweep`
  * can vary any of them with the very same parsers.
  */
-import { DEFAULT_PARAMS, POLICY_NAMES, policySpec, type PolicySpec } from '../src/contention/registry.js';
+import { DEFAULT_PARAMS, POLICIES, POLICY_NAMES, policySpec, type PolicyName, type PolicyParams, type PolicySpec } from '../src/contention/registry.js';
 import type { WorkloadConfig } from '../src/runtime/workload.js';
 import { JITTERS, type Jitter } from '../src/contention/backoff.js';
 import { MAX_NODES } from '../src/paxos/ballot.js';
 import type { FaultSpec } from '../src/runtime/fault-transport.js';
-import { parseDelayRange_ms, parseProbability } from '../src/chaos/flags.js';
-import { parseDuration_ms } from '../src/base/units.js';
+import { parseDelayRange_ms } from '../src/chaos/flags.js';
+import { parseDuration_ms, parseInteger, parseMs, parseNumber, parseProbability } from '../src/base/units.js';
+import type { Cell, Row } from '../src/report/results.js';
+import { MIN_RUNS_FOR_VERDICT } from '../src/report/stats.js';
 import type { NemesisOptions } from '../src/chaos/nemesis.js';
 
 /**
@@ -37,6 +39,8 @@ export interface RunOptions extends WorkloadKnobs {
   runtime: Runtime;
   /** Chaos mode (src/chaos): link faults and the nemesis schedule; null when no fault flag is set. */
   faults: { spec: FaultSpec; nemesis: NemesisOptions } | null;
+  /** Every option as its results.csv column (RUN_OPTIONS' `column`); null where the run ignores it. */
+  config: Row;
 }
 
 /** Options that apply to the whole invocation, not to one run. */
@@ -46,117 +50,160 @@ export interface GlobalOptions {
   decisions: string | null;
   compare_inline: boolean;
   sweep: Array<{ key: string; values: string[] }>;
+  /** Runs per configuration, interleaved across configurations (ABAB). */
+  repeat: number;
+  /** No progress lines on stderr. */
+  quiet: boolean;
   help: boolean;
 }
 
 export class OptionError extends Error {}
 
-type Parser = (raw: string, name: string) => string | number;
+type Value = string | number | readonly [number, number];
+type Parser = (raw: string, name: string) => Value;
 
-const int = (min: number, max: number): Parser => (raw, name) => {
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
-    throw new OptionError(`--${name} must be an integer in ${min}..${max}, got '${raw}'`);
+/** The shared parsers (src/base/units.ts) with their one-line errors as OptionError. */
+const units = <T extends Value>(f: (name: string, raw: string) => T): ((raw: string, name: string) => T) => (raw, name) => {
+  try {
+    return f(name, raw);
+  } catch (e) {
+    throw new OptionError(e instanceof Error ? e.message : String(e));
   }
-  return v;
 };
-const num = (min: number, max = Number.MAX_VALUE): Parser => (raw, name) => {
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max) {
-    throw new OptionError(`--${name} must be a number in ${min}..${max === Number.MAX_VALUE ? 'inf' : max}, got '${raw}'`);
-  }
-  return v;
-};
+const int = (min: number, max: number): Parser => units((name, raw) => parseInteger(name, raw, min, max));
+const num = (min: number, max = Number.POSITIVE_INFINITY): Parser => units((name, raw) => parseNumber(name, raw, min, max));
+/** A flag whose name carries its unit (--base-ms 5, or 5ms). */
+const ms = (min: number): Parser => units((name, raw) => parseMs(name, raw, min));
 const oneOf = (choices: readonly string[]): Parser => (raw, name) => {
   if (!choices.includes(raw)) throw new OptionError(`--${name} must be one of ${choices.join('|')}, got '${raw}'`);
   return raw;
 };
-/** A duration with its unit ("10s", "500ms", "1m"; see src/base/units.ts), to ms. */
-const duration = (min_ms: number): Parser => (raw, name) => {
-  try {
-    return parseDuration_ms(name, raw, { min_ms, max_ms: 3_600_000 });
-  } catch (e) {
-    throw new OptionError(e instanceof Error ? e.message : String(e));
-  }
-};
-/** The chaos flag parsers (src/chaos/flags.ts), with their one-line errors as OptionError. */
-const chaos = (f: (flag: string, raw: string) => unknown): Parser => (raw, name) => {
-  try {
-    f(name, raw);
-  } catch (e) {
-    throw new OptionError(e instanceof Error ? e.message : String(e));
-  }
-  return raw;
-};
+/** A duration with its unit ("10s", "500ms", "1m"; a bare number refused), to ms. */
+const duration = (min_ms: number): Parser => units((name, raw) => parseDuration_ms(name, raw, { min_ms, max_ms: 3_600_000 }));
+/** "5%" or "0.05", to percent. */
+const pct: Parser = units((name, raw) => parseProbability(name, raw) * 100);
 /** "5000" or "5000/s". */
 const rate: Parser = (raw, name) => num(1, 10_000_000)(raw.replace(/\/s$/, ''), name);
+
+/** Raw values of one run, parsed: what `applies` and the columns see. */
+type Parsed = Readonly<Record<string, Value>>;
 
 interface Spec {
   default: string;
   parse: Parser;
   help: string;
+  /** The results.csv column(s): snake_case, units last, the simulator's names where it has the option. */
+  column: string | readonly [string, string];
+  /** A policy parameter: refused when set or swept with a policy that does not read it. */
+  param?: keyof PolicyParams;
+  /** Why the option does nothing in this run (then it is refused when set, and its column left empty); null: it applies. */
+  inert?: (v: Parsed) => string | null;
 }
+
+const flagOf = (param: keyof PolicyParams): string => param.replace(/_/g, '-');
+const policyReads = (param: keyof PolicyParams) => (v: Parsed): string | null => {
+  const name = v.policy as PolicyName;
+  const reads: ReadonlyArray<keyof PolicyParams> = POLICIES[name].reads;
+  return reads.includes(param) ? null : `${name} ignores it (${name} reads ${reads.map((k) => `--${flagOf(k)}`).join(', ')})`;
+};
+const param = (key: keyof PolicyParams, parse: Parser, help: string): Spec => ({
+  default: String(DEFAULT_PARAMS[key]), parse, help, column: key, param: key, inert: policyReads(key),
+});
 
 /** Every run option; keys are the command-line names without dashes. */
 export const RUN_OPTIONS = {
-  replicas: { default: '3', parse: int(1, Math.min(MAX_NODES, 64)), help: 'replicas (one worker each)' },
-  storage: { default: 'memory', parse: oneOf(['memory', 'file']), help: 'acceptor storage' },
-  fsync: { default: 'batch', parse: oneOf(['always', 'batch']), help: 'file storage: fsync every record or once per turn' },
-  proposers: { default: '3', parse: int(1, 64), help: 'replicas that propose at once (ids 0..n-1)' },
-  outstanding: { default: '1', parse: int(1, 4096), help: 'proposals each proposer keeps in flight (closed loop)' },
-  workload: { default: 'closed', parse: oneOf(['closed', 'open']), help: 'closed loop or open loop at --rate' },
-  rate: { default: '1000', parse: rate, help: 'open loop: proposals per second over all proposers' },
-  conflict: { default: '100', parse: num(0, 100), help: 'percent of proposals that race for the same slot' },
-  'value-bytes': { default: '16', parse: int(8, 1 << 20), help: 'bytes per proposed value' },
-  policy: { default: 'leader', parse: oneOf(POLICY_NAMES), help: `contention policy: ${POLICY_NAMES.join('|')}` },
-  'delay-ms': { default: String(DEFAULT_PARAMS.delay_ms), parse: num(0), help: 'fixed: delay before a retry' },
-  'base-ms': { default: String(DEFAULT_PARAMS.base_ms), parse: num(0), help: 'exponential: first delay ceiling' },
-  'cap-ms': { default: String(DEFAULT_PARAMS.cap_ms), parse: num(0), help: 'exponential: delay cap' },
-  multiplier: { default: String(DEFAULT_PARAMS.multiplier), parse: num(1), help: 'exponential: growth per failure' },
-  jitter: { default: String(DEFAULT_PARAMS.jitter), parse: oneOf(JITTERS), help: `backoff jitter: ${JITTERS.join('|')}` },
-  'heartbeat-ms': { default: String(DEFAULT_PARAMS.heartbeat_ms), parse: num(0.001), help: 'leader, lease: heartbeat period' },
-  'election-timeout-ms': { default: String(DEFAULT_PARAMS.election_timeout_ms), parse: num(0.001), help: 'leader, lease: silence before suspicion' },
-  'lease-ms': { default: String(DEFAULT_PARAMS.lease_ms), parse: num(0.001), help: 'lease: grant length' },
-  'drift-ms': { default: String(DEFAULT_PARAMS.drift_ms), parse: num(0), help: 'lease: clock drift bound' },
-  window: { default: String(DEFAULT_PARAMS.window), parse: int(1, 65_536), help: 'slots in flight per proposer (leader: phase-2 window)' },
-  duration: { default: '10s', parse: duration(100), help: 'measured time per run' },
-  warmup: { default: '2s', parse: duration(0), help: 'time before measuring' },
-  seed: { default: '1', parse: int(0, 2 ** 31 - 1), help: 'random seed' },
-  runtime: { default: 'threads', parse: oneOf(['threads', 'inline', 'cluster', 'cluster-inline']), help: 'threads: a worker per replica; inline: all on the main thread (cluster, cluster-inline: aliases)' },
-  'apply-cost-us': { default: '0', parse: num(0, 1_000_000), help: 'simulated state-machine cost per decision per replica' },
-  'livelock-ms': { default: '100', parse: num(1), help: 'a gap without decisions (with proposals pending) longer than this is a livelock episode' },
-  drop: { default: '0', parse: chaos(parseProbability), help: 'chaos: chance a message is lost, e.g. 5%' },
-  delay: { default: '0', parse: chaos(parseDelayRange_ms), help: 'chaos: per-message delay range, e.g. 0-2ms' },
-  dup: { default: '0', parse: chaos(parseProbability), help: 'chaos: chance a message is delivered twice, e.g. 1%' },
-  reorder: { default: '0', parse: chaos(parseProbability), help: 'chaos: chance a message is overtaken by later ones' },
-  'partition-every': { default: '0', parse: duration(0), help: 'chaos: cut a random minority off every T (healed after T/2); 0: never' },
-  'pause-every': { default: '0', parse: duration(0), help: 'chaos: stall a random replica for --pause every T; 0: never' },
-  pause: { default: '200ms', parse: duration(1), help: 'chaos: how long a pause stalls a replica' },
+  replicas: { default: '3', parse: int(1, Math.min(MAX_NODES, 64)), help: 'replicas (one worker each)', column: 'replicas' },
+  storage: { default: 'memory', parse: oneOf(['memory', 'file']), help: 'acceptor storage', column: 'storage' },
+  fsync: {
+    default: 'batch', parse: oneOf(['always', 'batch']), help: 'file storage: fsync every record or once per turn', column: 'fsync',
+    inert: (v) => (v.storage === 'file' ? null : 'only --storage file syncs'),
+  },
+  proposers: { default: '3', parse: int(1, 64), help: 'replicas that propose at once (ids 0..n-1)', column: 'proposers' },
+  outstanding: { default: '1', parse: int(1, 4096), help: 'proposals each proposer keeps in flight (closed loop)', column: 'outstanding' },
+  workload: { default: 'closed', parse: oneOf(['closed', 'open']), help: 'closed loop or open loop at --rate', column: 'workload' },
+  rate: {
+    default: '1000', parse: rate, help: 'open loop: proposals per second over all proposers', column: 'rate_per_s',
+    inert: (v) => (v.workload === 'open' ? null : 'only --workload open has a rate'),
+  },
+  conflict: { default: '100', parse: num(0, 100), help: 'percent of proposals that race for the same slot', column: 'conflict_pct' },
+  'value-bytes': { default: '16', parse: int(8, 1 << 20), help: 'bytes per proposed value', column: 'value_bytes' },
+  policy: { default: 'leader', parse: oneOf(POLICY_NAMES), help: `contention policy: ${POLICY_NAMES.join('|')}`, column: 'policy' },
+  'delay-ms': param('delay_ms', ms(0), 'fixed: delay before a retry'),
+  'base-ms': param('base_ms', ms(0), 'exponential: first delay ceiling (leader, lease: phase-1 retries)'),
+  'cap-ms': param('cap_ms', ms(0), 'exponential: delay cap (leader, lease: phase-1 retries)'),
+  multiplier: param('multiplier', num(1), 'exponential: growth per failure'),
+  jitter: param('jitter', oneOf(JITTERS), `exponential: jitter, ${JITTERS.join('|')}`),
+  'heartbeat-ms': param('heartbeat_ms', ms(0.001), 'leader, lease: heartbeat period'),
+  'election-timeout-ms': param('election_timeout_ms', ms(0.001), 'leader, lease: silence before suspicion'),
+  'lease-ms': param('lease_ms', ms(0.001), 'lease: grant length'),
+  'drift-ms': param('drift_ms', ms(0), 'lease: clock drift bound'),
+  window: param('window', int(1, 65_536), 'slots in flight per proposer (leader: phase-2 window)'),
+  duration: { default: '10s', parse: duration(100), help: 'measured time per run', column: 'duration_ms' },
+  warmup: { default: '2s', parse: duration(0), help: 'time before measuring', column: 'warmup_ms' },
+  seed: { default: '1', parse: int(0, 2 ** 31 - 1), help: 'random seed', column: 'seed' },
+  runtime: {
+    default: 'threads', parse: oneOf(['threads', 'inline', 'cluster', 'cluster-inline']), column: 'runtime',
+    help: 'threads: a worker per replica; inline: all on the main thread (cluster, cluster-inline: aliases)',
+  },
+  'apply-cost-us': { default: '0', parse: num(0, 1_000_000), help: 'simulated state-machine cost per decision per replica', column: 'apply_cost_us' },
+  'livelock-ms': {
+    default: '100', parse: ms(1), column: 'livelock_threshold_ms',
+    help: 'a gap without decisions (with proposals pending) longer than this is a livelock episode',
+  },
+  drop: { default: '0', parse: pct, help: 'chaos: chance a message is lost, e.g. 5%', column: 'drop_pct' },
+  delay: {
+    default: '0', parse: units(parseDelayRange_ms), help: 'chaos: per-message delay range, e.g. 0-2ms',
+    column: ['fault_delay_ms_min', 'fault_delay_ms_max'],
+  },
+  dup: { default: '0', parse: pct, help: 'chaos: chance a message is delivered twice, e.g. 1%', column: 'dup_pct' },
+  reorder: { default: '0', parse: pct, help: 'chaos: chance a message is overtaken by later ones', column: 'reorder_pct' },
+  'partition-every': { default: '0', parse: duration(0), help: 'chaos: cut a random minority off every T (healed after T/2); 0: never', column: 'partition_every_ms' },
+  'pause-every': { default: '0', parse: duration(0), help: 'chaos: stall a random replica for --pause every T; 0: never', column: 'pause_every_ms' },
+  pause: {
+    default: '200ms', parse: duration(1), help: 'chaos: how long a pause stalls a replica', column: 'pause_ms',
+    inert: (v) => (v['pause-every'] === 0 ? 'only --pause-every pauses' : null),
+  },
 } as const satisfies Record<string, Spec>;
 
 export type RunKey = keyof typeof RUN_OPTIONS;
 const RUN_KEYS = Object.keys(RUN_OPTIONS) as RunKey[];
-const FLAGS = ['json', 'compare-inline', 'help'] as const;
-const GLOBAL_VALUED = ['out', 'decisions', 'sweep'] as const;
+const FLAGS = ['json', 'compare-inline', 'quiet', 'help'] as const;
+const GLOBAL_VALUED = ['out', 'decisions', 'sweep', 'repeat'] as const;
 
 function isRunKey(k: string): k is RunKey {
   return Object.hasOwn(RUN_OPTIONS, k);
 }
 
+/** The results.csv column(s) of one option (`--sweep` keys are option names). */
+export function columnsOf(key: string): string[] {
+  if (!isRunKey(key)) return [];
+  const c = (RUN_OPTIONS[key] as Spec).column;
+  return typeof c === 'string' ? [c] : [...c];
+}
+
+/** Every results.csv column the run options give, in table order (a test holds the CSV to it). */
+export function optionColumns(): string[] {
+  return RUN_KEYS.flatMap(columnsOf);
+}
+
 export interface ParsedArgs {
   global: GlobalOptions;
-  /** One validated option set per run (the sweep's cross product, or one). */
+  /** One validated option set per configuration (the sweep's cross product, or one). */
   runs: RunOptions[];
-  /** The raw values of the keys a sweep varies, per run (for labels). */
+  /** The raw values of the keys a sweep varies, per configuration (for labels). */
   labels: string[];
 }
 
 /** Parses argv (without node and script). Throws OptionError with a one-line reason. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const raw = new Map<RunKey, string>();
-  const global: GlobalOptions = { out: 'results', json: false, decisions: null, compare_inline: false, sweep: [], help: false };
+  const global: GlobalOptions = { out: 'results', json: false, decisions: null, compare_inline: false, sweep: [], repeat: 1, quiet: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
+    if (arg === '-h') {
+      global.help = true;
+      continue;
+    }
     if (!arg.startsWith('--')) throw new OptionError(`unexpected argument '${arg}' (options start with --)`);
     let name = arg.slice(2);
     let value: string | undefined;
@@ -169,6 +216,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       if (value !== undefined) throw new OptionError(`--${name} takes no value`);
       if (name === 'json') global.json = true;
       else if (name === 'compare-inline') global.compare_inline = true;
+      else if (name === 'quiet') global.quiet = true;
       else global.help = true;
       continue;
     }
@@ -179,37 +227,44 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       value = argv[++i];
       if (value === undefined || value.startsWith('--')) throw new OptionError(`--${name} needs a value`);
     }
-    if (name === 'out') {
-      if (value === '') throw new OptionError('--out needs a directory');
-      global.out = value;
-    } else if (name === 'decisions') {
-      if (value === '') throw new OptionError('--decisions needs a file name');
-      global.decisions = value;
-    } else if (name === 'sweep') {
-      const m = /^([a-z-]+)=(.+)$/.exec(value);
-      const key = m?.[1] ?? '';
-      if (m === null || !isRunKey(key)) throw new OptionError(`--sweep must be key=a,b,c with a run option as key, got '${value}'`);
-      if (global.sweep.some((s) => s.key === key)) throw new OptionError(`--sweep ${key} given twice`);
-      const values = (m[2] ?? '').split(',');
-      if (values.some((v) => v === '')) throw new OptionError(`--sweep ${key}: empty value in '${m[2]}'`);
-      if (raw.has(key)) throw new OptionError(`--${key} is both set and swept`);
-      global.sweep.push({ key, values });
-    } else if (isRunKey(name)) {
-      if (global.sweep.some((s) => s.key === name)) throw new OptionError(`--${name} is both set and swept`);
-      raw.set(name, value);
-    }
+    setOption(global, raw, name, value);
   }
+  if (global.help) return { global, runs: [], labels: [] };
   const combos = crossProduct(global.sweep);
-  if (combos.length > 1000) throw new OptionError(`--sweep gives ${combos.length} runs (at most 1000)`);
+  if (combos.length * global.repeat > 1000) throw new OptionError(`--sweep and --repeat give ${combos.length * global.repeat} runs (at most 1000)`);
   const runs: RunOptions[] = [];
   const labels: string[] = [];
   for (const combo of combos) {
     const values = new Map(raw);
     for (const [k, v] of combo) values.set(k, v);
-    runs.push(toRunOptions(values));
+    runs.push(toRunOptions(values, new Set([...raw.keys(), ...combo.map(([k]) => k)])));
     labels.push(combo.map(([k, v]) => `${k}=${v}`).join(' '));
   }
   return { global, runs, labels };
+}
+
+function setOption(global: GlobalOptions, raw: Map<RunKey, string>, name: string, value: string): void {
+  if (name === 'out') {
+    if (value === '') throw new OptionError('--out needs a directory');
+    global.out = value;
+  } else if (name === 'decisions') {
+    if (value === '') throw new OptionError('--decisions needs a file name');
+    global.decisions = value;
+  } else if (name === 'repeat') {
+    global.repeat = int(1, 100)(value, 'repeat') as number;
+  } else if (name === 'sweep') {
+    const m = /^([a-z-]+)=(.+)$/.exec(value);
+    const key = m?.[1] ?? '';
+    if (m === null || !isRunKey(key)) throw new OptionError(`--sweep must be key=a,b,c with a run option as key, got '${value}'`);
+    if (global.sweep.some((s) => s.key === key)) throw new OptionError(`--sweep ${key} given twice`);
+    const values = (m[2] ?? '').split(',');
+    if (values.some((v) => v === '')) throw new OptionError(`--sweep ${key}: empty value in '${m[2]}'`);
+    if (raw.has(key)) throw new OptionError(`--${key} is both set and swept`);
+    global.sweep.push({ key, values });
+  } else if (isRunKey(name)) {
+    if (global.sweep.some((s) => s.key === name)) throw new OptionError(`--${name} is both set and swept`);
+    raw.set(name, value);
+  }
 }
 
 function crossProduct(sweep: GlobalOptions['sweep']): Array<Array<[RunKey, string]>> {
@@ -221,11 +276,30 @@ function crossProduct(sweep: GlobalOptions['sweep']): Array<Array<[RunKey, strin
   return out;
 }
 
-function toRunOptions(values: Map<RunKey, string>): RunOptions {
-  const v = {} as Record<RunKey, string | number>;
+/** The results.csv columns of one run: every option, null where the run ignores it. */
+function configRow(v: Parsed, inert: (k: RunKey) => string | null): Row {
+  const config: Row = {};
+  for (const k of RUN_KEYS) {
+    const spec: Spec = RUN_OPTIONS[k];
+    const off = inert(k) !== null;
+    const value = k === 'runtime' ? (RUNTIME_ALIASES[v[k] as string] ?? null) : v[k];
+    if (typeof spec.column === 'string') config[spec.column] = off ? null : (value as Cell);
+    else spec.column.forEach((c, i) => (config[c] = off ? null : ((value as readonly [number, number])[i] ?? null)));
+  }
+  return config;
+}
+
+/** `given`: the keys set or swept on the command line (an inert one among them is refused). */
+function toRunOptions(values: Map<RunKey, string>, given: ReadonlySet<RunKey>): RunOptions {
+  const v = {} as Record<RunKey, Value>;
   for (const k of RUN_KEYS) {
     const spec: Spec = RUN_OPTIONS[k];
     v[k] = spec.parse(values.get(k) ?? spec.default, k);
+  }
+  const inert = (k: RunKey): string | null => (RUN_OPTIONS[k] as Spec).inert?.(v) ?? null;
+  for (const k of given) {
+    const why = inert(k);
+    if (why !== null) throw new OptionError(`--${k}: ${why}${(RUN_OPTIONS[k] as Spec).param === undefined ? '' : '; sweep a policy and its parameters in separate runs'}`);
   }
   const n = (k: RunKey): number => v[k] as number;
   const s = (k: RunKey): string => v[k] as string;
@@ -246,36 +320,45 @@ function toRunOptions(values: Map<RunKey, string>): RunOptions {
     rate_per_s: n('rate'), conflict_pct: n('conflict'), value_bytes: n('value-bytes'), policy,
     duration_ms: n('duration'), warmup_ms: n('warmup'), seed: n('seed'), runtime: RUNTIME_ALIASES[s('runtime')] ?? 'threads',
     apply_cost_us: n('apply-cost-us'), livelock_threshold_ms: n('livelock-ms'),
-    faults: faultOptions(s, n),
+    faults: faultOptions(v), config: configRow(v, inert),
   };
 }
 
 /** Null unless a chaos flag is set: then the cluster runs with the fault layer (threads runtime only). */
-function faultOptions(s: (k: RunKey) => string, n: (k: RunKey) => number): RunOptions['faults'] {
+function faultOptions(v: Parsed): RunOptions['faults'] {
   const spec: FaultSpec = {};
-  if (parseProbability('drop', s('drop')) > 0) spec.drop = parseProbability('drop', s('drop'));
-  if (parseProbability('dup', s('dup')) > 0) spec.duplicate = parseProbability('dup', s('dup'));
-  if (parseProbability('reorder', s('reorder')) > 0) spec.reorder = parseProbability('reorder', s('reorder'));
-  const delay = parseDelayRange_ms('delay', s('delay'));
-  if (delay[1] > 0) spec.delay_ms = delay;
-  const nemesis: NemesisOptions = { partitionEvery_ms: n('partition-every'), pauseEvery_ms: n('pause-every'), pause_ms: n('pause'), crashEvery_ms: 0 };
+  const p = (k: 'drop' | 'dup' | 'reorder'): number => (v[k] as number) / 100;
+  if (p('drop') > 0) spec.drop = p('drop');
+  if (p('dup') > 0) spec.duplicate = p('dup');
+  if (p('reorder') > 0) spec.reorder = p('reorder');
+  const delay = v.delay as readonly [number, number];
+  if (delay[1] > 0) spec.delay_ms = [delay[0], delay[1]];
+  const nemesis: NemesisOptions = { partitionEvery_ms: v['partition-every'] as number, pauseEvery_ms: v['pause-every'] as number, pause_ms: v.pause as number, crashEvery_ms: 0 };
   if (Object.keys(spec).length === 0 && nemesis.partitionEvery_ms === 0 && nemesis.pauseEvery_ms === 0) return null;
-  if (RUNTIME_ALIASES[s('runtime')] === 'inline') throw new OptionError('the chaos flags (--drop, --delay, --dup, --reorder, --partition-every, --pause-every) need --runtime threads');
+  if (RUNTIME_ALIASES[v.runtime as string] === 'inline') throw new OptionError('the chaos flags (--drop, --delay, --dup, --reorder, --partition-every, --pause-every) need --runtime threads');
   return { spec, nemesis };
 }
 
 export function helpText(): string {
-  const lines = ['usage: npm run bench -- [options]', '', 'run options (each may be swept with --sweep key=a,b,c):'];
+  const lines = [
+    'usage: npm run bench -- [options]',
+    '       npm run bench -- compare A B [--fail-above P%] [--metrics m,...] [--ignore col,...]   (compare -h: more)',
+    '',
+    'run options (each may be swept with --sweep key=a,b,c; a duration needs its unit: 500ms, 10s, 1m):',
+  ];
   for (const k of RUN_KEYS) {
     const spec: Spec = RUN_OPTIONS[k];
     lines.push(`  --${k.padEnd(22)} ${spec.help} (default ${spec.default})`);
   }
   lines.push('', 'invocation options:');
   lines.push('  --out DIR                results root; each invocation writes DIR/<timestamp>/ (default results)');
-  lines.push('  --json                   print a JSON summary (an array with --sweep) as the last stdout line');
-  lines.push('  --decisions FILE         one JSON line per decision per replica (FILE.<run> per run with a sweep)');
+  lines.push('  --repeat N               run each configuration N times, interleaved (A B A B, not A A B B); tables, CSV');
+  lines.push(`                           and plots show median, min-max and a 95% CI; a verdict between two needs N >= ${MIN_RUNS_FOR_VERDICT}`);
+  lines.push('  --json                   print a JSON summary (an array with --sweep or --repeat) as the last stdout line');
+  lines.push('  --decisions FILE         one JSON line per decision per replica (FILE.<run> per run with several runs)');
   lines.push('  --sweep key=a,b,c        run the cross product of values (repeatable)');
   lines.push('  --compare-inline         also run each threads run inline and report the speed-up');
-  lines.push('  --help                   this text');
+  lines.push('  --quiet                  no progress line per run on stderr');
+  lines.push('  -h, --help               this text');
   return lines.join('\n');
 }

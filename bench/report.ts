@@ -1,71 +1,66 @@
-/** report.html: one self-contained page (inline SVG, no scripts, no network) per invocation. */
+/**
+ * What the bench adds to the shared report (src/report/html.ts): latency
+ * percentiles per configuration (all its runs merged), throughput over time,
+ * the limit measured in the same invocation, and notes on runs that did not
+ * settle, livelocked, or ran too briefly for heap growth to mean anything.
+ */
+import type { RecordableHistogram } from 'node:perf_hooks';
 import type { Limit } from './limit.js';
-import type { Machine } from './machine.js';
-import type { Summary } from './summary.js';
-import { barChart, lineChart, type Series } from './svg.js';
+import { BUCKET_MS } from './run.js';
+import { HEAP_GROWTH_MIN_MS, type RunSummary } from './summary.js';
+import type { ReportExtras } from '../src/report/html.js';
+import { formatNumber } from '../src/report/format.js';
+import { round3 } from '../src/report/stats.js';
+import { clock } from './progress.js';
+import { formatDuration } from '../src/base/units.js';
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-function byPolicy(runs: Summary[]): Map<string, Summary[]> {
-  const m = new Map<string, Summary[]>();
-  for (const r of runs) {
-    const key = `${r.policy}${r.runtime === 'inline' ? ' (inline)' : ''}`;
-    m.set(key, [...(m.get(key) ?? []), r]);
-  }
-  return m;
+export interface ConfigRuns {
+  label: string;
+  runs: RunSummary[];
+  /** Latency of every run of the configuration, merged. */
+  latency: RecordableHistogram;
 }
 
-export function renderReport(runs: Summary[], limits: Limit[], m: Machine, commitId: string, command: string, when: string): string {
-  const groups = byPolicy(runs);
-  // Throughput vs proposers: one line per policy (averaged where other swept keys differ).
-  const tvp: Series[] = [...groups].map(([name, rs]) => {
-    const byP = new Map<number, number[]>();
-    for (const r of rs) byP.set(r.proposers, [...(byP.get(r.proposers) ?? []), r.decisions_per_s]);
-    return { name, points: [...byP].sort((a, b) => a[0] - b[0]).map(([p, v]) => [p, v.reduce((a, b) => a + b, 0) / v.length] as [number, number]) };
-  });
-  const labels = runs.map((r, i) => r.label || `run ${i + 1}`);
-  const latency = barChart('Latency percentiles per run (us)', 'us', labels, [
-    { name: 'p50', values: runs.map((r) => r.latency_us.p50) },
-    { name: 'p90', values: runs.map((r) => r.latency_us.p90) },
-    { name: 'p99', values: runs.map((r) => r.latency_us.p99) },
-    { name: 'p99.9', values: runs.map((r) => r.latency_us.p999) },
-  ]);
-  const ballots = barChart('Ballots per decision', 'ballots', labels, [
-    { name: 'mean', values: runs.map((r) => r.ballots_per_decision.mean) },
-    { name: 'p99', values: runs.map((r) => r.ballots_per_decision.p99) },
-  ]);
-  const overTime = lineChart('Throughput over time (100 ms buckets)', 'seconds into the measured window', 'decisions/s',
-    runs.map((r, i) => ({ name: labels[i] ?? '', points: r.throughput_series_per_s.map((v, b) => [b / 10, v] as [number, number]) })));
-  const throughput = lineChart('Throughput vs proposers, per policy', 'proposers', 'decisions/s', tvp);
-  const cols: Array<[string, (r: Summary) => string | number]> = [
-    ['run', (r) => r.label], ['policy', (r) => r.policy], ['runtime', (r) => r.runtime], ['replicas', (r) => r.replicas],
-    ['proposers', (r) => r.proposers], ['window', (r) => r.window], ['decisions/s', (r) => Math.round(r.decisions_per_s)],
-    ['vs bare loop', (r) => r.ratio.decisions_per_s_vs_bare_loop], ['p50 us', (r) => r.latency_us.p50], ['p99 us', (r) => r.latency_us.p99],
-    ['p50 / rtt', (r) => r.ratio.latency_p50_vs_rtt], ['ballots mean', (r) => r.ballots_per_decision.mean], ['nacks', (r) => r.rejections],
-    ['livelock eps', (r) => r.livelock_episodes], ['msgs/dec', (r) => r.messages_per_decision], ['loop delay p99 us', (r) => r.event_loop_delay_us_p99],
-    ['heap %/min', (r) => r.heap_growth_pct_per_min_max], ['settled', (r) => String(r.settled)],
-  ];
-  const table = `<table><tr>${cols.map(([h]) => `<th>${esc(h)}</th>`).join('')}</tr>${runs
-    .map((r) => `<tr>${cols.map(([, f]) => `<td>${esc(String(f(r)))}</td>`).join('')}</tr>`)
-    .join('')}</table>`;
-  const limitRows = limits
+function limitTable(limits: readonly Limit[]): string {
+  const rows = limits
     .map((l) => `<tr><td>${l.workers}</td><td>${l.rtt_us.toFixed(1)}</td><td>${l.rtt_us_p99.toFixed(1)}</td><td>${Math.round(l.msgs_per_s)}</td><td>${Math.round(l.batched_msgs_per_s)}</td><td>${Object.entries(l.bare_loop_decisions_per_s).map(([w, v]) => `w${w}: ${Math.round(v)}`).join(', ')}</td></tr>`)
     .join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>synod benchmark ${esc(when)}</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}svg{margin:0.5em 1em 0.5em 0;border:1px solid #eee}code{background:#f6f6f6;padding:2px 4px}</style>
-</head><body>
-<h1>synod benchmark</h1>
-<p>${esc(when)} &middot; machine: <b>${esc(m.cpu)}</b>, ${m.cores} cores, ${m.memory_gib} GiB, Node ${esc(m.node)} (${esc(m.platform)}) &middot; commit <code>${esc(commitId)}</code></p>
-<p>command: <code>${esc(command)}</code></p>
-<h2>Limit (same invocation, same worker topology)</h2>
-<table><tr><th>workers</th><th>RTT p50 us</th><th>RTT p99 us</th><th>one-way msgs/s</th><th>batched msgs/s</th><th>bare phase-2 loop decisions/s</th></tr>${limitRows}</table>
-<h2>Runs</h2>${table}
-<h2>Plots</h2>
-${throughput}
-${latency}
-${ballots}
-${overTime}
-</body></html>
-`;
+  return `<p class="meta">Measured once per replica count before the runs, on the same worker topology; every run's ratios (vs bare, p50/rtt) are against it.</p>
+<table><tr><th>workers</th><th>RTT p50 us</th><th>RTT p99 us</th><th>one-way msgs/s</th><th>batched msgs/s</th><th>bare phase-2 loop decisions/s</th></tr>${rows}</table>`;
 }
+
+function notes(configs: readonly ConfigRuns[]): string[] {
+  const out: string[] = [];
+  const all = configs.flatMap((c) => c.runs);
+  const unsettled = configs.filter((c) => c.runs.some((r) => !r.settled)).map((c) => c.label || 'the run');
+  if (unsettled.length > 0) out.push(`Did not settle (proposals pending or replicas behind at the end): ${unsettled.join('; ')}.`);
+  const livelocked = configs.flatMap((c) => {
+    const episodes = c.runs.reduce((s, r) => s + (r.metrics.livelock_episodes ?? 0), 0);
+    const livelock_ms = c.runs.reduce((s, r) => s + (r.metrics.livelock_ms ?? 0), 0);
+    return episodes === 0 ? [] : [`${c.label || 'the run'} (${episodes} episode${episodes === 1 ? '' : 's'}, ${formatDuration(Math.round(livelock_ms))} without a decision)`];
+  });
+  if (livelocked.length > 0) out.push(`Livelocked, over all runs of a configuration: ${livelocked.join('; ')}.`);
+  const longest = Math.max(0, ...all.map((r) => Number(r.config.duration_ms ?? 0)));
+  if (longest < HEAP_GROWTH_MIN_MS) out.push(`Heap growth is not shown: it means something only for runs measured at least ${clock(HEAP_GROWTH_MIN_MS)} (these ran ${formatDuration(longest)}).`);
+  else {
+    const worst = Math.max(...all.map((r) => r.metrics.heap_growth_pct_per_min_max ?? Number.NEGATIVE_INFINITY));
+    if (Number.isFinite(worst)) out.push(`Worker heap growth after warm-up, worst run: ${formatNumber(worst)}%/min.`);
+  }
+  return out;
+}
+
+export function benchExtras(configs: readonly ConfigRuns[], limits: readonly Limit[]): ReportExtras {
+  return {
+    cdfs: configs
+      .filter((c) => c.latency.count > 0)
+      .map((c) => ({ config: c.runs[0]?.config ?? {}, points: [...c.latency.percentiles].map(([p, v]): [number, number] => [round3(p), v]) })),
+    cdfUnit: 'us',
+    timeSeries: configs.flatMap((c) => {
+      const first = c.runs.find((r) => r.repeat === 0);
+      return first === undefined ? [] : [{ config: first.config, step_s: BUCKET_MS / 1000, values: first.throughput_series_per_s }];
+    }),
+    notes: notes(configs),
+    sections: [{ title: 'Limit (same invocation, same worker topology)', html: limitTable(limits) }],
+  };
+}
+

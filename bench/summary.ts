@@ -1,83 +1,61 @@
 /**
- * Turns a raw run (per-replica metrics) into the summary a user reads: merged
- * latency and ballot histograms, throughput per 1 s window, contention and
- * cost figures, and every figure against the limit measured in the same run.
+ * Turns a raw run (per-replica metrics) into what a reader gets: one flat
+ * record of metrics named as results.csv names them (src/report/metrics.ts;
+ * the simulator uses the same names for the same things), the raw latency
+ * percentiles, throughput over time, and every figure against the limit
+ * measured in the same invocation.
  */
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { WorkloadMetrics } from '../src/cluster/index.js';
 import type { Limit } from './limit.js';
-import type { Machine } from './machine.js';
 import { BUCKET_MS, type RawRun } from './run.js';
-import { mean, percentile, round3 } from '../src/report/stats.js';
+import { RESULTS_SCHEMA_VERSION, type Row } from '../src/report/results.js';
+import { percentile, round3 } from '../src/report/stats.js';
 
-export interface Summary {
+/** Every metric column of the bench, in results.csv order. */
+export const BENCH_METRICS = [
+  'decisions_per_s', 'decisions', 'decisions_per_s_window_min', 'decisions_per_s_window_p50', 'decisions_per_s_window_max',
+  'latency_us_p50', 'latency_us_p90', 'latency_us_p99', 'latency_us_p999', 'latency_us_max', 'latency_us_mean',
+  'attempts_per_proposal', 'attempts_per_proposal_p99',
+  'rejections_per_decision', 'messages_per_decision', 'bytes_per_decision', 'fsyncs_per_decision', 'cpu_us_per_decision',
+  'rejections', 'phase1_retries', 'timeouts', 'leader_changes', 'lease_expiries', 'livelock_episodes', 'livelock_ms',
+  'proposals_dropped', 'malformed', 'fsyncs', 'event_loop_delay_us_p99', 'heap_growth_pct_per_min_max',
+  'decisions_per_s_vs_bare_loop', 'latency_p50_vs_rtt', 'latency_p99_vs_rtt', 'messages_per_s_vs_msgs_per_s', 'messages_per_s_vs_batched_msgs_per_s',
+  'threads_vs_inline', 'inline_decisions_per_s', 'inline_latency_us_p50',
+  'limit_rtt_us', 'limit_rtt_us_p99', 'limit_msgs_per_s', 'limit_batched_msgs_per_s', 'limit_bare_loop_decisions_per_s',
+] as const;
+
+export type BenchMetric = (typeof BENCH_METRICS)[number];
+export type Metrics = Record<BenchMetric, number | null>;
+
+/**
+ * Heap growth is reported only for runs measured at least this long. The heap
+ * is read after a full GC (--expose-gc) at the start and end of the measured
+ * window, and bounded structures still fill up in its first seconds (dedupe
+ * windows, the retained log tail, JIT code): a 1 MB step on a 15 MB heap reads
+ * as 133%/min over 3 s but 13%/min over 30 s, so below 30 s the rate says
+ * more about the run's length than about a leak (3 s runs showed 827-1249%/min).
+ */
+export const HEAP_GROWTH_MIN_MS = 30_000;
+
+export interface RunSummary {
+  schema_version: number;
+  /** The swept values ("policy=lease proposers=3"), or ''. */
   label: string;
-  policy: string;
-  runtime: string;
-  replicas: number;
-  proposers: number;
-  outstanding: number;
-  window: number;
-  workload: string;
-  rate_per_s: number | null;
-  conflict_pct: number;
-  value_bytes: number;
-  storage: string;
-  fsync: string;
-  apply_cost_us: number;
-  duration_s: number;
-  warmup_s: number;
-  seed: number;
-  decisions: number;
-  decisions_per_s: number;
-  /** Decisions/s per 1 s window of the measured time. */
-  throughput_per_s_windows: { count: number; min: number; p50: number; mean: number; max: number };
-  latency_us: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number; count: number };
-  ballots_per_decision: { mean: number; p99: number };
-  rejections: number;
-  phase1_retries: number;
-  timeouts: number;
-  leader_changes: number;
-  lease_expiries: number;
-  livelock_episodes: number;
-  livelock_ms: number;
-  messages_per_decision: number;
-  bytes_per_decision: number;
-  proposals_dropped: number;
-  malformed: number;
-  fsyncs: number;
-  workers: Array<{ replica: number; cpu_ms: number; utilization: number; heap_start_bytes: number; heap_end_bytes: number }>;
-  heap_growth_pct_per_min_max: number;
-  event_loop_delay_us_p99: number;
+  /** 0-based repeat of this configuration. */
+  repeat: number;
+  config: Row;
+  metrics: Metrics;
+  /** Every replica ended with the same decided prefix and no proposal pending. */
   settled: boolean;
-  limit: {
-    rtt_us: number;
-    rtt_us_p99: number;
-    msgs_per_s: number;
-    batched_msgs_per_s: number;
-    bare_loop_window: number;
-    bare_loop_decisions_per_s: number;
-    bare_loop_window1_decisions_per_s: number;
-  };
-  ratio: {
-    /** decisions/s over the bare phase-2 loop at the same window. */
-    decisions_per_s_vs_bare_loop: number;
-    /** p50 latency over the raw round trip (the floor for two-phase Paxos is 2). */
-    latency_p50_vs_rtt: number;
-    latency_p99_vs_rtt: number;
-    /** Protocol messages/s sent by all replicas over the one-by-one and batched one-way limits. */
-    messages_per_s_vs_msgs_per_s: number;
-    messages_per_s_vs_batched_msgs_per_s: number;
-    /** With --compare-inline: this run's decisions/s over the inline run's. */
-    threads_vs_inline: number | null;
-  };
-  inline: { decisions_per_s: number; latency_us_p50: number; event_loop_delay_us_p99: number } | null;
-  /** Decisions/s per 100 ms bucket, for the throughput-over-time plot. */
+  /** [percentile, latency us] breakpoints of the merged histogram (what a latency CDF is drawn from). */
+  latency_us_percentiles: Array<[number, number]>;
+  /** Decisions/s per 100 ms bucket. */
   throughput_series_per_s: number[];
-  machine: Machine;
-  commit: string;
+  workers: Array<{ replica: number; cpu_ms: number; utilization: number; heap_start_bytes: number; heap_end_bytes: number }>;
 }
 
-function merged(hs: RecordableHistogram[]): RecordableHistogram {
+export function mergedHistogram(hs: readonly RecordableHistogram[]): RecordableHistogram {
   const out = createHistogram({ lowest: 1, highest: 600_000_000, figures: 3 });
   for (const h of hs) if (h.count > 0) out.add(h);
   return out;
@@ -85,100 +63,82 @@ function merged(hs: RecordableHistogram[]): RecordableHistogram {
 
 const pct = (h: RecordableHistogram, p: number): number => (h.count > 0 ? h.percentile(p) : 0);
 
-export function summarize(run: RawRun, label: string, limit: Limit, m: Machine, commitId: string, inline: RawRun | null): Summary {
-  const o = run.options;
+/**
+ * The one reading of the core's per-decision `ballots` count (every ballot
+ * started on a value's behalf, across slots): attempts per proposal.
+ */
+export function attemptsPerProposal(ms: readonly WorkloadMetrics[]): { mean: number; p99: number } {
+  const h = mergedHistogram(ms.map((x) => x.ballots));
+  return { mean: h.count > 0 ? round3(h.mean) : 0, p99: pct(h, 99) };
+}
+
+function windows(run: RawRun): number[] {
+  const r0 = run.metrics[0];
+  const per = Math.round(1000 / BUCKET_MS);
+  const out: number[] = [];
+  for (let w = 0; w < Math.floor(run.measured_ms / 1000); w++) {
+    let c = 0;
+    for (let b = w * per; b < (w + 1) * per; b++) c += r0?.bucket_counts[b] ?? 0;
+    out.push(c);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+function heapGrowth(run: RawRun): number | null {
+  if (run.measured_ms < HEAP_GROWTH_MIN_MS) return null;
+  const minutes = run.measured_ms / 60_000;
+  return round3(Math.max(...run.metrics.map((x) => (x.heap_start_bytes > 0 ? (((x.heap_end_bytes - x.heap_start_bytes) / x.heap_start_bytes) * 100) / minutes : 0))));
+}
+
+export function summarize(run: RawRun, label: string, repeat: number, limit: Limit, inline: RawRun | null): RunSummary {
   const ms = run.metrics;
   const r0 = ms[0];
   if (r0 === undefined) throw new Error('a run without replicas');
   const seconds = run.measured_ms / 1000;
   const decisions = r0.decisions;
   const dps = decisions / seconds;
-  const lat = merged(ms.map((x) => x.latency_us));
-  const ballots = merged(ms.map((x) => x.ballots));
-  const sum = (f: (x: (typeof ms)[number]) => number): number => ms.reduce((a, x) => a + f(x), 0);
-  const perWindow: number[] = [];
-  const per = Math.round(1000 / BUCKET_MS);
-  const fullWindows = Math.floor(run.measured_ms / 1000);
-  for (let w = 0; w < fullWindows; w++) {
-    let c = 0;
-    for (let b = w * per; b < (w + 1) * per; b++) c += r0.bucket_counts[b] ?? 0;
-    perWindow.push(c);
-  }
-  const sortedWindows = [...perWindow].sort((a, b) => a - b);
+  const lat = mergedHistogram(ms.map((x) => x.latency_us));
+  const attempts = attemptsPerProposal(ms);
+  const sum = (f: (x: WorkloadMetrics) => number): number => ms.reduce((a, x) => a + f(x), 0);
+  const perDecision = (x: number): number => (decisions > 0 ? round3(x / decisions) : 0);
+  const sortedWindows = windows(run);
   const messages = sum((x) => x.messages_out);
-  const window = o.policy.params.window;
-  const bare = limit.bare_loop_decisions_per_s[String(window)] ?? Number.NaN;
-  const rtt = limit.rtt_us;
-  const minutes = run.measured_ms / 60_000;
+  const bare = limit.bare_loop_decisions_per_s[String(run.options.policy.params.window)] ?? Number.NaN;
+  // Inline replicas share one thread, whose busy time each of them reports.
+  const cpu_ms = run.runtime === 'inline' ? r0.elu_active_ms : sum((x) => x.elu_active_ms);
   const inlineDps = inline === null ? null : (inline.metrics[0]?.decisions ?? 0) / (inline.measured_ms / 1000);
-  const inlineLat = inline === null ? null : merged(inline.metrics.map((x) => x.latency_us));
+  const metrics: Metrics = {
+    decisions_per_s: round3(dps), decisions,
+    decisions_per_s_window_min: percentile(sortedWindows, 0) || 0, decisions_per_s_window_p50: percentile(sortedWindows, 50) || 0,
+    decisions_per_s_window_max: percentile(sortedWindows, 100) || 0,
+    latency_us_p50: pct(lat, 50), latency_us_p90: pct(lat, 90), latency_us_p99: pct(lat, 99), latency_us_p999: pct(lat, 99.9),
+    latency_us_max: lat.count > 0 ? lat.max : 0, latency_us_mean: lat.count > 0 ? round3(lat.mean) : 0,
+    attempts_per_proposal: attempts.mean, attempts_per_proposal_p99: attempts.p99,
+    rejections_per_decision: perDecision(sum((x) => x.stats.nacks)), messages_per_decision: perDecision(messages),
+    bytes_per_decision: perDecision(sum((x) => x.bytes_out)), fsyncs_per_decision: perDecision(sum((x) => x.fsyncs)),
+    cpu_us_per_decision: perDecision(cpu_ms * 1000),
+    rejections: sum((x) => x.stats.nacks), phase1_retries: sum((x) => x.stats.phase1Retries), timeouts: sum((x) => x.stats.timeouts),
+    leader_changes: sum((x) => x.stats.leaderChanges), lease_expiries: sum((x) => x.stats.leaseExpiries),
+    livelock_episodes: sum((x) => x.livelock_episodes), livelock_ms: round3(sum((x) => x.livelock_ms)),
+    proposals_dropped: sum((x) => x.proposals_dropped), malformed: sum((x) => x.malformed), fsyncs: sum((x) => x.fsyncs),
+    event_loop_delay_us_p99: round3(run.event_loop_delay_us_p99), heap_growth_pct_per_min_max: heapGrowth(run),
+    decisions_per_s_vs_bare_loop: round3(dps / bare), latency_p50_vs_rtt: round3(pct(lat, 50) / limit.rtt_us),
+    latency_p99_vs_rtt: round3(pct(lat, 99) / limit.rtt_us),
+    messages_per_s_vs_msgs_per_s: round3(messages / seconds / limit.msgs_per_s),
+    messages_per_s_vs_batched_msgs_per_s: round3(messages / seconds / limit.batched_msgs_per_s),
+    threads_vs_inline: inlineDps === null || inlineDps === 0 ? null : round3(dps / inlineDps),
+    inline_decisions_per_s: inlineDps === null ? null : round3(inlineDps),
+    inline_latency_us_p50: inline === null ? null : pct(mergedHistogram(inline.metrics.map((x) => x.latency_us)), 50),
+    limit_rtt_us: round3(limit.rtt_us), limit_rtt_us_p99: round3(limit.rtt_us_p99), limit_msgs_per_s: round3(limit.msgs_per_s),
+    limit_batched_msgs_per_s: round3(limit.batched_msgs_per_s), limit_bare_loop_decisions_per_s: round3(bare),
+  };
   return {
-    label, policy: o.policy.name, runtime: run.runtime, replicas: o.replicas, proposers: o.proposers,
-    outstanding: o.outstanding, window, workload: o.workload, rate_per_s: o.workload === 'open' ? o.rate_per_s : null,
-    conflict_pct: o.conflict_pct, value_bytes: o.value_bytes, storage: o.storage, fsync: o.fsync,
-    apply_cost_us: o.apply_cost_us, duration_s: o.duration_ms / 1000, warmup_s: o.warmup_ms / 1000, seed: o.seed,
-    decisions,
-    decisions_per_s: round3(dps),
-    throughput_per_s_windows: {
-      count: perWindow.length, min: percentile(sortedWindows, 0) || 0, p50: percentile(sortedWindows, 50) || 0,
-      mean: round3(mean(perWindow)) || 0, max: percentile(sortedWindows, 100) || 0,
-    },
-    latency_us: {
-      p50: pct(lat, 50), p90: pct(lat, 90), p99: pct(lat, 99), p999: pct(lat, 99.9),
-      max: lat.count > 0 ? lat.max : 0, mean: lat.count > 0 ? round3(lat.mean) : 0, count: lat.count,
-    },
-    ballots_per_decision: { mean: ballots.count > 0 ? round3(ballots.mean) : 0, p99: pct(ballots, 99) },
-    rejections: sum((x) => x.stats.nacks),
-    phase1_retries: sum((x) => x.stats.phase1Retries),
-    timeouts: sum((x) => x.stats.timeouts),
-    leader_changes: sum((x) => x.stats.leaderChanges),
-    lease_expiries: sum((x) => x.stats.leaseExpiries),
-    livelock_episodes: sum((x) => x.livelock_episodes),
-    livelock_ms: round3(sum((x) => x.livelock_ms)),
-    messages_per_decision: decisions > 0 ? round3(messages / decisions) : 0,
-    bytes_per_decision: decisions > 0 ? round3(sum((x) => x.bytes_out) / decisions) : 0,
-    proposals_dropped: sum((x) => x.proposals_dropped),
-    malformed: sum((x) => x.malformed),
-    fsyncs: sum((x) => x.fsyncs),
+    schema_version: RESULTS_SCHEMA_VERSION, label, repeat, config: run.options.config, metrics, settled: run.settled,
+    latency_us_percentiles: lat.count > 0 ? [...lat.percentiles].map(([p, v]) => [round3(p), v]) : [],
+    throughput_series_per_s: Array.from({ length: Math.ceil(run.measured_ms / BUCKET_MS) }, (_, b) => (r0.bucket_counts[b] ?? 0) * (1000 / BUCKET_MS)),
     workers: ms.map((x) => ({
       replica: x.id, cpu_ms: round3(x.elu_active_ms), utilization: round3(x.elu_utilization),
       heap_start_bytes: x.heap_start_bytes, heap_end_bytes: x.heap_end_bytes,
     })),
-    heap_growth_pct_per_min_max: round3(
-      Math.max(...ms.map((x) => (x.heap_start_bytes > 0 ? ((x.heap_end_bytes - x.heap_start_bytes) / x.heap_start_bytes) * 100 / minutes : 0))),
-    ),
-    event_loop_delay_us_p99: round3(run.event_loop_delay_us_p99),
-    settled: run.settled,
-    limit: {
-      rtt_us: round3(rtt), rtt_us_p99: round3(limit.rtt_us_p99), msgs_per_s: round3(limit.msgs_per_s),
-      batched_msgs_per_s: round3(limit.batched_msgs_per_s), bare_loop_window: window,
-      bare_loop_decisions_per_s: round3(bare), bare_loop_window1_decisions_per_s: round3(limit.bare_loop_decisions_per_s['1'] ?? Number.NaN),
-    },
-    ratio: {
-      decisions_per_s_vs_bare_loop: round3(dps / bare),
-      latency_p50_vs_rtt: round3(pct(lat, 50) / rtt),
-      latency_p99_vs_rtt: round3(pct(lat, 99) / rtt),
-      messages_per_s_vs_msgs_per_s: round3(messages / seconds / limit.msgs_per_s),
-      messages_per_s_vs_batched_msgs_per_s: round3(messages / seconds / limit.batched_msgs_per_s),
-      threads_vs_inline: inlineDps === null || inlineDps === 0 ? null : round3(dps / inlineDps),
-    },
-    inline: inline === null || inlineDps === null || inlineLat === null ? null : {
-      decisions_per_s: round3(inlineDps), latency_us_p50: pct(inlineLat, 50),
-      event_loop_delay_us_p99: round3(inline.event_loop_delay_us_p99),
-    },
-    throughput_series_per_s: Array.from({ length: Math.ceil(run.measured_ms / BUCKET_MS) }, (_, b) => (r0.bucket_counts[b] ?? 0) * (1000 / BUCKET_MS)),
-    machine: m,
-    commit: commitId,
   };
-}
-
-/** One CSV-able row: nested objects flattened with dots; arrays left out (they live in runs/*.json). */
-export function flatten(obj: object, prefix = '', out: Record<string, string | number | boolean | null> = {}): Record<string, string | number | boolean | null> {
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix === '' ? k : `${prefix}.${k}`;
-    if (Array.isArray(v)) continue;
-    if (v !== null && typeof v === 'object') flatten(v as object, key, out);
-    else out[key] = v as string | number | boolean | null;
-  }
-  return out;
 }

@@ -1,17 +1,48 @@
-/** The plain summary table printed on stdout at the end. */
-import type { Summary } from './summary.js';
+/** The summary table printed on stdout at the end: one row per configuration, each figure with its spread over repeats. */
+import { CI_SAMPLES_MIN } from '../src/report/plots.js';
+import type { Estimate } from '../src/report/stats.js';
+import type { BenchMetric } from './summary.js';
 
-export function renderTable(runs: Summary[]): string {
-  const head = ['run', 'policy', 'rt', 'prop', 'win', 'decisions/s', 'vs bare', 'p50 us', 'p99 us', 'p50/rtt', 'ballots', 'nacks', 'livelock', 'loop p99 us', 'vs inline', 'ok'];
-  const rows = runs.map((r, i) => [
-    r.label || String(i + 1), r.policy, r.runtime, String(r.proposers), String(r.window),
-    String(Math.round(r.decisions_per_s)), r.ratio.decisions_per_s_vs_bare_loop.toFixed(2),
-    String(Math.round(r.latency_us.p50)), String(Math.round(r.latency_us.p99)), r.ratio.latency_p50_vs_rtt.toFixed(2),
-    r.ballots_per_decision.mean.toFixed(2), String(r.rejections), String(r.livelock_episodes),
-    String(Math.round(r.event_loop_delay_us_p99)),
-    r.ratio.threads_vs_inline === null ? '-' : r.ratio.threads_vs_inline.toFixed(2), r.settled ? 'yes' : 'NO',
-  ]);
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((s, c) => (c <= 2 ? s.padEnd(widths[c] ?? 0) : s.padStart(widths[c] ?? 0))).join('  ');
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+export interface TableRow {
+  label: string;
+  runtime: string;
+  estimates: Record<BenchMetric, Estimate>;
+  settled: boolean;
+}
+
+const COLUMNS: ReadonlyArray<[string, BenchMetric]> = [
+  ['decisions/s', 'decisions_per_s'], ['vs bare', 'decisions_per_s_vs_bare_loop'], ['p50 us', 'latency_us_p50'], ['p99 us', 'latency_us_p99'],
+  ['p50/rtt', 'latency_p50_vs_rtt'], ['attempts', 'attempts_per_proposal'], ['rej/dec', 'rejections_per_decision'],
+  ['msgs/dec', 'messages_per_decision'], ['cpu us/dec', 'cpu_us_per_decision'], ['livelock', 'livelock_episodes'], ['vs inline', 'threads_vs_inline'],
+];
+
+/** 15276 -> '15.3k', 0.1234 -> '0.123'. */
+function compact(x: number): string {
+  if (!Number.isFinite(x)) return '-';
+  const a = Math.abs(x);
+  if (a >= 1e6) return `${(x / 1e6).toFixed(a >= 1e7 ? 1 : 2)}M`;
+  if (a >= 1e4) return `${(x / 1e3).toFixed(a >= 1e5 ? 0 : 1)}k`;
+  if (a >= 100) return String(Math.round(x));
+  return String(Number(x.toPrecision(3)));
+}
+
+/** 'median' alone for one run; 'median (min-max)' for repeats, and '±ci%' (half-width of the 95% CI of the mean) from three. */
+export function spread(e: Estimate): string {
+  if (e.n === 0) return '-';
+  if (e.n === 1) return compact(e.median);
+  const ci = e.n >= CI_SAMPLES_MIN && Number.isFinite(e.ci95_hi - e.ci95_lo) && e.mean !== 0 ? ` ±${compact((Math.abs(e.ci95_hi - e.ci95_lo) / 2 / Math.abs(e.mean)) * 100)}%` : '';
+  return `${compact(e.median)} (${compact(e.min)}-${compact(e.max)})${ci}`;
+}
+
+/** With repeats each cell carries its spread, so the ratios (in the report and the CSV) make room. */
+const RATIOS: readonly BenchMetric[] = ['decisions_per_s_vs_bare_loop', 'latency_p50_vs_rtt', 'threads_vs_inline'];
+
+export function renderTable(rows: readonly TableRow[]): string {
+  const repeated = rows.some((r) => r.estimates.decisions_per_s.n > 1);
+  const cols = COLUMNS.filter(([, m]) => rows.some((r) => r.estimates[m].n > 0) && !(repeated && RATIOS.includes(m)));
+  const head = ['configuration', 'rt', ...cols.map(([h]) => h), 'ok'];
+  const body = rows.map((r, i) => [r.label || String(i + 1), r.runtime, ...cols.map(([, m]) => spread(r.estimates[m])), r.settled ? 'yes' : 'NO']);
+  const widths = head.map((h, c) => Math.max(h.length, ...body.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((s, c) => (c <= 1 ? s.padEnd(widths[c] ?? 0) : s.padStart(widths[c] ?? 0))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }

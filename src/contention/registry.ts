@@ -48,13 +48,29 @@ export const DEFAULT_PARAMS: Readonly<PolicyParams> = Object.freeze({
   after_lost_slot: 'now',
 });
 
+/**
+ * Each policy with the parameters it reads (`reads`): a tool refuses a flag or
+ * a swept key the chosen policy ignores, so a sweep never varies a no-op.
+ */
 export const POLICIES = {
-  immediate: { about: 'retry at once with a higher ballot (may livelock)', create: (p: PolicyParams) => immediate(p) },
-  fixed: { about: 'retry after delay_ms', create: (p: PolicyParams) => fixed(p) },
-  exponential: { about: 'retry after base_ms * multiplier^n up to cap_ms, with jitter', create: (p: PolicyParams) => exponential(p) },
-  leader: { about: 'Omega leader election, stable-leader Multi-Paxos', create: (p: PolicyParams) => leader(p) },
-  lease: { about: 'leader election plus Paxos leases', create: (p: PolicyParams) => lease(p) },
-} as const satisfies Record<string, { about: string; create: (p: PolicyParams) => ContentionPolicy }>;
+  immediate: { about: 'retry at once with a higher ballot (may livelock)', reads: ['window'], create: (p: PolicyParams) => immediate(p) },
+  fixed: { about: 'retry after delay_ms', reads: ['delay_ms', 'window'], create: (p: PolicyParams) => fixed(p) },
+  exponential: {
+    about: 'retry after base_ms * multiplier^n up to cap_ms, with jitter',
+    reads: ['base_ms', 'cap_ms', 'multiplier', 'jitter', 'window'],
+    create: (p: PolicyParams) => exponential(p),
+  },
+  leader: {
+    about: 'Omega leader election, stable-leader Multi-Paxos',
+    reads: ['heartbeat_ms', 'election_timeout_ms', 'base_ms', 'cap_ms', 'window'],
+    create: (p: PolicyParams) => leader(p),
+  },
+  lease: {
+    about: 'leader election plus Paxos leases',
+    reads: ['heartbeat_ms', 'election_timeout_ms', 'base_ms', 'cap_ms', 'lease_ms', 'drift_ms', 'window'],
+    create: (p: PolicyParams) => lease(p),
+  },
+} as const satisfies Record<string, { about: string; reads: ReadonlyArray<keyof PolicyParams>; create: (p: PolicyParams) => ContentionPolicy }>;
 
 export type PolicyName = keyof typeof POLICIES;
 export const POLICY_NAMES = Object.keys(POLICIES) as PolicyName[];

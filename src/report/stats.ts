@@ -73,3 +73,141 @@ export function pairedDifference(a: readonly number[], b: readonly number[]): In
 export function round3(x: number): number {
   return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x;
 }
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** What a table cell, a CSV row and an error bar show of repeated measurements of one figure. */
+export interface Estimate {
+  n: number;
+  median: number;
+  mean: number;
+  min: number;
+  max: number;
+  /** The 95% t-interval of the mean (NaN below two samples). */
+  ci95_lo: number;
+  ci95_hi: number;
+}
+
+export function estimate(xs: readonly number[]): Estimate {
+  const finite = xs.filter(Number.isFinite);
+  const ci = meanCi95(finite);
+  return {
+    n: finite.length, median: median(finite), mean: ci.mean,
+    min: finite.length === 0 ? Number.NaN : Math.min(...finite), max: finite.length === 0 ? Number.NaN : Math.max(...finite),
+    ci95_lo: ci.lo, ci95_hi: ci.hi,
+  };
+}
+
+/**
+ * Two-sided significance level every verdict uses. The rank test below can
+ * reach it only with enough runs: the smallest p of m against n runs is
+ * 2 / C(m+n, m), so 3 against 3 (2/20 = 0.1) never can, 4 against 4
+ * (2/70 = 0.029) can.
+ */
+export const ALPHA = 0.05;
+
+/** C(n, k) as a float (exact for the small sizes used here). */
+function choose(n: number, k: number): number {
+  let c = 1;
+  for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;
+  return c;
+}
+
+/** The smallest two-sided p-value a Mann-Whitney U test of m against n samples can give. */
+export function mannWhitneyMinP(m: number, n: number): number {
+  return m < 1 || n < 1 ? 1 : Math.min(1, 2 / choose(m + n, m));
+}
+
+/** The fewest runs per side (equal sizes) with which the rank test can reach ALPHA. */
+export const MIN_RUNS_FOR_VERDICT = ((): number => {
+  let n = 1;
+  while (mannWhitneyMinP(n, n) >= ALPHA) n++;
+  return n;
+})();
+
+/** Mid-ranks (1-based) of the pooled samples, ties sharing the mean of their ranks. */
+function midRanks(pooled: readonly number[]): number[] {
+  const order = pooled.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+  const ranks = new Array<number>(pooled.length).fill(0);
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && (order[j + 1] as readonly [number, number])[0] === (order[i] as readonly [number, number])[0]) j++;
+    for (let k = i; k <= j; k++) ranks[(order[k] as readonly [number, number])[1]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+/** Splits up to this many are enumerated exactly (C(16, 8) = 12,870); beyond, the normal approximation. */
+const EXACT_SPLITS_MAX = 20_000;
+
+/**
+ * Mann-Whitney U (Wilcoxon rank-sum) test, two-sided: no assumption of
+ * normality, which run-to-run benchmark noise (skewed, with outliers) does not
+ * meet. Exact by enumerating every split of the pooled ranks when that is
+ * cheap (ties handled by mid-ranks), otherwise the normal approximation with
+ * tie and continuity corrections.
+ */
+export function mannWhitney(a: readonly number[], b: readonly number[]): { u: number; p: number } {
+  const m = a.length;
+  const n = b.length;
+  if (m === 0 || n === 0) return { u: Number.NaN, p: 1 };
+  const ranks = midRanks([...a, ...b]);
+  const rankSumA = ranks.slice(0, m).reduce((s, r) => s + r, 0);
+  const u = rankSumA - (m * (m + 1)) / 2;
+  const centre = (m * n) / 2;
+  const observed = Math.abs(u - centre);
+  if (choose(m + n, m) <= EXACT_SPLITS_MAX) {
+    let extreme = 0;
+    let total = 0;
+    const visit = (start: number, left: number, sum: number): void => {
+      if (left === 0) {
+        total++;
+        if (Math.abs(sum - (m * (m + 1)) / 2 - centre) >= observed - 1e-9) extreme++;
+        return;
+      }
+      for (let i = start; i <= ranks.length - left; i++) visit(i + 1, left - 1, sum + (ranks[i] as number));
+    };
+    visit(0, m, 0);
+    return { u, p: extreme / total };
+  }
+  const N = m + n;
+  const counts = new Map<number, number>();
+  for (const r of ranks) counts.set(r, (counts.get(r) ?? 0) + 1);
+  let tieTerm = 0;
+  for (const t of counts.values()) tieTerm += t * t * t - t;
+  const variance = ((m * n) / 12) * (N + 1 - tieTerm / (N * (N - 1)));
+  if (variance <= 0) return { u, p: 1 };
+  const z = Math.max(0, observed - 0.5) / Math.sqrt(variance);
+  return { u, p: Math.min(1, 2 * (1 - normalCdf(z))) };
+}
+
+/** Standard normal CDF (Abramowitz-Stegun 7.1.26, error below 1.5e-7). */
+export function normalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const erf = 1 - (((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t) * Math.exp(-x * x);
+  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}
+
+/**
+ * Welch's interval for mean(b) - mean(a) from summaries alone (mean, the
+ * half-width of a 95% t-interval, n): what compare uses when a results folder
+ * keeps only per-point means and intervals (simulator sweeps over seeds).
+ */
+export function welchDifference(a: { mean: number; ci95: number; n: number }, b: { mean: number; ci95: number; n: number }): Interval & { excludesZero: boolean } {
+  const varOfMean = (s: { ci95: number; n: number }): number => (s.ci95 / tQuantile975(s.n - 1)) ** 2;
+  const va = varOfMean(a);
+  const vb = varOfMean(b);
+  const d = b.mean - a.mean;
+  const se = Math.sqrt(va + vb);
+  const df = (va + vb) ** 2 / ((va * va) / (a.n - 1) + (vb * vb) / (b.n - 1));
+  const half = se === 0 ? 0 : tQuantile975(Math.max(1, Math.floor(df))) * se;
+  const ok = Number.isFinite(half) && a.n >= 2 && b.n >= 2;
+  return { n: Math.min(a.n, b.n), mean: d, ci95: ok ? half : Number.NaN, lo: d - half, hi: d + half, excludesZero: ok && (d - half > 0 || d + half < 0) };
+}

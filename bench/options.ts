@@ -3,7 +3,8 @@
  * parser), so every option has a default and a one-line error, and `--sweep`
  * can vary any of them with the very same parsers.
  */
-import { DEFAULT_PARAMS, POLICIES, POLICY_NAMES, policySpec, type PolicyName, type PolicyParams, type PolicySpec } from '../src/contention/registry.js';
+import { AFTER_LOST_SLOT, DEFAULT_PARAMS, POLICIES, POLICY_NAMES, policySpec, type PolicyName, type PolicyParams, type PolicySpec } from '../src/contention/registry.js';
+import type { AfterLostSlot } from '../src/paxos/policy.js';
 import type { WorkloadConfig } from '../src/runtime/workload.js';
 import { JITTERS, type Jitter } from '../src/contention/backoff.js';
 import { MAX_NODES } from '../src/paxos/ballot.js';
@@ -138,6 +139,7 @@ export const RUN_OPTIONS = {
   'lease-ms': param('lease_ms', ms(0.001), 'lease: grant length'),
   'drift-ms': param('drift_ms', ms(0), 'lease: clock drift bound'),
   window: param('window', int(1, 65_536), 'slots in flight per proposer (leader: phase-2 window)'),
+  'after-lost-slot': param('after_lost_slot', oneOf(AFTER_LOST_SLOT), 'fixed, exponential: after another value wins the slot, try the next slot now or back off first'),
   duration: { default: '10s', parse: duration(100), help: 'measured time per run', column: 'duration_ms' },
   warmup: { default: '2s', parse: duration(0), help: 'time before measuring', column: 'warmup_ms' },
   seed: { default: '1', parse: int(0, 2 ** 31 - 1), help: 'random seed', column: 'seed' },
@@ -309,7 +311,7 @@ function toRunOptions(values: Map<RunKey, string>, given: ReadonlySet<RunKey>): 
     policy = policySpec(s('policy'), {
       delay_ms: n('delay-ms'), base_ms: n('base-ms'), cap_ms: n('cap-ms'), multiplier: n('multiplier'),
       jitter: s('jitter') as Jitter, heartbeat_ms: n('heartbeat-ms'), election_timeout_ms: n('election-timeout-ms'),
-      lease_ms: n('lease-ms'), drift_ms: n('drift-ms'), window: n('window'),
+      lease_ms: n('lease-ms'), drift_ms: n('drift-ms'), window: n('window'), after_lost_slot: s('after-lost-slot') as AfterLostSlot,
     });
   } catch (e) {
     throw new OptionError(e instanceof Error ? e.message : String(e));

@@ -127,7 +127,7 @@ describe('npm run bench', () => {
     [['--policy', 'lease', '--drift-ms', '200'], /drift_ms/],
     [['--conflict', '101'], /--conflict must be at most 100, got '101'/],
     [['--duration', '10'], /--duration must be a duration like 200ms, 5s or 2m, got '10' \(a bare number is refused: say the unit\)/],
-    [['--sweep', 'base-ms=1,2', '--policy', 'fixed'], /^synod bench: --base-ms: fixed ignores it \(fixed reads --delay-ms, --window\); sweep a policy and its parameters in separate runs\n$/],
+    [['--sweep', 'base-ms=1,2', '--policy', 'fixed'], /^synod bench: --base-ms: fixed ignores it \(fixed reads --delay-ms, --window, --after-lost-slot\); sweep a policy and its parameters in separate runs\n$/],
     [['--sweep', 'policy=fixed,exponential', '--jitter', 'none'], /--jitter: fixed ignores it/],
     [['--rate', '500'], /--rate: only --workload open has a rate/],
     [['--fsync', 'always'], /--fsync: only --storage file syncs/],

@@ -54,10 +54,10 @@ export const DEFAULT_PARAMS: Readonly<PolicyParams> = Object.freeze({
  */
 export const POLICIES = {
   immediate: { about: 'retry at once with a higher ballot (may livelock)', reads: ['window'], create: (p: PolicyParams) => immediate(p) },
-  fixed: { about: 'retry after delay_ms', reads: ['delay_ms', 'window'], create: (p: PolicyParams) => fixed(p) },
+  fixed: { about: 'retry after delay_ms', reads: ['delay_ms', 'window', 'after_lost_slot'], create: (p: PolicyParams) => fixed(p) },
   exponential: {
     about: 'retry after base_ms * multiplier^n up to cap_ms, with jitter',
-    reads: ['base_ms', 'cap_ms', 'multiplier', 'jitter', 'window'],
+    reads: ['base_ms', 'cap_ms', 'multiplier', 'jitter', 'window', 'after_lost_slot'],
     create: (p: PolicyParams) => exponential(p),
   },
   leader: {

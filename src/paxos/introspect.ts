@@ -21,7 +21,7 @@ export const FINGERPRINTED = {
   node: ['ballots', 'loopback'],
   ballots: ['round', 'highestSeen'],
   sync: ['syncAt', 'lastLearnRequest_ms', 'syncPeer'],
-  perSlot: ['pending', 'instances', 'backoffPrevious_ms', 'holeSlot', 'holeSince_ms'],
+  perSlot: ['pending', 'deferred', 'instances', 'backoffPrevious_ms', 'holeSlot', 'holeSince_ms'],
   stableLeader: [
     'role', 'leadBallot', 'leadFailures', 'p1From', 'p1Covered', 'p1Promises', 'p1Votes', 'nextSlot', 'pending', 'instances',
     'forwarded', 'commitFrom', 'commitTo', 'advertisedTo', 'quorumDecided', 'leaseWasValid', 'heartbeatAt', 'leadAt', 'leaseAt', 'forwardAt',
@@ -56,7 +56,8 @@ function perSlotText(p: PerSlotProposer, r: Replica, now: number): string {
   const horizon = r.node.cfg.holeGrace_ms * (1 + r.id);
   const holeAge = st.holeSlot < 0 ? '-' : Number.isFinite(horizon) ? String(Math.max(st.holeSince_ms - now, -horizon)) : 'young';
   return [
-    JSON.stringify([...st.pending.keys()]),
+    JSON.stringify([...st.pending].map(([v, c]) => [v, c.ballots, c.failures])),
+    JSON.stringify([...st.deferred].map(([v, d]) => [v, d.carry.ballots, d.carry.failures, d.at - now])),
     [...st.instances.values()].map((i) => instanceText(i, now)).join(';'),
     st.backoffPrevious_ms, st.holeSlot, holeAge,
   ].join('#');

@@ -2,7 +2,11 @@
  * The per-slot proposer: each proposal runs phase 1 and phase 2 in the next
  * free slot. On the first rejection or a timeout of an attempt, the contention
  * policy says how long to wait before retrying with a higher ballot; when
- * another value wins the slot, the proposal moves on to a later slot.
+ * another value wins the slot, the proposal moves on to a later slot, at once
+ * or after the policy's delay (`afterLostSlot`). A value carries its counts
+ * from slot to slot: the ballots started on its behalf (what its Decision
+ * reports) and its failures (the backoff exponent, which so keeps growing
+ * across slots; losing a slot counts as a failure).
  *
  * It also fills holes: a slot below the highest one known decided (or voted
  * in by our own acceptor, after a restart: learners are volatile) that nobody
@@ -18,9 +22,19 @@ import type { Node } from './node.js';
 import type { FailureReason } from './policy.js';
 import type { ProposerRole } from './role.js';
 
+/** What a value carries from slot to slot. */
+export interface Carry {
+  ballots: number;
+  failures: number;
+}
+
+export const FRESH: Readonly<Carry> = Object.freeze({ ballots: 0, failures: 0 });
+
 export interface PerSlotState {
   /** Values waiting for a slot; a Map keeps FIFO order and deletes in O(1). */
-  pending: Map<Value, true>;
+  pending: Map<Value, Carry>;
+  /** Values that lost a slot, backing off until `at` before they try the next one (afterLostSlot 'backoff'). */
+  deferred: Map<Value, { carry: Carry; at: number }>;
   instances: Map<Slot, Instance>;
   /** The delay drawn last (decorrelated jitter grows from it); 0 after one of our values is decided. */
   backoffPrevious_ms: number;
@@ -31,7 +45,7 @@ export interface PerSlotState {
 
 export class PerSlotProposer implements ProposerRole {
   readonly mode = 'per-slot' as const;
-  readonly state: PerSlotState = { pending: new Map(), instances: new Map(), backoffPrevious_ms: 0, holeSlot: -1, holeSince_ms: 0 };
+  readonly state: PerSlotState = { pending: new Map(), deferred: new Map(), instances: new Map(), backoffPrevious_ms: 0, holeSlot: -1, holeSince_ms: 0 };
 
   constructor(
     private readonly node: Node,
@@ -39,18 +53,21 @@ export class PerSlotProposer implements ProposerRole {
 
   propose(value: Value, now: number): boolean {
     const st = this.state;
-    if (st.pending.has(value)) return true;
-    if (st.pending.size >= this.node.cfg.maxPending) return false;
-    st.pending.set(value, true);
+    if (st.pending.has(value) || st.deferred.has(value)) return true;
+    if (st.pending.size + st.deferred.size >= this.node.cfg.maxPending) return false;
+    st.pending.set(value, FRESH);
     this.pump(now);
     return true;
   }
 
   pump(now: number): void {
     const st = this.state;
-    while (st.pending.size > 0 && st.instances.size < this.node.policy.window) {
-      const value = takeFirst(st.pending);
+    // A value backing off after a lost slot holds its place in the window: the proposer itself waits.
+    while (st.pending.size > 0 && st.instances.size + st.deferred.size < this.node.policy.window) {
+      const [value, carry] = takeFirstEntry(st.pending);
       const inst = newInstance(this.nextFreeSlot(), value, value, this.node.cfg.quorum);
+      inst.ballots = carry.ballots;
+      inst.failures = carry.failures;
       st.instances.set(inst.slot, inst);
       this.startAttempt(inst, now);
     }
@@ -113,13 +130,20 @@ export class PerSlotProposer implements ProposerRole {
     if (reason === 'timeout') node.stats.timeouts++;
     inst.phase = Phase.Backoff;
     inst.failures++;
-    const delay = node.policy.retryDelay_ms(inst.failures, this.state.backoffPrevious_ms, node.random);
-    if (node.policy.usesPreviousDelay) this.state.backoffPrevious_ms = delay;
+    const delay = this.backoff_ms(inst.failures);
     if (delay <= 0) this.startAttempt(inst, now);
     else inst.at = now + delay;
   }
 
-  learned(slot: Slot, value: Value, _now: number): number {
+  /** The policy's delay before retry number `failures` (decorrelated jitter grows from the previous one). */
+  private backoff_ms(failures: number): number {
+    const { policy, random } = this.node;
+    const delay = policy.retryDelay_ms(failures, this.state.backoffPrevious_ms, random);
+    if (policy.usesPreviousDelay) this.state.backoffPrevious_ms = delay;
+    return delay;
+  }
+
+  learned(slot: Slot, value: Value, now: number): number {
     const st = this.state;
     let ballots = 0;
     const inst = st.instances.get(slot);
@@ -128,13 +152,20 @@ export class PerSlotProposer implements ProposerRole {
       if (inst.own === value) {
         ballots = inst.ballots;
         st.backoffPrevious_ms = 0;
-      } else if (inst.own !== null) {
-        // Another value won this slot: ours goes back to the queue for a later slot.
-        st.pending.set(inst.own, true);
-      }
+      } else if (inst.own !== null) this.lostSlot(inst.own, { ballots: inst.ballots, failures: inst.failures + 1 }, now);
     }
-    if (value !== NOOP) st.pending.delete(value);
+    if (value !== NOOP) {
+      st.pending.delete(value);
+      st.deferred.delete(value);
+    }
     return ballots;
+  }
+
+  /** Another value won our value's slot: it tries a later one, now or after the policy's delay. */
+  private lostSlot(value: Value, carry: Carry, now: number): void {
+    const delay = this.node.policy.afterLostSlot === 'backoff' ? this.backoff_ms(carry.failures) : 0;
+    if (delay <= 0) this.state.pending.set(value, carry);
+    else this.state.deferred.set(value, { carry, at: now + delay });
   }
 
   onSync(now: number): void {
@@ -166,21 +197,30 @@ export class PerSlotProposer implements ProposerRole {
   }
 
   tick(now: number): void {
+    const st = this.state;
+    for (const [value, d] of st.deferred) {
+      if (d.at > now) continue;
+      st.deferred.delete(value);
+      st.pending.set(value, d.carry);
+    }
     for (const inst of takeDue(this.state.instances.values(), now)) {
       if (this.state.instances.get(inst.slot) !== inst) continue; // learned while an earlier timer ran
       if (inst.phase === Phase.Backoff) this.startAttempt(inst, now);
       else this.fail(inst, 'timeout', now);
     }
+    this.pump(now);
   }
 
   nextDeadline(): number {
-    return earliest(this.state.instances.values());
+    let min = earliest(this.state.instances.values());
+    for (const d of this.state.deferred.values()) if (d.at < min) min = d.at;
+    return min;
   }
 
   get outstanding(): number {
     let own = 0;
     for (const inst of this.state.instances.values()) if (inst.own !== null) own++;
-    return this.state.pending.size + own;
+    return this.state.pending.size + this.state.deferred.size + own;
   }
 
   // Messages of the stable-leader mode: never sent in this mode, so only counted.
@@ -201,8 +241,12 @@ export class PerSlotProposer implements ProposerRole {
 }
 
 export function takeFirst<K>(m: Map<K, unknown>): K {
-  const it = m.keys().next();
+  return takeFirstEntry(m)[0];
+}
+
+export function takeFirstEntry<K, V>(m: Map<K, V>): [K, V] {
+  const it = m.entries().next();
   if (it.done === true) throw new Error('takeFirst on an empty queue');
-  m.delete(it.value);
+  m.delete(it.value[0]);
   return it.value;
 }

@@ -14,6 +14,7 @@
  * - learned-chosen:     a replica learns only the value chosen in that slot (so all learned logs agree).
  * - persist-before-send: a promise, a vote or an own ballot is durable before a message shows it.
  * - ballot-monotonic:   a node's prepares never go down, and never reuse a ballot from before a restart.
+ * - only-acceptors-vote: a proposer-only node (id >= acceptors) never promises or accepts.
  */
 import { Acceptor } from '../paxos/acceptor.js';
 import { nodeOf, roundOf, type Ballot, type NodeId } from '../paxos/ballot.js';
@@ -69,8 +70,12 @@ export class SafetyChecker {
   /** Off only in tests that show the other invariants also catch a durability bug, through its effects. */
   private readonly checkPersistence: boolean;
 
-  constructor(nodeCount: number, opts: { maxViolations?: number; checkPersistence?: boolean } = {}) {
-    this.quorum = majority(nodeCount);
+  /** Nodes 0 .. acceptors - 1 vote; the others (proposer-only nodes) must never promise or accept. */
+  private readonly acceptorCount: number;
+
+  constructor(nodeCount: number, opts: { maxViolations?: number; checkPersistence?: boolean; acceptors?: number } = {}) {
+    this.acceptorCount = opts.acceptors ?? nodeCount;
+    this.quorum = majority(this.acceptorCount);
     this.maxViolations = opts.maxViolations ?? 100;
     this.checkPersistence = opts.checkPersistence ?? true;
     this.nodes = Array.from({ length: nodeCount }, () => ({
@@ -138,8 +143,10 @@ export class SafetyChecker {
       case MsgType.Accept:
         return this.onAcceptSent(from, g, m.slot, m.ballot, m.value);
       case MsgType.Promise:
+        if (from >= this.acceptorCount) return this.report('only-acceptors-vote', `proposer-only n${from} sent a promise for ballot ${m.ballot}`);
         return this.onPromiseSent(from, g, m.slot, m.ballot, m.open, m.votes);
       case MsgType.Accepted:
+        if (from >= this.acceptorCount) return this.report('only-acceptors-vote', `proposer-only n${from} accepted ballot ${m.ballot} in slot ${m.slot}`);
         return this.onAcceptedSent(from, g, m.slot, m.ballot);
       case MsgType.Commit:
         // "Every slot in [from, to) was chosen at `ballot`": followers learn their votes at that ballot from it.

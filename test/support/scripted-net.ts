@@ -25,7 +25,7 @@ export class ScriptedNet {
   inflight: InFlight[] = [];
   /** Every send, self-addressed ones included, in order. */
   readonly log: InFlight[] = [];
-  readonly decisions: Array<{ node: NodeId; slot: Slot; value: Value }> = [];
+  readonly decisions: Array<{ node: NodeId; slot: Slot; value: Value; ballots: number }> = [];
   now = 0;
 
   constructor(nodes: number, policy: string | PolicySpec = 'immediate', extra: Partial<ReplicaConfig> = {}) {
@@ -132,7 +132,7 @@ export class ScriptedNet {
       decided: (decisions) => {
         for (const d of decisions) {
           this.checker.learnedBy(node, d.slot, d.value);
-          this.decisions.push({ node, slot: d.slot, value: d.value });
+          this.decisions.push({ node, slot: d.slot, value: d.value, ballots: d.ballots });
         }
       },
     });

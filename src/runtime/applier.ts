@@ -31,6 +31,12 @@ export interface ApplierStats {
  */
 const STREAM_GAPS_MAX = 65_536;
 
+/**
+ * Client request ids remembered for dedupe: a request decided again after this
+ * many other requests were applied is applied again (README, "Exactly once").
+ */
+export const DEFAULT_DEDUPE_WINDOW = 1_000_000;
+
 interface Stream {
   low: number;
   above: Set<number>;
@@ -51,7 +57,7 @@ export class Applier {
 
   constructor(
     private readonly onApply: (a: Applied) => void,
-    private readonly dedupeWindow = 1_000_000,
+    private readonly dedupeWindow = DEFAULT_DEDUPE_WINDOW,
     // The decided log a caller can read back; 100k slots bound the heap of a long run (the core keeps its own 10k).
     private readonly retain = 100_000,
   ) {}

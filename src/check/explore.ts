@@ -287,7 +287,7 @@ export class StateSpace {
 
   /** Takes the node's effects as a driver does (persist, send, decide) and interns the result. */
   private finish(node: NodeId, r: Replica, now: number, events: GhostEvent[]): Transition {
-    r.endTurn();
+    r.endTurn(now);
     const ready = r.takeReady();
     const sends: number[] = [];
     let outOfBound = false;

@@ -427,7 +427,7 @@ export class Model {
     const c = this.copyReplica(r);
     const fp0 = fingerprint(c, now);
     c.receive(e.from, e.msg, now);
-    c.endTurn();
+    c.endTurn(now);
     const out = c.takeReady();
     return out.persist.length === 0 && out.messages.length === 0 && out.decisions.length === 0 && fingerprint(c, now) === fp0;
   }
@@ -451,7 +451,7 @@ export class Model {
   /** Applies node `id`'s effects as a driver must: persist, then send, then decide. Returns true if a prepare went above maxRound. */
   private effects(s: MutableState, id: NodeId): boolean {
     const r = this.replica(s, id);
-    r.endTurn();
+    r.endTurn(this.clock(s, id));
     let outOfBound = false;
     applyReady(id, r.takeReady(), {
       persist: (records) => {

@@ -1,6 +1,7 @@
 /** Cluster options: defaults and validation, all before any worker starts (one-line errors). */
 import { MAX_NODES } from '../paxos/ballot.js';
 import { MAX_VALUE_BYTES } from '../paxos/codec.js';
+import { MAX_BATCH } from '../paxos/replica.js';
 import { policySpec, type PolicyParams, type PolicySpec } from '../contention/registry.js';
 import type { ReplicaTuning } from '../runtime/host.js';
 import { checkWritableDir } from '../storage/index.js';
@@ -40,6 +41,13 @@ export interface ClusterOptions {
   faults?: FaultSpec | boolean;
   /** Each replica writes every decision it learns to `<dir>/decisions-<id>.jsonl` (for agreement checks). */
   decisionsDir?: string;
+  /**
+   * Command batching (leader and lease policies): the leader packs up to `max`
+   * commands into one slot, and waits up to `delay_us` (default 0: only what
+   * one turn gathered) for a batch to fill. Each command is still applied
+   * once, in order, on every replica.
+   */
+  batch?: { max: number; delay_us?: number };
 }
 
 export interface ResolvedOptions {
@@ -87,10 +95,11 @@ export function resolveOptions(o: ClusterOptions): ResolvedOptions {
     storage = { kind: 'file', dir: s.dir, fsync };
   } else throw new RangeError(`storage must be 'memory' or { dir, fsync? }, got ${JSON.stringify(s)}`);
   const seed = o.seed === undefined ? undefined : int('seed', o.seed, -(2 ** 31), 2 ** 31 - 1);
-  const t = o.tuning ?? {};
+  const t: ReplicaTuning = { ...(o.tuning ?? {}), ...resolveBatch(o.batch, policy) };
   for (const [k, v] of Object.entries(t)) {
     // Planted bugs (tests that prove the checkers can fail) travel as an object of switches.
     if (k === 'bugs' && typeof v === 'object' && v !== null && Object.values(v).every((b) => typeof b === 'boolean')) continue;
+    if (k === 'batchDelay_ms' && v === 0) continue;
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw new RangeError(`tuning.${k} must be a positive number, got ${String(v)}`);
   }
   return {
@@ -109,6 +118,16 @@ export function resolveOptions(o: ClusterOptions): ResolvedOptions {
     faults: resolveFaults(o.faults, runtime),
     decisionsDir: decisionsDir(o.decisionsDir),
   };
+}
+
+/** Batching is a stable leader's: refused (one line) for per-slot policies rather than silently ignored. */
+function resolveBatch(b: ClusterOptions['batch'], policy: PolicySpec): Pick<ReplicaTuning, 'batchMax' | 'batchDelay_ms'> {
+  if (b === undefined) return {};
+  if (typeof b !== 'object' || b === null) throw new RangeError(`batch must be { max, delay_us? }, got ${JSON.stringify(b)}`);
+  if (policy.name !== 'leader' && policy.name !== 'lease') throw new RangeError(`batch needs a stable leader (policy leader or lease), not ${policy.name}`);
+  const max = int('batch.max', b.max, 1, MAX_BATCH);
+  const delay_us = int('batch.delay_us', b.delay_us ?? 0, 0, 10_000_000);
+  return { batchMax: max, batchDelay_ms: delay_us / 1000 };
 }
 
 function decisionsDir(d: unknown): string | undefined {

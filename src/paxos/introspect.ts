@@ -24,7 +24,7 @@ export const FINGERPRINTED = {
   perSlot: ['pending', 'deferred', 'instances', 'backoffPrevious_ms', 'holeSlot', 'holeSince_ms'],
   stableLeader: [
     'role', 'leadBallot', 'leadFailures', 'p1From', 'p1Covered', 'p1Promises', 'p1Votes', 'nextSlot', 'pending', 'instances',
-    'forwarded', 'commitFrom', 'commitTo', 'advertisedTo', 'quorumDecided', 'leaseWasValid', 'heartbeatAt', 'leadAt', 'leaseAt', 'forwardAt',
+    'forwarded', 'commitFrom', 'commitTo', 'advertisedTo', 'quorumDecided', 'leaseWasValid', 'batchSince', 'heartbeatAt', 'leadAt', 'leaseAt', 'forwardAt', 'batchAt',
   ],
   instance: ['slot', 'own', 'value', 'ballot', 'phase', 'ballots', 'failures', 'promises', 'best', 'accepts', 'at'],
 } as const;
@@ -63,8 +63,9 @@ function perSlotText(p: PerSlotProposer, r: Replica, now: number): string {
   ].join('#');
 }
 
-function stableLeaderText(l: StableLeader, now: number): string {
+function stableLeaderText(l: StableLeader, r: Replica, now: number): string {
   const st = l.state;
+  const batchDelay = r.node.cfg.batchMax > 1 ? r.node.cfg.batchDelay_ms : 0;
   const p1Votes = [...st.p1Votes.values()].sort((a, b) => a.slot - b.slot).map((v) => `${v.slot}:${v.ballot}:${JSON.stringify(v.value)}`);
   return [
     JSON.stringify([...st.pending.keys()]),
@@ -73,7 +74,9 @@ function stableLeaderText(l: StableLeader, now: number): string {
     st.role, st.leadBallot, st.leadFailures, st.p1From, st.p1Covered, st.p1Promises.fingerprint(), p1Votes.join(','), st.nextSlot,
     `${st.commitFrom}-${st.commitTo}-${st.advertisedTo}:${[...st.quorumDecided].sort((a, b) => a - b).join(',')}`,
     JSON.stringify([...st.forwarded].map(([v, at]) => [v, at - now])),
-    [st.heartbeatAt, st.leadAt, st.leaseAt, st.forwardAt].map((t) => rel(t, now)).join(','),
+    [st.heartbeatAt, st.leadAt, st.leaseAt, st.forwardAt, st.batchAt].map((t) => rel(t, now)).join(','),
+    // Read only with a batch delay, and then only against now: clamped there, as it can only age.
+    batchDelay > 0 ? Math.max(st.batchSince - now, -batchDelay) : '-',
     l.grantor === null ? '-' : l.grantor.fingerprint(now),
     l.holder === null ? '-' : l.holder.fingerprint(now),
     st.leaseWasValid,
@@ -84,7 +87,7 @@ function stableLeaderText(l: StableLeader, now: number): string {
 export function fingerprint(r: Replica, now_ms: number): string {
   const node = r.node;
   const role = r.role;
-  const roleText = role.mode === 'per-slot' ? perSlotText(role as PerSlotProposer, r, now_ms) : stableLeaderText(role as StableLeader, now_ms);
+  const roleText = role.mode === 'per-slot' ? perSlotText(role as PerSlotProposer, r, now_ms) : stableLeaderText(role as StableLeader, r, now_ms);
   return [
     node.acceptor === null ? '-' : node.acceptor.fingerprint(),
     node.learner.fingerprint(),

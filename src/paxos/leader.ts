@@ -4,6 +4,11 @@
  * undecided one, re-proposes what it recovers, then runs phase 2 only, with a
  * window of slots in flight. Other nodes forward their proposals to it.
  *
+ * With batching (batchMax > 1) the leader packs the commands gathered in a
+ * driver turn into as few slots as it can (src/paxos/batch.ts), starting
+ * them at the end of the turn; everything it owes is tracked per command, so
+ * a command re-batched after a leader change is still owed once.
+ *
  * Roles: `idle` -> `preparing` (becomeCandidate) -> `leading` (becomeLeader)
  * -> `idle` (stepDown). Each transition asserts the role it leaves: an
  * illegal one is a bug, and throws.
@@ -17,7 +22,11 @@ import type { Node } from './node.js';
 import type { ElectionParams, FailureReason } from './policy.js';
 import { QuorumCounter } from './quorum.js';
 import type { ProposerRole } from './role.js';
-import { takeFirst } from './proposer.js';
+import { commandsOf, encodeBatch } from './batch.js';
+import { MAX_VALUE_BYTES } from './codec.js';
+
+/** A batch's encoded value stays under the codec's limit (16 bytes of framing per command is generous). */
+const BATCH_BYTES_MAX = MAX_VALUE_BYTES - 64;
 
 export type LeaderRole = 'idle' | 'preparing' | 'leading';
 
@@ -47,12 +56,16 @@ export interface StableLeaderState {
   advertisedTo: Slot;
   quorumDecided: Set<Slot>;
   leaseWasValid: boolean;
+  /** When the oldest command still waiting for a batch arrived (batching with a delay). */
+  batchSince: number;
   /** Named timers, on the node's clock (Infinity: not armed). */
   heartbeatAt: number;
   /** Preparing: the phase-1 timeout. Idle: when to try leading again after a failure. */
   leadAt: number;
   leaseAt: number;
   forwardAt: number;
+  /** A partial batch is sent at this time if it has not filled (batchDelay_ms). */
+  batchAt: number;
 }
 
 export class StableLeader implements ProposerRole {
@@ -75,8 +88,9 @@ export class StableLeader implements ProposerRole {
     this.state = {
       role: 'idle', leadBallot: NO_BALLOT, leadFailures: 0, p1From: 0, p1Covered: 0, p1Promises: new QuorumCounter(cfg.quorum),
       p1Votes: new Map(), nextSlot: 0, pending: new Map(), instances: new Map(), forwarded: new Map(),
-      commitFrom: 0, commitTo: 0, advertisedTo: 0, quorumDecided: new Set(), leaseWasValid: false,
+      commitFrom: 0, commitTo: 0, advertisedTo: 0, quorumDecided: new Set(), leaseWasValid: false, batchSince: now,
       heartbeatAt: now, leadAt: Number.POSITIVE_INFINITY, leaseAt: Number.POSITIVE_INFINITY, forwardAt: Number.POSITIVE_INFINITY,
+      batchAt: Number.POSITIVE_INFINITY,
     };
   }
 
@@ -86,6 +100,7 @@ export class StableLeader implements ProposerRole {
     const st = this.state;
     if (st.pending.has(value) || st.forwarded.has(value)) return true;
     if (st.pending.size + st.forwarded.size >= this.node.cfg.maxPending) return false;
+    if (st.pending.size === 0) st.batchSince = now;
     st.pending.set(value, true);
     this.pump(now);
     return true;
@@ -94,12 +109,8 @@ export class StableLeader implements ProposerRole {
   pump(now: number): void {
     const st = this.state;
     if (st.role === 'leading') {
-      while (st.pending.size > 0 && st.instances.size < this.node.policy.window) {
-        const value = takeFirst(st.pending);
-        const slot = this.nextFreeSlot(st.nextSlot);
-        st.nextSlot = slot + 1;
-        this.startPhase2(slot, value, value, now);
-      }
+      // Batching: slots start at the end of the turn (endTurn), when the turn's commands are all in.
+      if (this.node.cfg.batchMax === 1) this.fillWindow(now);
       return;
     }
     const leader = this.omega.leader(now);
@@ -119,6 +130,39 @@ export class StableLeader implements ProposerRole {
     if (this.omega.leader(now) !== this.node.id) return void this.node.stats.staleMessages++;
     // A value decided meanwhile may be proposed twice: the log keeps both, applying dedupes by value.
     if (value !== NOOP) this.propose(value, now);
+  }
+
+  /** Starts phase 2 for queued commands while the window allows, up to batchMax commands per slot. */
+  private fillWindow(now: number): void {
+    const st = this.state;
+    const { batchMax, batchDelay_ms } = this.node.cfg;
+    st.batchAt = Number.POSITIVE_INFINITY;
+    while (st.pending.size > 0 && st.instances.size < this.node.policy.window) {
+      if (st.pending.size < batchMax && now < st.batchSince + batchDelay_ms) {
+        st.batchAt = st.batchSince + batchDelay_ms; // a partial batch waits to fill
+        return;
+      }
+      const commands: Value[] = [];
+      let bytes = 0;
+      while (commands.length < batchMax && st.pending.size > 0) {
+        const next = st.pending.keys().next().value as Value;
+        // The batch's value must stay within the codec's limit; one command alone always fits.
+        if (commands.length > 0 && bytes + next.length + 16 > BATCH_BYTES_MAX) break;
+        st.pending.delete(next);
+        commands.push(next);
+        bytes += next.length + 16;
+      }
+      st.batchSince = now;
+      const value = encodeBatch(commands);
+      const slot = this.nextFreeSlot(st.nextSlot);
+      st.nextSlot = slot + 1;
+      this.startPhase2(slot, value, value, now);
+    }
+  }
+
+  /** Puts every command of a slot value we owe back in the queue. */
+  private requeue(own: Value): void {
+    for (const c of commandsOf(own) ?? [own]) this.state.pending.set(c, true);
   }
 
   private nextFreeSlot(from: Slot): Slot {
@@ -164,8 +208,9 @@ export class StableLeader implements ProposerRole {
       if (this.node.learner.has(s) || st.instances.has(s)) continue;
       const vote = st.p1Votes.get(s);
       const value = vote === undefined || this.node.cfg.bugs.proposeArbitraryValue ? NOOP : vote.value;
-      // A value we still owe a client rides in its old slot; if that slot goes to another value, it is requeued.
-      const owed = value !== NOOP && st.pending.delete(value);
+      // Commands we still owe a client ride in their old slot; if that slot goes to another value, they are requeued.
+      let owed = false;
+      if (value !== NOOP) for (const c of commandsOf(value) ?? [value]) owed = st.pending.delete(c) || owed;
       this.startPhase2(s, owed ? value : null, value, now);
     }
     st.p1Votes.clear();
@@ -182,8 +227,9 @@ export class StableLeader implements ProposerRole {
     st.role = 'idle';
     st.quorumDecided.clear();
     this.holder?.drop();
-    for (const inst of st.instances.values()) if (inst.own !== null) st.pending.set(inst.own, true);
+    for (const inst of st.instances.values()) if (inst.own !== null) this.requeue(inst.own);
     st.instances.clear();
+    st.batchAt = Number.POSITIVE_INFINITY;
     st.leaseAt = Number.POSITIVE_INFINITY;
     if (reason === 'demoted') {
       st.leadAt = Number.POSITIVE_INFINITY;
@@ -245,11 +291,13 @@ export class StableLeader implements ProposerRole {
     if (inst !== undefined) {
       st.instances.delete(slot);
       if (inst.own === value) ballots = inst.ballots;
-      else if (inst.own !== null) st.pending.set(inst.own, true);
+      else if (inst.own !== null) this.requeue(inst.own);
     }
     if (value !== NOOP) {
-      st.pending.delete(value);
-      st.forwarded.delete(value);
+      for (const c of commandsOf(value) ?? [value]) {
+        st.pending.delete(c);
+        st.forwarded.delete(c);
+      }
     }
     return ballots;
   }
@@ -286,9 +334,11 @@ export class StableLeader implements ProposerRole {
     this.node.toOthers({ t: MsgType.Commit, ballot: st.leadBallot, from: st.commitFrom, to: st.commitTo });
   }
 
-  /** One Commit per follower per driver turn instead of a Decide per slot per follower. */
-  endTurn(): void {
-    if (this.state.role === 'leading') this.advanceCommit(false);
+  /** The turn's batches, then one Commit per follower per driver turn instead of a Decide per slot per follower. */
+  endTurn(now: number): void {
+    if (this.state.role !== 'leading') return;
+    if (this.node.cfg.batchMax > 1) this.fillWindow(now);
+    this.advanceCommit(false);
   }
 
   // ---- election and leases --------------------------------------------------------
@@ -343,6 +393,10 @@ export class StableLeader implements ProposerRole {
       st.forwardAt = Number.POSITIVE_INFINITY;
       this.reroute(now);
     }
+    if (st.batchAt <= now) {
+      st.batchAt = Number.POSITIVE_INFINITY;
+      if (st.role === 'leading') this.fillWindow(now);
+    }
     for (const inst of takeDue(st.instances.values(), now)) {
       if (st.instances.get(inst.slot) !== inst) continue;
       // Resend phase 2 under the same ballot (messages may have been lost).
@@ -384,7 +438,7 @@ export class StableLeader implements ProposerRole {
 
   nextDeadline(): number {
     const st = this.state;
-    return Math.min(st.heartbeatAt, st.leadAt, st.leaseAt, st.forwardAt, earliest(st.instances.values()));
+    return Math.min(st.heartbeatAt, st.leadAt, st.leaseAt, st.forwardAt, st.batchAt, earliest(st.instances.values()));
   }
 
   get outstanding(): number {

@@ -63,6 +63,10 @@ export interface NodeConfig {
   readonly sync_ms: number;
   readonly holeGrace_ms: number;
   readonly maxPending: number;
+  /** A stable leader packs up to this many commands into one slot (1: no batching). */
+  readonly batchMax: number;
+  /** ... and waits up to this long for a batch to fill before it sends a partial one. */
+  readonly batchDelay_ms: number;
   readonly bugs: PlantedBugs;
 }
 

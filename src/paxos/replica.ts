@@ -47,8 +47,19 @@ export interface ReplicaConfig {
   maxPending?: number;
   /** Decided slots kept in memory below the first undecided one. */
   retainDecided?: number;
+  /**
+   * Stable leader: commands packed into one slot (default 1: none). With more,
+   * the leader starts new slots at the end of a driver turn, so the commands
+   * of one turn share slots.
+   */
+  batchMax?: number;
+  /** Stable leader: how long a partial batch may wait to fill (default 0: send what the turn gathered). */
+  batchDelay_ms?: number;
   bugs?: PlantedBugs;
 }
+
+/** A batch stays well inside the codec's value limit (MAX_VALUE_BYTES, 1 MiB). */
+export const MAX_BATCH = 65_536;
 
 const LEARN_BATCH = 64;
 /** Slots one Commit may make a replica scan (bounds the work per message). */
@@ -79,12 +90,16 @@ export class Replica {
       throw new RangeError(`id must be an integer in 0..${cfg.nodes - 1}, got ${cfg.id}`);
     }
     const bugs = cfg.bugs ?? {};
+    const batchMax = cfg.batchMax ?? 1;
+    if (!Number.isInteger(batchMax) || batchMax < 1 || batchMax > MAX_BATCH) throw new RangeError(`batchMax must be an integer in 1..${MAX_BATCH}, got ${batchMax}`);
+    const batchDelay = cfg.batchDelay_ms ?? 0;
+    if (!Number.isFinite(batchDelay) || batchDelay < 0 || batchDelay > 10_000) throw new RangeError(`batchDelay_ms must be in 0..10000, got ${batchDelay}`);
     const sync_ms = cfg.sync_ms ?? 100;
     this.node = new Node(
       {
         id: cfg.id, nodes: cfg.nodes, acceptors, quorum: majority(acceptors) - (bugs.quorumOneTooSmall ? 1 : 0),
         attemptTimeout_ms: cfg.attemptTimeout_ms ?? 50, sync_ms, holeGrace_ms: cfg.holeGrace_ms ?? 2 * sync_ms,
-        maxPending: cfg.maxPending ?? 4096, bugs,
+        maxPending: cfg.maxPending ?? 4096, batchMax: cfg.batchMax ?? 1, batchDelay_ms: cfg.batchDelay_ms ?? 0, bugs,
       },
       cfg.policy, cfg.random, cfg.retainDecided ?? 10_000,
     );
@@ -146,11 +161,15 @@ export class Replica {
     return Math.min(this.sync.syncAt, this.role.nextDeadline());
   }
 
-  /** The end of a driver turn: effects the role batches per turn (a stable leader's Commit) are made now. */
-  endTurn(): void {
-    this.role.endTurn();
-    // End-of-turn effects go to peers only; a message to ourselves here would never be handled.
-    if (this.node.loopback.length > 0) throw new Error('endTurn sent a message to this replica itself');
+  /** The end of a driver turn: effects the role batches per turn (a stable leader's Commit, its batches) are made now. */
+  endTurn(now_ms: number): void {
+    // Our own accept of a new batch is handled here; in a one-node cluster it decides the slot and frees the
+    // window for the next batch, so repeat (bounded) until the turn's end makes no message to ourselves.
+    for (let round = 0; round < 64; round++) {
+      this.role.endTurn(now_ms);
+      if (this.node.loopback.length === 0) return;
+      this.drainLoopback(now_ms);
+    }
   }
 
   /** Hands the effects accumulated since the last call to the driver, to apply with `applyReady`. */

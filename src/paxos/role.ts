@@ -32,8 +32,8 @@ export interface ProposerRole {
   /** Fires the role's due timers. */
   tick(now: number): void;
   nextDeadline(): number;
-  /** The end of a driver turn: effects batched per turn (a stable leader's Commit). */
-  endTurn(): void;
+  /** The end of a driver turn: effects batched per turn (a stable leader's Commit, its command batches). */
+  endTurn(now: number): void;
   /** Proposals this node still owes an answer for (queued, in flight or forwarded). */
   readonly outstanding: number;
   leaseValid(now: number): boolean;

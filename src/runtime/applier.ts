@@ -3,6 +3,7 @@
  * applied log, in slot order, dropping no-ops and any request id applied
  * before (a retried request decided twice is applied once).
  */
+import { commandsOf, isBatch } from '../paxos/batch.js';
 import type { Decision } from '../paxos/replica.js';
 
 export interface Applied {
@@ -15,6 +16,10 @@ export interface ApplierStats {
   applied: number;
   duplicates: number;
   noops: number;
+  /** Slots whose value was a batch of commands (each command is counted in applied or duplicates). */
+  batches: number;
+  /** Batches that did not parse (none unless a value was corrupted): skipped whole, on every replica alike. */
+  malformed_batches: number;
   /** Slots applied so far: every slot below this one is applied. */
   next_slot: number;
 }
@@ -43,7 +48,7 @@ interface Stream {
 }
 
 export class Applier {
-  readonly stats: ApplierStats = { applied: 0, duplicates: 0, noops: 0, next_slot: 0 };
+  readonly stats: ApplierStats = { applied: 0, duplicates: 0, noops: 0, batches: 0, malformed_batches: 0, next_slot: 0 };
   private readonly early = new Map<number, string>();
   /** Request id -> slot it was applied in; oldest evicted beyond `dedupeWindow`. */
   private readonly appliedIds = new Map<string, number>();
@@ -85,7 +90,12 @@ export class Applier {
   private next(slot: number, value: string): void {
     this.stats.next_slot++;
     this.record(value);
-    this.apply(slot, value);
+    if (!isBatch(value)) return this.apply(slot, value);
+    // A leader's batch: each command applied in order, deduplicated on its own request id.
+    const commands = commandsOf(value);
+    if (commands === null) return void this.stats.malformed_batches++;
+    this.stats.batches++;
+    for (const c of commands) this.apply(slot, c);
   }
 
   private record(value: string): void {

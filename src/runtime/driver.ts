@@ -165,7 +165,7 @@ export class ReplicaDriver {
     // Decisions may propose again (a closed-loop client): apply those effects in the same turn, so
     // they leave with this turn's batch instead of a turn later. Each round persists before its sends.
     for (let round = 0; round < READY_ROUNDS_MAX; round++) {
-      this.replica.endTurn();
+      this.replica.endTurn(this.now());
       const ready = this.replica.takeReady();
       if (isEmptyReady(ready)) {
         this.transport.flush();

@@ -22,7 +22,7 @@ import type { Transport, TransportStats } from './transport.js';
 import { Workload, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from './workload.js';
 
 /** Replica tunables that travel to a worker as plain data. */
-export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided' | 'bugs'>;
+export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided' | 'batchMax' | 'batchDelay_ms' | 'bugs'>;
 
 /** Load-generator request ids: counters, with a prefix no nanoid can start with. */
 const LOAD_PREFIX = '~';
@@ -177,7 +177,8 @@ export class ReplicaHost {
     if (!Array.isArray(batch) || batch.length % 2 !== 0) return this.driver.deliverTuples(-1, null);
     for (let i = 0; i < batch.length; i += 2) {
       const id: unknown = batch[i], payload: unknown = batch[i + 1];
-      if (typeof id !== 'string' || typeof payload !== 'string' || id.length === 0 || id.includes(':')) {
+      // An id never starts with the batch mark (src/paxos/batch.ts): a command is never taken for a batch.
+      if (typeof id !== 'string' || typeof payload !== 'string' || id.length === 0 || id.includes(':') || id.charCodeAt(0) === 1) {
         this.driver.deliverTuples(-1, null);
         continue;
       }

@@ -12,6 +12,7 @@ import { createHistogram, performance, type RecordableHistogram } from 'node:per
 import { getHeapStatistics } from 'node:v8';
 import { nanoid } from 'nanoid';
 import PQueue from 'p-queue';
+import { commandsOf, isBatch } from '../paxos/batch.js';
 import { NOOP, type Value } from '../paxos/messages.js';
 import type { Decision, Replica, ReplicaStats } from '../paxos/replica.js';
 import { SeededRandom } from '../base/random.js';
@@ -45,6 +46,8 @@ export interface WorkloadMetrics {
   id: number;
   /** Client (non-no-op) decisions this replica learned while measuring. */
   decisions: number;
+  /** Commands decided (a slot holds several when the leader batches). */
+  commands: number;
   latency_us: RecordableHistogram;
   ballots: RecordableHistogram;
   bucket_counts: number[];
@@ -141,7 +144,7 @@ export class Workload {
 
   private fresh(heap: number): Counters {
     return {
-      id: this.host.id, decisions: 0,
+      id: this.host.id, decisions: 0, commands: 0,
       latency_us: createHistogram({ lowest: 1, highest: 600_000_000, figures: 3 }),
       ballots: createHistogram({ lowest: 1, highest: 1_000_000, figures: 3 }),
       bucket_counts: [], messages_out: 0, bytes_out: 0, envelopes_out: 0, proposals_issued: 0, proposals_dropped: 0,
@@ -249,14 +252,17 @@ export class Workload {
           // Simulated state-machine work: a busy wait, as real apply code would hold the thread.
         }
       }
-      if (d.value !== NOOP) this.onDecision(d.value, d.ballots);
+      if (d.value === NOOP) continue;
+      if (this.measuring) this.m.decisions++;
+      if (!isBatch(d.value)) this.onCommand(d.value, d.ballots);
+      else for (const c of commandsOf(d.value) ?? []) this.onCommand(c, d.ballots);
     }
   }
 
-  private onDecision(value: Value, ballots: number): void {
+  private onCommand(value: Value, ballots: number): void {
     const now = performance.now();
     if (this.measuring) {
-      this.m.decisions++;
+      this.m.commands++;
       const bucket = Math.floor((now - this.measureStart_ms) / this.cfg.bucket_ms);
       if (bucket >= 0 && bucket < this.cfg.buckets_max) {
         while (this.m.bucket_counts.length <= bucket) this.m.bucket_counts.push(0);

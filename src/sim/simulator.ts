@@ -14,6 +14,7 @@ import type { NodeId } from '../paxos/ballot.js';
 import type { Value } from '../paxos/messages.js';
 import { Replica, type Decision, type PlantedBugs, type ReplicaStats } from '../paxos/replica.js';
 import { applyReady, type ReadySink } from '../paxos/ready.js';
+import { commandsOf, isBatch } from '../paxos/batch.js';
 import { STAT_KEYS, emptyStats } from '../paxos/node.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
@@ -48,6 +49,8 @@ export interface SimConfig {
   traceTail?: number;
   /** A time with outstanding proposals and no decision longer than this is a livelock episode. */
   livelockThreshold_ms?: number;
+  /** Stable-leader policies: commands per slot (default 1: no batching). */
+  batchMax?: number;
 }
 
 export interface SimResult {
@@ -180,7 +183,7 @@ class Simulation {
     sn.replica = Replica.start(
       {
         id, nodes: this.cfg.replicas, policy: createPolicy(this.cfg.policy), random: this.rng.fork().asFunction(),
-        attemptTimeout_ms: this.cfg.attemptTimeout_ms ?? 20, sync_ms: 50, retainDecided: this.cfg.retainDecided ?? 1 << 30, bugs: this.cfg.bugs ?? {},
+        attemptTimeout_ms: this.cfg.attemptTimeout_ms ?? 20, sync_ms: 50, retainDecided: this.cfg.retainDecided ?? 1 << 30, batchMax: this.cfg.batchMax ?? 1, bugs: this.cfg.bugs ?? {},
       },
       this.local(id),
       sn.records,
@@ -352,7 +355,7 @@ class Simulation {
     const sn = this.node(id);
     const r = sn.replica;
     if (r === null) return;
-    r.endTurn();
+    r.endTurn(this.local(id));
     applyReady(id, r.takeReady(), this.sinks[id] ?? this.sinkFor(id, sn));
     const deadline = r.nextDeadline();
     if (deadline !== Number.POSITIVE_INFINITY) {
@@ -384,11 +387,13 @@ class Simulation {
 
   private decided(id: NodeId, sn: SimNode, d: Decision): void {
     this.checker.learnedBy(id, d.slot, d.value);
-    if (sn.owed.delete(d.value)) {
-      this.decidedOwn++;
-      this.ballotsOwn += Math.max(d.ballots, 1);
+    for (const value of isBatch(d.value) ? (commandsOf(d.value) ?? []) : [d.value]) {
+      if (sn.owed.delete(value)) {
+        this.decidedOwn++;
+        this.ballotsOwn += Math.max(d.ballots, 1);
+      }
+      this.decidedValues.add(value);
     }
-    this.decidedValues.add(d.value);
     if (this.firstDecision === null) this.firstDecision = this.now;
     if (this.now - this.lastDecision > this.livelock_ms && this.outstanding() > 0) this.livelockEpisodes++;
     this.lastDecision = this.now;

@@ -10,7 +10,7 @@
  * - one-value-per-ballot: all accepts for (slot, ballot) carry one value, from the ballot's owner.
  * - votes-real:         a promise reports the sender's real, highest earlier vote (and hides none).
  * - agreement:          at most one value is chosen per slot (by a true majority), and it never changes.
- * - validity:           only proposed values (or the leader's no-op) are chosen.
+ * - validity:           only proposed values (or the leader's no-op, or a batch of proposed commands) are chosen.
  * - learned-chosen:     a replica learns only the value chosen in that slot (so all learned logs agree).
  * - persist-before-send: a promise, a vote or an own ballot is durable before a message shows it.
  * - ballot-monotonic:   a node's prepares never go down, and never reuse a ballot from before a restart.
@@ -19,6 +19,7 @@
 import { Acceptor } from '../paxos/acceptor.js';
 import { nodeOf, roundOf, type Ballot, type NodeId } from '../paxos/ballot.js';
 import { MsgType, NOOP, type Message, type Slot, type Value, type Vote } from '../paxos/messages.js';
+import { commandsOf, isBatch } from '../paxos/batch.js';
 import { majority } from '../paxos/quorum.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 
@@ -122,6 +123,13 @@ export class SafetyChecker {
 
   proposedValue(value: Value): void {
     this.proposed.add(value);
+  }
+
+  /** A proposed value, or a leader's batch (src/paxos/batch.ts) of proposed commands. */
+  private wasProposed(value: Value): boolean {
+    if (this.proposed.has(value)) return true;
+    const commands = isBatch(value) ? commandsOf(value) : null;
+    return commands !== null && commands.every((c) => this.proposed.has(c));
   }
 
   persisted(node: NodeId, r: PersistRecord): void {
@@ -280,7 +288,7 @@ export class SafetyChecker {
     const c = this.chosen.get(slot);
     if (c === undefined) {
       this.chosen.set(slot, value);
-      if (value !== NOOP && !this.proposed.has(value)) this.report('validity', `slot ${slot}: chose ${JSON.stringify(value)}, which nobody proposed`);
+      if (value !== NOOP && !this.wasProposed(value)) this.report('validity', `slot ${slot}: chose ${JSON.stringify(value)}, which nobody proposed`);
     } else if (c !== value) {
       this.report('agreement', `slot ${slot}: chose ${JSON.stringify(value)} at ballot ${ballot} after ${JSON.stringify(c)}`);
     }

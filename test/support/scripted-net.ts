@@ -114,7 +114,7 @@ export class ScriptedNet {
 
   flush(node: NodeId): void {
     const r = this.replica(node);
-    r.endTurn();
+    r.endTurn(this.now);
     applyReady(node, r.takeReady(), {
       persist: (records) => {
         for (const rec of records) {

@@ -44,7 +44,7 @@ export interface RunMetrics {
   duels: number;
   /** Stretches longer than the livelock threshold with proposals outstanding and no decision. */
   livelock_episodes: number;
-  /** With --isolate: from the cut to the first client value decided by a node on the other side. */
+  /** With --isolate: from the cut to the first commit of a proposal submitted after it, at a node on the other side. */
   failover_ms: number;
   ballots_started: number;
 }
@@ -106,10 +106,6 @@ export class ContentionMeter {
     for (const d of ready.decisions) {
       if (d.ballots > 0) this.attempts.set(d.value, (this.attempts.get(d.value) ?? 0) + d.ballots);
       if (Number.isNaN(this.firstDecision)) this.firstDecision = now;
-      const cut = this.isolated;
-      if (cut !== null && Number.isNaN(this.failover) && now >= cut.at_ms && node !== cut.node && this.proposals.has(d.value)) {
-        this.failover = now - cut.at_ms;
-      }
     }
   }
 
@@ -117,11 +113,13 @@ export class ContentionMeter {
     this.duels.settle(node, view);
   }
 
-  /** The node a proposal was submitted to learned it decided. */
-  committedAt(value: Value, now: number): void {
+  /** Node `node`, which `value` was submitted to, learned it decided. */
+  committedAt(node: NodeId, value: Value, now: number): void {
     const p = this.proposals.get(value);
     if (p === undefined || !Number.isNaN(p.committed_ms)) return;
     p.committed_ms = now;
+    const cut = this.isolated;
+    if (cut !== null && Number.isNaN(this.failover) && node !== cut.node && p.submitted_ms >= cut.at_ms) this.failover = now - cut.at_ms;
     this.committed++;
     if (now > this.lastCommit) this.lastCommit = now;
   }

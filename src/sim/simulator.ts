@@ -512,7 +512,7 @@ class Simulation {
       this.checker.learnedBy(id, d.slot, d.value);
       if (sn.owed.delete(d.value)) {
         this.decidedOwn++;
-        this.meter.committedAt(d.value, this.now);
+        this.meter.committedAt(id, d.value, this.now);
         this.workload.decided(clientOf(d.value), this.now);
       }
       if (this.firstDecision === null) this.firstDecision = this.now;

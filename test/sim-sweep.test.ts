@@ -12,7 +12,9 @@ import { RESULTS_SCHEMA_VERSION, parseCsv } from '../src/report/results.js';
 import { runCli } from '../src/sim/cli-main.js';
 import { parseRunSpec, specColumns } from '../src/sim/flags.js';
 import { METRICS, SIM_SCHEMA_VERSION } from '../src/sim/metrics.js';
-import { comparisonPairs, expandPoints, parseSweep } from '../src/sim/sweep.js';
+import { comparisonPairs, expandPoints, parseSweep, pointLabel } from '../src/sim/sweep.js';
+import { sweepPlanFromArgv } from '../src/sim/cli-main.js';
+import { markers, replaceGenerated, studyFigures } from '../src/sim/study.js';
 
 async function sim(...args: string[]) {
   let out = '';
@@ -106,9 +108,40 @@ describe('sweep grids', () => {
     expect(points.map((p) => [...p.values()].join(' '))).toEqual(['normal:10ms,2ms 2', 'normal:10ms,2ms 3', 'const:5ms 2', 'const:5ms 3']);
   });
 
+  it('keys joined by / move together, one value per key', () => {
+    const points = expandPoints([parseSweep('replicas/proposers=5/2,10/10'), parseSweep('jitter=none,full')], 'exponential');
+    expect(points.map((p) => pointLabel(p))).toEqual([
+      'replicas=5 proposers=2 jitter=none', 'replicas=5 proposers=2 jitter=full', 'replicas=10 proposers=10 jitter=none', 'replicas=10 proposers=10 jitter=full',
+    ]);
+    expect(() => parseSweep('replicas/proposers=5/2,10')).toThrow("'10' does not give one value per key (replicas/proposers)");
+    expect(() => parseSweep('replicas/replicas=5/5')).toThrow('a key twice');
+  });
+
+  it('labels leave out keys swept over one value', () => {
+    const sweeps = [parseSweep('policy=fixed,exponential'), parseSweep('exponential:base-ms=5'), parseSweep('exponential:jitter=none,full')];
+    expect(expandPoints(sweeps, 'exponential').map((p) => pointLabel(p, sweeps))).toEqual(['policy=fixed', 'policy=exponential jitter=none', 'policy=exponential jitter=full']);
+  });
+
   it('adjacent pairs differ in exactly one key', () => {
     const points = expandPoints([parseSweep('proposers=1,2'), parseSweep('jitter=none,full')], 'exponential');
     expect(comparisonPairs(points, null)).toEqual([[0, 1], [2, 3]]);
     expect(comparisonPairs(points, { key: 'proposers', value: '1' })).toEqual([[0, 2], [1, 3]]);
+  });
+});
+
+describe('the study', () => {
+  it('every figure is a valid sweep command, refused nowhere, and its x axis is one of its sweeps', () => {
+    for (const f of studyFigures()) {
+      const plan = sweepPlanFromArgv([...f.argv, '--seeds', '20']);
+      expect(plan.points.length).toBeGreaterThan(1);
+      expect(plan.sweeps.map((s) => s.key)).toContain(f.x);
+    }
+  });
+
+  it('replaces only the generated part of the doc between a figure\'s markers', () => {
+    const { begin, end } = markers('burst');
+    const doc = `# Title\n\nprose\n\n${begin}\nold\n${end}\n\nmore prose\n`;
+    expect(replaceGenerated(doc, 'burst', 'new')).toBe(`# Title\n\nprose\n\n${begin}\n\nnew\n\n${end}\n\nmore prose\n`);
+    expect(() => replaceGenerated('# no markers', 'burst', 'x')).toThrow("the doc lacks the markers of figure 'burst'");
   });
 });

@@ -140,6 +140,20 @@ function plain(values: Values, argv: string[], spec: RunSpec, seed0: number, see
   return s.violations > 0 || (livenessExpected && s.livenessFailures > 0) ? 1 : 0;
 }
 
+/** A sweep's plan from its command line (the study builds its figures this way); throws a one-line RangeError. */
+export function sweepPlanFromArgv(argv: string[]): SweepPlan {
+  let values: Values;
+  try {
+    values = parseArgs({ args: argv, options: FLAG_OPTIONS, strict: true, allowPositionals: false }).values as Values;
+  } catch (e) {
+    throw new RangeError(firstLine(e));
+  }
+  if (list(values, 'sweep').length === 0) throw new RangeError('a sweep needs --sweep');
+  const seed0 = parseInteger('seed', str(values, 'seed') ?? '1', -0x80000000, 0x7fffffff);
+  const seeds = parseInteger('seeds', str(values, 'seeds') ?? '100', 1, 10_000_000);
+  return sweepPlan(values, argv, seed0, seeds);
+}
+
 /** Validates every point before any runs (a RangeError on the first bad one). */
 function sweepPlan(values: Values, argv: string[], seed0: number, seeds: number): SweepPlan {
   const base = paramsOf(values);
@@ -167,7 +181,7 @@ function sweepPlan(values: Values, argv: string[], seed0: number, seeds: number)
 
 async function sweep(values: Values, plan: SweepPlan, io: Io): Promise<number> {
   const r = await runSweep(plan, (line) => io.out(line));
-  if (values.json === true) io.out(`${JSON.stringify({ dir: r.dir, points: plan.points.map(pointLabel), summaries: r.summaries })}\n`);
+  if (values.json === true) io.out(`${JSON.stringify({ dir: r.dir, points: plan.points.map((p) => pointLabel(p)), summaries: r.summaries })}\n`);
   return r.summaries.some((s) => s.violations > 0) ? 1 : 0;
 }
 
@@ -176,7 +190,7 @@ function parseBaseline(raw: string | undefined, sweeps: readonly Sweep[]): { key
   const eq = raw.indexOf('=');
   const key = raw.slice(0, eq);
   const value = raw.slice(eq + 1);
-  const s = sweeps.find((x) => x.key === key);
+  const s = sweeps.find((x) => x.keys.length === 1 && x.key === key);
   if (eq <= 0 || s === undefined) throw new RangeError(`--baseline must be KEY=VALUE with KEY swept, got '${raw}'`);
   if (!s.values.includes(value)) throw new RangeError(`--baseline ${raw}: ${key} is swept over ${s.values.join(',')}`);
   return { key, value };

@@ -33,6 +33,7 @@ export const PARAM_HELP = {
   processing: 'D         time a node spends on each message, one at a time, e.g. 20us (default 0)',
   'attempt-timeout': 'D  an attempt without a quorum this long has failed (default auto: 20ms, or 4x the slowest link\'s p99 latency)',
   isolate: 'N@T            cut node N off from all others at virtual time T until faults stop (failover timing)',
+  'max-events': 'N        stop a run after this many events (a livelocked run still ends; default 2000000)',
   'after-loss': 'move|backoff after another value wins a proposer\'s slot: next free slot at once (this core) or after backoff',
   policy: 'NAME             contention policy (default exponential)',
 } as const;
@@ -69,6 +70,7 @@ export interface RunSpec {
   attemptTimeout_ms: number | null;
   isolate: { node: number; at_ms: number } | null;
   afterLoss: AfterLoss;
+  maxEvents: number;
   bug: keyof PlantedBugs | null;
   traceTail: number;
 }
@@ -106,6 +108,7 @@ export function parseRunSpec(params: RawParams, links: readonly string[], bug: s
     attemptTimeout_ms: get('attempt-timeout') === 'auto' ? null : opt(get('attempt-timeout'), (v) => parseDuration_ms('attempt-timeout', v, { min_ms: 0.001, max_ms: 3_600_000 })),
     isolate: opt(get('isolate'), parseIsolate),
     afterLoss: afterLoss as AfterLoss,
+    maxEvents: parseInteger('max-events', get('max-events') ?? '2000000', 1000, 1_000_000_000),
     bug: (bug as keyof PlantedBugs | undefined) ?? null,
     traceTail: trace ? 40 : 0,
   };
@@ -154,7 +157,7 @@ export function configFor(spec: RunSpec, seed: number): SimConfig {
   return {
     seed, replicas, proposers, policy: spec.policy, workload: spec.workload, faults: spec.faults,
     faultPhase_ms: spec.faultPhase_ms, liveness_ms: spec.liveness_ms, latency: spec.latency, links: spec.links,
-    processing_ms: spec.processing_ms, isolate: spec.isolate, afterLoss: spec.afterLoss,
+    processing_ms: spec.processing_ms, isolate: spec.isolate, afterLoss: spec.afterLoss, maxEvents: spec.maxEvents,
     ...(spec.attemptTimeout_ms === null ? {} : { attemptTimeout_ms: spec.attemptTimeout_ms }),
     bugs: spec.bug === null ? {} : { [spec.bug]: true }, traceTail: spec.traceTail,
   };
@@ -188,6 +191,7 @@ export function specColumns(spec: RunSpec): Record<string, string | number> {
     attempt_timeout_ms: spec.attemptTimeout_ms ?? autoAttemptTimeout_ms(spec),
     isolate: spec.isolate === null ? '' : `${spec.isolate.node}@${spec.isolate.at_ms}ms`,
     after_loss: spec.afterLoss,
+    max_events: spec.maxEvents,
     policy: spec.policy.name,
   };
   for (const key of Object.values(POLICY_FLAGS)) {

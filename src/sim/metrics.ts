@@ -21,6 +21,8 @@ export interface RunMetrics {
   /** Ballots started on a proposal's behalf (the core's Decision.ballots), mean over committed proposals. */
   attempts_per_proposal: number;
   attempts_max: number;
+  /** Ballots started by any node (each one a phase 1 at a quorum: two round trips and a persisted promise), per committed proposal. */
+  ballots_per_proposal: number;
   /** Ballots started by any node that got no value chosen, per committed proposal. */
   wasted_ballots_per_proposal: number;
   /** Nack messages sent (a rejection of one ballot by one acceptor), per committed proposal. */
@@ -35,7 +37,7 @@ export interface RunMetrics {
   latency_ms_p99: number;
   latency_ms_p999: number;
   latency_ms_max: number;
-  /** First submission to last commit. */
+  /** First submission to last commit; undefined (NaN) unless every proposal was committed. */
   makespan_ms: number;
   /** Committed proposals per virtual second of makespan. */
   goodput_per_s: number;
@@ -53,7 +55,7 @@ export type MetricName = keyof RunMetrics;
 
 /** The metrics a sweep reports with a mean and a 95% interval, in column order. */
 export const METRICS: readonly MetricName[] = [
-  'attempts_per_proposal', 'attempts_max', 'wasted_ballots_per_proposal', 'rejections_per_proposal', 'messages_per_commit',
+  'attempts_per_proposal', 'attempts_max', 'ballots_per_proposal', 'wasted_ballots_per_proposal', 'rejections_per_proposal', 'messages_per_commit',
   'fsyncs_per_commit', 'latency_ms_p50', 'latency_ms_p90', 'latency_ms_p99', 'latency_ms_p999', 'latency_ms_max', 'makespan_ms',
   'goodput_per_s', 'first_decision_ms', 'duels', 'livelock_episodes', 'failover_ms', 'ballots_started', 'proposals', 'decided',
 ];
@@ -140,13 +142,15 @@ export class ContentionMeter {
     latencies.sort((x, y) => x - y);
     const n = this.committed;
     const per = (x: number): number => (n === 0 ? Number.NaN : x / n);
-    const makespan = n === 0 ? Number.NaN : this.lastCommit - this.firstSubmit;
+    // Only a run that committed everything has finished: a livelocked run has no makespan.
+    const makespan = n === 0 || n < this.proposals.size ? Number.NaN : this.lastCommit - this.firstSubmit;
     const d = this.duels;
     return {
       proposals: this.proposals.size,
       decided: n,
       attempts_per_proposal: per(attempts),
       attempts_max: n === 0 ? Number.NaN : attemptsMax,
+      ballots_per_proposal: per(d.ballotsStarted),
       wasted_ballots_per_proposal: per(d.ballotsStarted - d.ballotsChoosing),
       rejections_per_proposal: per(this.nacks),
       messages_per_commit: per(this.messages),

@@ -9,7 +9,7 @@ import { round3, type Interval } from '../report/stats.js';
 import type { MetricName } from './metrics.js';
 import type { Summary } from './outcome.js';
 import { lineChartSvg, type ChartSeries } from './svg.js';
-import { pointLabel, type Point, type Sweep } from './sweep.js';
+import { pointLabel, sweptValue, type Point, type Sweep } from './sweep.js';
 
 export const HEADLINE_METRICS: readonly MetricName[] = [
   'attempts_per_proposal', 'wasted_ballots_per_proposal', 'rejections_per_proposal', 'messages_per_commit', 'fsyncs_per_commit',
@@ -34,12 +34,12 @@ export interface SweepReport {
 }
 
 export function sweepHtml(r: SweepReport): string {
-  const xKey = [...r.sweeps].reverse().find((s) => s.policy === null)?.key ?? null;
-  const charts = xKey === null ? [] : HEADLINE_METRICS.map((m) => chartFor(r, xKey, m));
+  const xSweep = [...r.sweeps].reverse().find((s) => s.policy === null) ?? null;
+  const charts = xSweep === null ? [] : HEADLINE_METRICS.map((m) => chartFor(r, xSweep, m));
   const head = ['point', ...HEADLINE_METRICS, 'violations', 'liveness failures'].map((h) => `<th>${esc(h)}</th>`).join('');
   const rows = r.points.map((p, i) => {
     const s = r.summaries[i] as Summary;
-    const cells = [pointLabel(p), ...HEADLINE_METRICS.map((m) => cell(s.metrics[m])), String(s.violations), String(s.livenessFailures)];
+    const cells = [pointLabel(p, r.sweeps), ...HEADLINE_METRICS.map((m) => cell(s.metrics[m])), String(s.violations), String(s.livenessFailures)];
     return `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
   });
   return `<!doctype html>
@@ -57,23 +57,24 @@ ${charts.join('\n')}
 `;
 }
 
-function chartFor(r: SweepReport, xKey: string, metric: MetricName): string {
-  const xs = r.sweeps.find((s) => s.key === xKey && s.policy === null)?.values ?? [];
+/** One chart of `metric`: x = the values of sweep `x`, one line per combination of the other swept keys. */
+export function chartFor(r: Pick<SweepReport, 'points' | 'summaries' | 'sweeps'>, x: Sweep, metric: MetricName, title: string = metric): string {
+  const xs = x.values;
   const series = new Map<string, ChartSeries>();
   r.points.forEach((p, i) => {
-    const rest = new Map([...p].filter(([k]) => k !== xKey));
-    const name = rest.size === 0 ? metric : pointLabel(rest);
+    const rest = new Map([...p].filter(([k]) => !x.keys.includes(k)));
+    const name = rest.size === 0 ? metric : pointLabel(rest, r.sweeps);
     let s = series.get(name);
     if (s === undefined) {
       s = { name, y: xs.map(() => Number.NaN), ci: xs.map(() => Number.NaN) };
       series.set(name, s);
     }
-    const at = xs.indexOf(p.get(xKey) ?? '');
+    const at = xs.indexOf(sweptValue(x, p) ?? '');
     const v = (r.summaries[i] as Summary).metrics[metric];
     if (at >= 0) {
       s.y[at] = v.mean;
       s.ci[at] = v.ci95;
     }
   });
-  return lineChartSvg({ title: metric, xLabel: xKey, yLabel: metric, x: xs, series: [...series.values()] });
+  return lineChartSvg({ title, xLabel: x.key, yLabel: metric, x: xs, series: [...series.values()] });
 }

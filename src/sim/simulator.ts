@@ -213,6 +213,7 @@ class Simulation {
   private hash = 0x811c9dc5;
   private events = 0;
   private proposals = 0;
+  private owedTotal = 0;
   /** Proposals scheduled and not yet submitted. */
   private scheduled = 0;
   private lastSubmit = 0;
@@ -453,7 +454,10 @@ class Simulation {
     this.lastSubmit = this.now;
     this.checker.proposedValue(value);
     this.meter.submitted(value, this.now);
-    sn.owed.add(value);
+    if (!sn.owed.has(value)) {
+      sn.owed.add(value);
+      this.owedTotal++;
+    }
     this.note(() => `client -> n${node} propose ${value}`);
     if (sn.replica === null) return; // re-proposed when the node restarts
     sn.replica.propose(value, this.local(node));
@@ -511,6 +515,7 @@ class Simulation {
     for (const d of ready.decisions) {
       this.checker.learnedBy(id, d.slot, d.value);
       if (sn.owed.delete(d.value)) {
+        this.owedTotal--;
         this.decidedOwn++;
         this.meter.committedAt(id, d.value, this.now);
         this.workload.decided(clientOf(d.value), this.now);
@@ -565,11 +570,9 @@ class Simulation {
     }
   }
 
-  /** Proposals submitted and not yet decided at the node they were submitted to. */
+  /** Proposals submitted and not yet decided at the node they were submitted to (the sum of the nodes' `owed`). */
   private outstanding(): number {
-    let n = 0;
-    for (const sn of this.nodes) n += sn.owed.size;
-    return n;
+    return this.owedTotal;
   }
 
   private allDone(): boolean {

@@ -68,7 +68,7 @@ function seedRow(i: number, p: Point, o: SeedOutcome): Row {
   return row;
 }
 
-function pointLine(i: number, n: number, p: Point, s: Summary): string {
+function pointLine(i: number, n: number, label: string, s: Summary): string {
   const m = (k: MetricName, unit = ''): string => {
     const v = s.metrics[k];
     if (!Number.isFinite(v.mean)) return `${k} -`;
@@ -76,14 +76,14 @@ function pointLine(i: number, n: number, p: Point, s: Summary): string {
   };
   const bad = s.violations > 0 ? `, ${s.violations} seeds with VIOLATIONS` : '';
   const dead = s.livenessFailures > 0 ? `, ${s.livenessFailures} not live` : '';
-  return `[${i + 1}/${n}] ${pointLabel(p)}: ${m('attempts_per_proposal')}, ${m('wasted_ballots_per_proposal')}, ${m('messages_per_commit')}, ${m('latency_ms_p99')}, ${m('makespan_ms')}${bad}${dead}\n`;
+  return `[${i + 1}/${n}] ${label}: ${m('attempts_per_proposal')}, ${m('wasted_ballots_per_proposal')}, ${m('messages_per_commit')}, ${m('latency_ms_p99')}, ${m('makespan_ms')}${bad}${dead}\n`;
 }
 
 export async function runSweep(plan: SweepPlan, write: (line: string) => void): Promise<SweepOutcome> {
   const dir = newResultsDir(plan.outRoot);
   writeArgs(dir, {
     tool: 'sim', sim_schema_version: SIM_SCHEMA_VERSION, command: plan.command, seed_first: plan.seed0, seeds: plan.seeds,
-    threads: plan.threads, sweeps: plan.sweeps, points: plan.points.map(pointLabel), node: process.version, commit: commit(),
+    threads: plan.threads, sweeps: plan.sweeps, points: plan.points.map((p) => pointLabel(p)), node: process.version, commit: commit(),
   });
   const csv = new CsvWriter(dir);
   const seedCsv = new CsvWriter(join(dir, 'runs'), 'seeds.csv');
@@ -102,14 +102,14 @@ export async function runSweep(plan: SweepPlan, write: (line: string) => void): 
     summaries[i] = s;
     csv.append(pointRow(i, plan.specs[i] as RunSpec, s, plan.seed0));
     for (const so of outcomes[i] as SeedOutcome[]) seedCsv.append(seedRow(i, plan.points[i] as Point, so));
-    write(pointLine(i, plan.points.length, plan.points[i] as Point, s));
+    write(pointLine(i, plan.points.length, pointLabel(plan.points[i] as Point, plan.sweeps), s));
   });
   writeFileSync(join(dir, 'report.html'), sweepHtml({ command: plan.command, seeds: `${plan.seed0}..${plan.seed0 + plan.seeds - 1}`, sweeps: plan.sweeps, points: plan.points, summaries }));
   const pairs = comparisonPairs(plan.points, plan.baseline);
   if (pairs.length > 0) write(`paired differences (b - a over the same seeds, 95% interval):\n`);
   for (const [a, b] of pairs) {
     for (const m of plan.compareMetrics) {
-      const label = `${pointLabel(plan.points[a] as Point)} -> ${pointLabel(plan.points[b] as Point)}`;
+      const label = `${pointLabel(plan.points[a] as Point, plan.sweeps)} -> ${pointLabel(plan.points[b] as Point, plan.sweeps)}`;
       write(`${formatComparison(label, m, compare(outcomes[a] as SeedOutcome[], outcomes[b] as SeedOutcome[], m))}\n`);
     }
   }

@@ -7,8 +7,10 @@
  *   --sweep policy=fixed,exponential --sweep fixed:delay-ms=5,20 --sweep exponential:jitter=none,full
  *
  * Values are separated by commas, or by semicolons when any is present
- * (`latency=normal:10ms,2ms;const:5ms`). Every point runs the same seeds
- * (common random numbers), so points compare by paired differences.
+ * (`latency=normal:10ms,2ms;const:5ms`). Keys joined by `/` move together:
+ * `replicas/proposers=5/2,5/5,10/10` is three points, not nine. Every point
+ * runs the same seeds (common random numbers), so points compare by paired
+ * differences.
  */
 import { isPolicyName, POLICY_NAMES, type PolicyName } from '../contention/registry.js';
 import { pairedDifference, round3, type Interval } from '../report/stats.js';
@@ -17,7 +19,11 @@ import type { MetricName } from './metrics.js';
 import { seedValues, type SeedOutcome } from './outcome.js';
 
 export interface Sweep {
+  /** The key as written (`a` or `a/b`). */
   key: string;
+  /** The keys it sets (one, or several moving together). */
+  keys: string[];
+  /** The values as written; with several keys, each splits on `/` into one value per key. */
   values: string[];
   /** Only at points with this policy. */
   policy: PolicyName | null;
@@ -40,23 +46,45 @@ export function parseSweep(raw: string): Sweep {
     policy = name;
     key = key.slice(colon + 1);
   }
-  if (!isParamKey(key)) throw new RangeError(`--sweep ${raw}: '${key}' is not a run parameter that can be swept`);
-  if (policy !== null && key === 'policy') throw new RangeError(`--sweep ${raw}: the policy cannot be swept per policy`);
+  const keys = key.split('/');
+  for (const k of keys) if (!isParamKey(k)) throw new RangeError(`--sweep ${raw}: '${k}' is not a run parameter that can be swept`);
+  if (new Set(keys).size !== keys.length) throw new RangeError(`--sweep ${raw}: a key twice`);
+  if (policy !== null && keys.includes('policy')) throw new RangeError(`--sweep ${raw}: the policy cannot be swept per policy`);
   const body = raw.slice(eq + 1);
   const values = body.split(body.includes(';') ? ';' : ',').map((v) => v.trim());
   if (values.some((v) => v === '')) throw new RangeError(`--sweep ${raw}: an empty value`);
   if (new Set(values).size !== values.length) throw new RangeError(`--sweep ${raw}: a value twice`);
-  return { key, values, policy };
+  if (keys.length > 1) {
+    for (const v of values) {
+      if (v.split('/').length !== keys.length) throw new RangeError(`--sweep ${raw}: '${v}' does not give one value per key (${key})`);
+    }
+  }
+  return { key, keys, values, policy };
+}
+
+/** The assignments of one swept value. */
+function assignments(s: Sweep, value: string): Array<[string, string]> {
+  if (s.keys.length === 1) return [[s.key, value]];
+  const parts = value.split('/');
+  return s.keys.map((k, i) => [k, parts[i] ?? '']);
+}
+
+/** The value a point has for a sweep, as the sweep writes it (`5/2` for `replicas/proposers`), or undefined. */
+export function sweptValue(s: Sweep, p: Point): string | undefined {
+  const parts = s.keys.map((k) => p.get(k));
+  return parts.some((v) => v === undefined) ? undefined : parts.join('/');
 }
 
 /** Refuses a key swept twice for the same points, or swept and also set as a flag. */
 export function checkSweeps(sweeps: readonly Sweep[], flagsSet: ReadonlySet<string>): void {
   const seen = new Set<string>();
   for (const s of sweeps) {
-    const id = `${s.policy ?? '*'}:${s.key}`;
-    if (seen.has(id) || (s.policy !== null && seen.has(`*:${s.key}`))) throw new RangeError(`--sweep ${s.key} is given twice`);
-    seen.add(id);
-    if (flagsSet.has(s.key)) throw new RangeError(`--${s.key} is both set and swept: drop one`);
+    for (const key of s.keys) {
+      const id = `${s.policy ?? '*'}:${key}`;
+      if (seen.has(id) || (s.policy !== null && seen.has(`*:${key}`))) throw new RangeError(`--sweep ${key} is given twice`);
+      seen.add(id);
+      if (flagsSet.has(key)) throw new RangeError(`--${key} is both set and swept: drop one`);
+    }
   }
 }
 
@@ -64,7 +92,7 @@ export function checkSweeps(sweeps: readonly Sweep[], flagsSet: ReadonlySet<stri
 export function expandPoints(sweeps: readonly Sweep[], basePolicy: string): Point[] {
   let points: Array<Map<string, string>> = [new Map()];
   const cross = (ps: Array<Map<string, string>>, s: Sweep): Array<Map<string, string>> =>
-    ps.flatMap((p) => s.values.map((v) => new Map([...p, [s.key, v]])));
+    ps.flatMap((p) => s.values.map((v) => new Map([...p, ...assignments(s, v)])));
   for (const s of sweeps) if (s.policy === null) points = cross(points, s);
   const out: Point[] = [];
   for (const p of points) {
@@ -77,8 +105,11 @@ export function expandPoints(sweeps: readonly Sweep[], basePolicy: string): Poin
   return out;
 }
 
-export function pointLabel(p: Point): string {
-  return p.size === 0 ? '(no swept key)' : [...p].map(([k, v]) => `${k}=${v}`).join(' ');
+/** `key=value ...`; given the sweeps, keys swept over a single value (fixed per-policy settings) are left out. */
+export function pointLabel(p: Point, sweeps: readonly Sweep[] = []): string {
+  const fixed = new Set(sweeps.filter((s) => s.values.length === 1).flatMap((s) => s.keys));
+  const shown = [...p].filter(([k]) => !fixed.has(k));
+  return shown.length === 0 ? '(no swept key)' : shown.map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
 export interface Comparison {
@@ -119,6 +150,7 @@ export function compare(a: readonly SeedOutcome[], b: readonly SeedOutcome[], me
 }
 
 export function formatComparison(label: string, metric: MetricName, d: Interval & { excludesZero: boolean }): string {
+  if (d.n === 0) return `  ${label}: ${metric}: no seed where both are defined`;
   const sign = d.mean >= 0 ? '+' : '';
   const ci = Number.isFinite(d.ci95) ? ` ±${round3(d.ci95)}` : '';
   return `  ${label}: ${metric} ${sign}${round3(d.mean)}${ci} over ${d.n} seeds${d.excludesZero ? ' (differs)' : ' (no difference shown)'}`;

@@ -75,40 +75,53 @@ function paramsOf(values: Values): Map<string, string> {
   return params;
 }
 
+/** parseArgs over the simulator's flags; an unknown or malformed flag is a one-line RangeError. */
+function parseValues(argv: string[]): Values {
+  try {
+    return parseArgs({ args: argv, options: FLAG_OPTIONS, strict: true, allowPositionals: false }).values as Values;
+  } catch (e) {
+    throw new RangeError(firstLine(e));
+  }
+}
+
+function seedRange(values: Values): { seed0: number; seeds: number } {
+  return {
+    seed0: parseInteger('seed', str(values, 'seed') ?? '1', -0x80000000, 0x7fffffff),
+    seeds: parseInteger('seeds', str(values, 'seeds') ?? '100', 1, 10_000_000),
+  };
+}
+
 /** Runs the command line `argv` (without node and the script); returns the exit code: 0, 1 (a violation or liveness failure) or 2 (bad flags). */
 export async function runCli(argv: string[], io: Io): Promise<number> {
-  let values: Values;
-  try {
-    values = parseArgs({ args: argv, options: FLAG_OPTIONS, strict: true, allowPositionals: false }).values as Values;
-  } catch (e) {
-    io.err(`sim: ${firstLine(e)}\n`);
-    return 2;
-  }
-  if (values.help === true) {
-    io.out(`${HELP}\n`);
-    return 0;
-  }
-  const sweeping = list(values, 'sweep').length > 0;
   let job: () => Promise<number>;
   try {
-    for (const k of ['baseline', 'compare', 'threads', 'out']) if (!sweeping && values[k] !== undefined) throw new RangeError(`--${k} needs --sweep`);
-    for (const k of ['trace', 'per-seed']) if (sweeping && values[k] !== undefined) throw new RangeError(`--${k} does not apply to a sweep (see runs/seeds.csv)`);
-    const seed0 = parseInteger('seed', str(values, 'seed') ?? '1', -0x80000000, 0x7fffffff);
-    const seeds = parseInteger('seeds', str(values, 'seeds') ?? '100', 1, 10_000_000);
-    if (sweeping) {
-      const plan = sweepPlan(values, argv, seed0, seeds);
-      job = () => sweep(values, plan, io);
-    } else {
-      const spec = parseRunSpec(paramsOf(values), list(values, 'link'), str(values, 'bug'), values.trace === true);
-      checkSpec(spec, seed0, seeds);
-      job = async () => plain(values, argv, spec, seed0, seeds, io);
+    const values = parseValues(argv);
+    if (values.help === true) {
+      io.out(`${HELP}\n`);
+      return 0;
     }
+    job = prepare(values, argv, io);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
     io.err(`sim: ${e.message}\n`);
     return 2;
   }
   return job();
+}
+
+/** Checks every flag (a RangeError on the first bad one) and returns the work to do. */
+function prepare(values: Values, argv: string[], io: Io): () => Promise<number> {
+  const sweeping = list(values, 'sweep').length > 0;
+  for (const k of ['baseline', 'compare', 'threads', 'out']) if (!sweeping && values[k] !== undefined) throw new RangeError(`--${k} needs --sweep`);
+  for (const k of ['trace', 'per-seed']) if (sweeping && values[k] !== undefined) throw new RangeError(`--${k} does not apply to a sweep (see runs/seeds.csv)`);
+  const { seed0, seeds } = seedRange(values);
+  if (sweeping) {
+    const plan = sweepPlan(values, argv, seed0, seeds);
+    return () => sweep(values, plan, io);
+  }
+  const spec = parseRunSpec(paramsOf(values), list(values, 'link'), str(values, 'bug'), values.trace === true);
+  checkSpec(spec, seed0, seeds);
+  return async () => plain(values, argv, spec, seed0, seeds, io);
 }
 
 function plain(values: Values, argv: string[], spec: RunSpec, seed0: number, seeds: number, io: Io): number {
@@ -142,15 +155,9 @@ function plain(values: Values, argv: string[], spec: RunSpec, seed0: number, see
 
 /** A sweep's plan from its command line (the study builds its figures this way); throws a one-line RangeError. */
 export function sweepPlanFromArgv(argv: string[]): SweepPlan {
-  let values: Values;
-  try {
-    values = parseArgs({ args: argv, options: FLAG_OPTIONS, strict: true, allowPositionals: false }).values as Values;
-  } catch (e) {
-    throw new RangeError(firstLine(e));
-  }
+  const values = parseValues(argv);
   if (list(values, 'sweep').length === 0) throw new RangeError('a sweep needs --sweep');
-  const seed0 = parseInteger('seed', str(values, 'seed') ?? '1', -0x80000000, 0x7fffffff);
-  const seeds = parseInteger('seeds', str(values, 'seeds') ?? '100', 1, 10_000_000);
+  const { seed0, seeds } = seedRange(values);
   return sweepPlan(values, argv, seed0, seeds);
 }
 

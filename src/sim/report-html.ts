@@ -58,12 +58,13 @@ ${charts.join('\n')}
 }
 
 /** One chart of `metric`: x = the values of sweep `x`, one line per combination of the other swept keys. */
-export function chartFor(r: Pick<SweepReport, 'points' | 'summaries' | 'sweeps'>, x: Sweep, metric: MetricName, title: string = metric): string {
+export function chartFor(r: Pick<SweepReport, 'points' | 'summaries' | 'sweeps'>, x: Sweep, metric: MetricName, title: string = metric, logY = false): string {
   const xs = x.values;
   const series = new Map<string, ChartSeries>();
   r.points.forEach((p, i) => {
     const rest = new Map([...p].filter(([k]) => !x.keys.includes(k)));
-    const name = rest.size === 0 ? metric : pointLabel(rest, r.sweeps);
+    // The policy's name alone says which it is.
+    const name = rest.size === 0 ? metric : pointLabel(rest, r.sweeps).replace(/^policy=/, '');
     let s = series.get(name);
     if (s === undefined) {
       s = { name, y: xs.map(() => Number.NaN), ci: xs.map(() => Number.NaN) };
@@ -76,5 +77,5 @@ export function chartFor(r: Pick<SweepReport, 'points' | 'summaries' | 'sweeps'>
       s.ci[at] = v.ci95;
     }
   });
-  return lineChartSvg({ title, xLabel: x.key, yLabel: metric, x: xs, series: [...series.values()] });
+  return lineChartSvg({ title, xLabel: x.key, yLabel: metric, x: xs, series: [...series.values()], logY });
 }

@@ -27,7 +27,7 @@ export interface Figure {
   argv: string[];
   /** The sweep along the x axis (its key as written). */
   x: string;
-  metrics: Array<{ metric: MetricName; caption: string; awaitsCore?: boolean }>;
+  metrics: Array<{ metric: MetricName; caption: string; awaitsCore?: boolean; logY?: boolean }>;
 }
 
 export function studyFigures(): Figure[] {
@@ -44,9 +44,9 @@ export function studyFigures(): Figure[] {
       ],
       x: 'replicas/proposers',
       metrics: [
-        { metric: 'ballots_per_proposal', caption: 'work: ballots started (each a phase 1 at a quorum) per committed value' },
-        { metric: 'messages_per_commit', caption: 'messages sent per committed value' },
-        { metric: 'makespan_ms', caption: 'completion time: first proposal to last commit (finished runs only)' },
+        { metric: 'ballots_per_proposal', caption: 'work: ballots started (each a phase 1 at a quorum) per committed value', logY: true },
+        { metric: 'messages_per_commit', caption: 'messages sent per committed value', logY: true },
+        { metric: 'makespan_ms', caption: 'completion time: first proposal to last commit (finished runs only)', logY: true },
         { metric: 'duels', caption: 'duels per run (two or more ballots in phase 1 of one slot)' },
         { metric: 'attempts_per_proposal', caption: "attempts per proposal (the core's Decision.ballots)", awaitsCore: true },
       ],
@@ -125,7 +125,7 @@ export async function runFigure(f: Figure, seeds: number, threads: number, svgDi
   for (const m of f.metrics) {
     const file = `${f.id}-${m.metric}.svg`;
     const title = `${m.metric}${m.awaitsCore === true ? ' (re-run once attempts count across slots)' : ''}`;
-    writeFileSync(join(svgDir, file), chartFor({ points: plan.points, summaries: r.summaries, sweeps: plan.sweeps }, x, m.metric, title));
+    writeFileSync(join(svgDir, file), chartFor({ points: plan.points, summaries: r.summaries, sweeps: plan.sweeps }, x, m.metric, title, m.logY === true));
     out.push(`**${m.metric}**: ${m.caption}.${m.awaitsCore === true ? ' **To be re-run once the core counts attempts across slots** (today it counts only the ballots of the slot a value was decided in).' : ''}`);
     out.push('', `![${m.metric}](${relative(docDir, join(svgDir, file))})`, '', table(x, plan.sweeps, plan.points, r.summaries, m.metric), '');
   }

@@ -22,9 +22,9 @@ export interface Chart {
   logY?: boolean;
 }
 
-const W = 640;
+const W = 780;
 const H = 360;
-const PAD = { left: 70, right: 170, top: 36, bottom: 48 };
+const PAD = { left: 70, right: 230, top: 36, bottom: 48 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 function esc(s: string): string {
@@ -78,7 +78,7 @@ export function lineChartSvg(c: Chart): string {
   }
   c.x.forEach((label, i) => out.push(`<text x="${sx(i)}" y="${PAD.top + plotH + 16}" text-anchor="middle">${esc(label)}</text>`));
   out.push(`<text x="${PAD.left + plotW / 2}" y="${H - 8}" text-anchor="middle">${esc(c.xLabel)}</text>`);
-  out.push(`<text transform="translate(14 ${PAD.top + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`);
+  out.push(`<text transform="translate(14 ${PAD.top + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}${log ? ' (log scale)' : ''}</text>`);
   c.series.forEach((s, k) => out.push(...seriesSvg(s, COLORS[k % COLORS.length] as string, k, sx, sy, PAD.left + plotW + 12)));
   out.push('</svg>');
   return out.join('\n');

@@ -62,7 +62,7 @@ describe('sim CLI', () => {
     ['--link', '0-1=const:5ms'], ['--latency', 'const:1ms', '--link', '0-7=const:5ms', '--replicas', '3'], ['--latency', 'const:1ms', '--link', '0~1=const:5ms'],
     ['--workload', 'nope'], ['--workload', 'closed', '--rate', '10'], ['--workload', 'open', '--proposals', '3'], ['--conflict', '150'],
     ['--workload', 'open', '--duration', '5'], ['--workload', 'open', '--rate', '1000000', '--duration', '1h'], ['--processing', '-1ms'],
-    ['--isolate', 'zero'], ['--isolate', '9@10ms', '--replicas', '3'], ['--after-loss', 'sometimes'], ['--after-loss', 'backoff'],
+    ['--isolate', 'zero'], ['--isolate', '9@10ms', '--replicas', '3'], ['--isolate', '0@2s', '--fault-ms', '1000'], ['--after-loss', 'sometimes'], ['--after-loss', 'backoff'],
     ['--attempt-timeout', '20'], ['--policy', 'fixed', '--jitter', 'full'], ['--policy', 'immediate', '--delay-ms', '3'],
     ['--baseline', 'jitter=full'], ['--threads', '2'],
   ];

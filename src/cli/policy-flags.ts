@@ -55,7 +55,8 @@ export const POLICY_OPTIONS = Object.fromEntries(
 export function policyHelp(): string {
   const lines = [`  --policy NAME            ${POLICY_NAMES.join(' | ')} (default exponential)`];
   for (const [flag, key] of Object.entries(POLICY_FLAGS)) {
-    lines.push(`  --${flag.padEnd(22)} default ${String(DEFAULT_PARAMS[key])}`);
+    const readers = POLICY_NAMES.filter((p) => POLICY_READS[p].includes(key));
+    lines.push(`  --${flag.padEnd(22)} default ${String(DEFAULT_PARAMS[key])} (${readers.join(', ')})`);
   }
   return lines.join('\n');
 }

@@ -23,7 +23,7 @@ import { defaultThreads, runSweep, type SweepPlan } from './sweep-run.js';
 const HELP = `usage: npm run sim -- [options]
   --seed N                 first seed (default 1)
   --seeds N                how many consecutive seeds (default 100)
-${Object.entries(PARAM_HELP).filter(([k]) => k !== 'policy').map(([k, h]) => `  --${k} ${h}`).join('\n')}
+${Object.entries(PARAM_HELP).filter(([k]) => k !== 'policy').map(([k, [arg, text]]) => `  ${`--${k} ${arg}`.padEnd(24)} ${text}`).join('\n')}
   --link A-B=MODEL         latency of the links between A and B (A>B: one way; * for every node); repeatable
   --bug NAME               plant a known bug (${BUGS.join(', ')})
   --trace                  print the last events of each failing seed
@@ -31,7 +31,8 @@ ${Object.entries(PARAM_HELP).filter(([k]) => k !== 'policy').map(([k, h]) => `  
   --json                   print one JSON summary as the last line
 sweeps:
   --sweep KEY=A,B,C        run every combination of the swept keys (any option above, or a policy flag); repeatable;
-                           POLICY:KEY=... sweeps KEY only at points of that policy; separate values by ';' when they hold commas
+                           POLICY:KEY=... sweeps KEY only at points of that policy; A/B=1/2,3/4 moves keys together;
+                           separate values by ';' when they hold commas
   --baseline KEY=VALUE     compare each point with the one that differs only in KEY=VALUE (default: with the next point)
   --compare M,M            metrics to compare (default attempts_per_proposal,messages_per_commit,latency_ms_p99,makespan_ms)
   --threads N              worker threads (default: the cores, ${defaultThreads()} here)

@@ -16,26 +16,26 @@ import { DEFAULT_WORKLOAD, WORKLOADS, type WorkloadKind, type WorkloadSpec } fro
 
 export const BUGS: Array<keyof PlantedBugs> = ['quorumOneTooSmall', 'acceptBelowPromise', 'proposeArbitraryValue', 'reuseBallotAfterRestart', 'skipPersistPromise'];
 
-/** Flags that set a run parameter (a sweep may vary any of them), with their help lines. */
+/** Flags that set a run parameter (a sweep may vary any of them): [argument, help]. */
 export const PARAM_HELP = {
-  replicas: 'N             cluster size, every replica an acceptor (default: 3 and 5, alternating by seed)',
-  proposers: 'N            nodes that receive proposals (default: 2..5 by seed, at most replicas)',
-  workload: 'KIND           uniform (over the fault phase; default) | burst (all at t=0) | closed | open',
-  proposals: 'N            uniform, burst, closed: proposals per proposer (default 5)',
-  outstanding: 'N          closed: proposals each proposer keeps in flight (default 1)',
-  rate: 'N/s                open: Poisson arrivals per second over all proposers (default 1000)',
-  duration: 'D              closed, open: no proposal after this virtual time, e.g. 2s (open default 1s)',
-  conflict: 'P              percent of proposals that race; the rest go through node 0 one at a time (default 100)',
-  faults: 'swarm|calm       fault mix drawn per seed, or none (default swarm)',
-  'fault-ms': 'N           length of the fault phase in virtual ms (default 500)',
-  'liveness-ms': 'N        bound for every proposal to be decided after faults stop and it was submitted (default 5000)',
-  latency: 'MODEL           per-message latency: const:5ms | uniform:2ms-8ms | normal:10ms,2ms | lognormal:10ms,0.5 (default: the fault plan\'s)',
-  processing: 'D         time a node spends on each message, one at a time, e.g. 20us (default 0)',
-  'attempt-timeout': 'D  an attempt without a quorum this long has failed (default auto: 20ms, or 4x the slowest link\'s p99 latency)',
-  isolate: 'N@T            cut node N off from all others at virtual time T until faults stop (failover timing)',
-  'max-events': 'N        stop a run after this many events (a livelocked run still ends; default 2000000)',
-  'after-loss': 'move|backoff after another value wins a proposer\'s slot: next free slot at once (this core) or after backoff',
-  policy: 'NAME             contention policy (default exponential)',
+  replicas: ['N', "cluster size, every replica an acceptor (default: 3 and 5, alternating by seed)"],
+  proposers: ['N', "nodes that receive proposals (default: 2..5 by seed, at most replicas)"],
+  workload: ['KIND', "uniform (over the fault phase; default) | burst (all at t=0) | closed | open"],
+  proposals: ['N', "uniform, burst, closed: proposals per proposer (default 5)"],
+  outstanding: ['N', "closed: proposals each proposer keeps in flight (default 1)"],
+  rate: ['N/s', "open: Poisson arrivals per second over all proposers (default 1000)"],
+  duration: ['D', "closed, open: no proposal after this virtual time, e.g. 2s (open default 1s)"],
+  conflict: ['P', "percent of proposals that race; the rest go through node 0 one at a time (default 100)"],
+  faults: ['swarm|calm', "fault mix drawn per seed, or none (default swarm)"],
+  'fault-ms': ['N', "length of the fault phase in virtual ms (default 500)"],
+  'liveness-ms': ['N', "bound for every proposal to be decided after faults stop and it was submitted (default 5000)"],
+  latency: ['MODEL', "per-message latency: const:5ms | uniform:2ms-8ms | normal:10ms,2ms | lognormal:10ms,0.5 (default: the fault plan's)"],
+  processing: ['D', "time a node spends on each message, one at a time, e.g. 20us (default 0)"],
+  'attempt-timeout': ['D', "an attempt without a quorum this long has failed (default auto: 20ms, or 4x the slowest link's p99 latency)"],
+  isolate: ['N@T', "cut node N off from all others at virtual time T until faults stop (failover timing)"],
+  'max-events': ['N', "stop a run after this many events (a livelocked run still ends; default 2000000)"],
+  'after-loss': ['move|backoff', "after another value wins a proposer's slot: next free slot at once (this core) or after backoff"],
+  policy: ['NAME', "contention policy (default exponential)"],
 } as const;
 
 export type ParamKey = keyof typeof PARAM_HELP | keyof typeof POLICY_FLAGS;

@@ -47,7 +47,11 @@ export async function runSeeds(tasks: readonly Task[], threads: number, done: (i
         workers.push(w);
         w.on('message', (r: SeedReply) => {
           if ('error' in r) return reject(new Error(`seed ${tasks[r.id]?.seed}: ${r.error}`));
-          done(r.id, r.outcome);
+          try {
+            done(r.id, r.outcome);
+          } catch (e) {
+            return reject(e);
+          }
           if (++finished === tasks.length) return resolve();
           feed(w);
         });

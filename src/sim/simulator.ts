@@ -157,6 +157,10 @@ export function checkConfig(cfg: SimConfig): void {
   checkLinks(cfg.links ?? [], cfg.replicas);
   const iso = cfg.isolate ?? null;
   if (iso !== null && (iso.node < 0 || iso.node >= cfg.replicas)) throw new RangeError(`isolate names node ${iso.node}, but nodes are 0..${cfg.replicas - 1}`);
+  const faultPhase_ms = cfg.faultPhase_ms ?? 500;
+  if (iso !== null && iso.at_ms >= faultPhase_ms) {
+    throw new RangeError(`isolate at ${iso.at_ms} ms is not before the fault phase ends (${faultPhase_ms} ms): the cut would never heal`);
+  }
   if (!((cfg.processing_ms ?? 0) >= 0)) throw new RangeError(`processing time must be >= 0, got ${String(cfg.processing_ms)}`);
 }
 

@@ -27,6 +27,8 @@ function cell(i: Interval): string {
 
 export interface SweepReport {
   command: string;
+  /** The metrics of the table and the charts (default HEADLINE_METRICS). */
+  metrics?: readonly MetricName[];
   seeds: string;
   sweeps: readonly Sweep[];
   points: readonly Point[];
@@ -35,11 +37,12 @@ export interface SweepReport {
 
 export function sweepHtml(r: SweepReport): string {
   const xSweep = [...r.sweeps].reverse().find((s) => s.policy === null) ?? null;
-  const charts = xSweep === null ? [] : HEADLINE_METRICS.map((m) => chartFor(r, xSweep, m));
-  const head = ['point', ...HEADLINE_METRICS, 'violations', 'liveness failures'].map((h) => `<th>${esc(h)}</th>`).join('');
+  const metrics = r.metrics ?? HEADLINE_METRICS;
+  const charts = xSweep === null ? [] : metrics.map((m) => chartFor(r, xSweep, m));
+  const head = ['point', ...metrics, 'violations', 'liveness failures'].map((h) => `<th>${esc(h)}</th>`).join('');
   const rows = r.points.map((p, i) => {
     const s = r.summaries[i] as Summary;
-    const cells = [pointLabel(p, r.sweeps), ...HEADLINE_METRICS.map((m) => cell(s.metrics[m])), String(s.violations), String(s.livenessFailures)];
+    const cells = [pointLabel(p, r.sweeps), ...metrics.map((m) => cell(s.metrics[m])), String(s.violations), String(s.livenessFailures)];
     return `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
   });
   return `<!doctype html>

@@ -16,7 +16,7 @@ import { specColumns, type RunSpec } from './flags.js';
 import { METRICS, SIM_SCHEMA_VERSION, type MetricName } from './metrics.js';
 import { summarize, type SeedOutcome, type Summary } from './outcome.js';
 import { runSeeds, type Task } from './pool.js';
-import { sweepHtml } from './report-html.js';
+import { HEADLINE_METRICS, sweepHtml } from './report-html.js';
 import { metricsJson } from './summary.js';
 import { compare, comparisonPairs, formatComparison, pointLabel, type Point, type Sweep } from './sweep.js';
 
@@ -104,7 +104,9 @@ export async function runSweep(plan: SweepPlan, write: (line: string) => void): 
     for (const so of outcomes[i] as SeedOutcome[]) seedCsv.append(seedRow(i, plan.points[i] as Point, so));
     write(pointLine(i, plan.points.length, pointLabel(plan.points[i] as Point, plan.sweeps), s));
   });
-  writeFileSync(join(dir, 'report.html'), sweepHtml({ command: plan.command, seeds: `${plan.seed0}..${plan.seed0 + plan.seeds - 1}`, sweeps: plan.sweeps, points: plan.points, summaries }));
+  const metrics = [...new Set([...HEADLINE_METRICS, ...plan.compareMetrics])];
+  const seedRange = `${plan.seed0}..${plan.seed0 + plan.seeds - 1}`;
+  writeFileSync(join(dir, 'report.html'), sweepHtml({ command: plan.command, seeds: seedRange, sweeps: plan.sweeps, points: plan.points, summaries, metrics }));
   const pairs = comparisonPairs(plan.points, plan.baseline);
   if (pairs.length > 0) write(`paired differences (b - a over the same seeds, 95% interval):\n`);
   for (const [a, b] of pairs) {

@@ -2,7 +2,7 @@
  * Command-line flags for a contention policy and its parameters, shared by the
  * simulator and the benchmark: `--policy exponential --base-ms 1 --cap-ms 64 --jitter full`.
  */
-import { DEFAULT_PARAMS, POLICY_NAMES, policySpec, type PolicyParams, type PolicySpec } from '../contention/registry.js';
+import { DEFAULT_PARAMS, POLICY_NAMES, policySpec, type PolicyName, type PolicyParams, type PolicySpec } from '../contention/registry.js';
 
 /** Flag name → parameter key, for node:util parseArgs option tables. */
 export const POLICY_FLAGS = {
@@ -21,6 +21,34 @@ export const POLICY_FLAGS = {
 
 export type PolicyFlag = keyof typeof POLICY_FLAGS;
 
+/**
+ * The parameters each policy reads (the registry's factories, read by hand:
+ * keep in step with src/contention). A flag for any other parameter would be
+ * silently ignored, so tools refuse it with `checkPolicyFlagsApply`.
+ */
+export const POLICY_READS: Readonly<Record<PolicyName, readonly (keyof PolicyParams)[]>> = {
+  immediate: ['window'],
+  fixed: ['delay_ms', 'window'],
+  exponential: ['base_ms', 'cap_ms', 'multiplier', 'jitter', 'window'],
+  // Leader-based policies retry a rejected phase 1 with full-jitter backoff from base_ms to cap_ms.
+  leader: ['heartbeat_ms', 'election_timeout_ms', 'base_ms', 'cap_ms', 'window'],
+  lease: ['heartbeat_ms', 'election_timeout_ms', 'base_ms', 'cap_ms', 'lease_ms', 'drift_ms', 'window'],
+};
+
+export function isPolicyFlag(flag: string): flag is PolicyFlag {
+  return Object.hasOwn(POLICY_FLAGS, flag);
+}
+
+/** Throws a one-line RangeError naming the first of `flags` (policy flag names) that `policy` does not read. */
+export function checkPolicyFlagsApply(policy: PolicyName, flags: Iterable<string>): void {
+  const reads = POLICY_READS[policy];
+  for (const flag of flags) {
+    if (!isPolicyFlag(flag) || reads.includes(POLICY_FLAGS[flag])) continue;
+    const used = (Object.keys(POLICY_FLAGS) as PolicyFlag[]).filter((f) => reads.includes(POLICY_FLAGS[f])).map((f) => `--${f}`);
+    throw new RangeError(`--${flag} does not apply to policy ${policy} (it reads ${used.join(', ')})`);
+  }
+}
+
 export const POLICY_OPTIONS = Object.fromEntries(
   ['policy', ...Object.keys(POLICY_FLAGS)].map((k) => [k, { type: 'string' as const }]),
 ) as Record<'policy' | PolicyFlag, { type: 'string' }>;
@@ -28,7 +56,8 @@ export const POLICY_OPTIONS = Object.fromEntries(
 export function policyHelp(): string {
   const lines = [`  --policy NAME            ${POLICY_NAMES.join(' | ')} (default exponential)`];
   for (const [flag, key] of Object.entries(POLICY_FLAGS)) {
-    lines.push(`  --${flag.padEnd(22)} default ${String(DEFAULT_PARAMS[key])}`);
+    const readers = POLICY_NAMES.filter((p) => POLICY_READS[p].includes(key));
+    lines.push(`  --${flag.padEnd(22)} default ${String(DEFAULT_PARAMS[key])} (${readers.join(', ')})`);
   }
   return lines.join('\n');
 }

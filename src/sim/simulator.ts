@@ -1,42 +1,74 @@
 /**
  * Deterministic discrete-event simulator. One seeded random source drives the
- * fault plan, the network and every replica's injected randomness; a virtual
- * clock drives time (each replica reads it through its own drifting clock).
- * The same seed replays the same run, event for event (see `eventHash`).
+ * fault plan and every replica's injected randomness; the workload and the
+ * latency model draw from streams of their own (so two sweep points with the
+ * same seed see the same arrivals); a virtual clock drives time (each replica
+ * reads it through its own drifting clock). The same seed replays the same
+ * run, event for event (see `eventHash`).
  *
  * A run has two phases: faults (loss, duplication, delay and reordering,
  * partitions, crashes and restarts), then a healed phase in which every
- * proposal must be decided within `liveness_ms`. Safety invariants are checked
- * on every step (invariants.ts); lease overlap too, for the lease policy.
+ * proposal must be decided within `liveness_ms`. Calm runs of a burst, closed
+ * or open workload are healed from the start. Safety invariants are checked
+ * on every step (src/verify/invariants.ts); lease overlap too, for the lease policy.
+ *
+ * With a latency model, each message takes a drawn one-way latency
+ * (network.ts), and each node handles one message at a time for
+ * `processing_ms` (a FIFO queue per node), so load shows as queueing.
  */
 import { decode, encode, type Wire } from '../paxos/codec.js';
 import type { NodeId } from '../paxos/ballot.js';
-import type { Value } from '../paxos/messages.js';
+import { majority } from '../paxos/quorum.js';
+import type { Message, Value } from '../paxos/messages.js';
 import { Replica, type Decision, type PlantedBugs, type ReplicaStats } from '../paxos/replica.js';
 import { applyReady, type ReadySink } from '../paxos/ready.js';
 import { commandsOf, isBatch } from '../paxos/batch.js';
 import { STAT_KEYS, emptyStats } from '../paxos/node.js';
+import { attemptIn, leadership } from '../paxos/introspect.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
-import { EventQueue } from '../base/event-queue.js';
-import { CALM, drawFaultPlan, type FaultPlan } from './faults.js';
-import { SafetyChecker, type Violation } from '../verify/invariants.js';
 import { SeededRandom } from '../base/random.js';
+import { SafetyChecker, type Violation } from '../verify/invariants.js';
+import { CALM, drawFaultPlan, type FaultPlan } from './faults.js';
+import { latencyP99, type LatencyModel } from './latency.js';
+import { ContentionMeter, type RunMetrics } from './metrics.js';
+import { checkLinks, Network, type LinkOverride } from './network.js';
+import { Timeline } from './timeline.js';
+import { DEFAULT_WORKLOAD, Workload, checkWorkload, clientOf, type WorkloadSpec } from './workload.js';
+
+/** What a proposer does with its value after another value wins its slot. */
+export const AFTER_LOSS = ['move', 'backoff'] as const;
+export type AfterLoss = (typeof AFTER_LOSS)[number];
 
 export interface SimConfig {
   seed: number;
+  /** Acceptors (nodes 0 .. replicas-1); every replica also proposes and learns. */
   replicas: number;
-  /** How many replicas receive client proposals (nodes 0 .. proposers-1). */
+  /** How many nodes receive client proposals (nodes 0 .. proposers-1). */
   proposers: number;
   policy: PolicySpec;
+  /** Shorthand for workload.proposalsPerProposer (default 5). */
   proposalsPerProposer?: number;
+  /** Client load (workload.ts); default: `uniform` over the fault phase. */
+  workload?: Partial<WorkloadSpec>;
   faultPhase_ms?: number;
-  /** Bound on virtual time, after faults stop, for every proposal to be decided. */
+  /** Bound on virtual time, after faults stop and the last proposal is submitted, for every proposal to be decided. */
   liveness_ms?: number;
   /** Fault plan: 'swarm' draws one from the seed, 'calm' has none, or give one. */
   faults?: 'swarm' | 'calm' | FaultPlan;
+  /** Per-message one-way latency (replaces the fault plan's delay range); null: the plan's. */
+  latency?: LatencyModel | null;
+  /** Per-link latency overrides (with `latency` only). */
+  links?: LinkOverride[];
+  /** Virtual time a node spends handling one message; messages queue behind it. */
+  processing_ms?: number;
+  /** Cut `node` off from every other node at `at_ms` until faults stop (failover timing). */
+  isolate?: { node: NodeId; at_ms: number } | null;
+  /** After losing a slot: move to the next free slot at once (this core), or back off first (needs the core's mode). */
+  afterLoss?: AfterLoss;
   /** Max |clock rate| for swarm plans (default 0.02, i.e. 2%). */
   maxClockRate?: number;
+  /** An attempt without a quorum this long has failed; default autoAttemptTimeout_ms. */
   attemptTimeout_ms?: number;
   /** Decided slots each replica keeps (default: all). Small values exercise forgetting; lagging replicas then cannot catch up. */
   retainDecided?: number;
@@ -68,23 +100,26 @@ export interface SimResult {
   firstDecision_ms: number | null;
   /** Virtual ms from the end of faults until every proposal was decided. */
   healedDecideTime_ms: number | null;
-  ballotsPerDecision: number;
   messages: number;
   malformedDropped: number;
   livelockEpisodes: number;
+  metrics: RunMetrics;
   plan: FaultPlan;
   stats: ReplicaStats;
   trace: string[];
 }
 
+/** Events carry no time: the timeline holds it. A delivery carries its wire form and, when well formed, the decoded message (decoded once per broadcast). */
 type SimEvent =
-  | { at: number; seq: number; kind: 'deliver'; from: NodeId; to: NodeId; wire: unknown }
-  | { at: number; seq: number; kind: 'timer'; node: NodeId }
-  | { at: number; seq: number; kind: 'propose'; node: NodeId; value: Value }
-  | { at: number; seq: number; kind: 'crash'; node: NodeId }
-  | { at: number; seq: number; kind: 'restart'; node: NodeId }
-  | { at: number; seq: number; kind: 'cut'; links: Array<[NodeId, NodeId]>; on: boolean }
-  | { at: number; seq: number; kind: 'heal' };
+  | { kind: 'deliver'; from: NodeId; to: NodeId; wire: unknown; msg: Message | null }
+  | { kind: 'handle'; from: NodeId; to: NodeId; wire: unknown; msg: Message | null; life: number }
+  | { kind: 'timer'; node: NodeId }
+  | { kind: 'propose'; node: NodeId; value: Value }
+  | { kind: 'arrive' }
+  | { kind: 'crash'; node: NodeId }
+  | { kind: 'restart'; node: NodeId }
+  | { kind: 'cut'; links: Array<[NodeId, NodeId]>; on: boolean }
+  | { kind: 'heal' };
 
 interface SimNode {
   replica: Replica | null;
@@ -96,10 +131,55 @@ interface SimNode {
   /** Values this node's client proposed and has not yet seen decided (re-proposed after a restart). */
   owed: Set<Value>;
   crashes: number;
+  /** With processing time: when the node finishes the messages queued so far. */
+  busyUntil: number;
 }
 
 function addStats(into: ReplicaStats, from: ReplicaStats): void {
   for (const k of STAT_KEYS) into[k] += from[k];
+}
+
+/** Throws a one-line RangeError for a configuration the simulator cannot run (called before any work). */
+export function checkConfig(cfg: SimConfig): void {
+  if (!Number.isInteger(cfg.replicas) || cfg.replicas < 1) throw new RangeError(`replicas must be a positive integer, got ${cfg.replicas}`);
+  if (!Number.isInteger(cfg.proposers) || cfg.proposers < 1) throw new RangeError(`proposers must be a positive integer, got ${cfg.proposers}`);
+  if (cfg.proposers > cfg.replicas) {
+    throw new RangeError(`proposers (${cfg.proposers}) above replicas (${cfg.replicas}) needs proposer-only nodes, which this core does not have yet`);
+  }
+  if ((cfg.afterLoss ?? 'move') === 'backoff') throw new RangeError("after-loss 'backoff' (back off, then the next free slot) needs the core's proposer mode, not in this core yet");
+  checkWorkload(workloadOf(cfg));
+  if ((cfg.links ?? []).length > 0 && (cfg.latency ?? null) === null) throw new RangeError('link overrides need a --latency model to override');
+  checkLinks(cfg.links ?? [], cfg.replicas);
+  const iso = cfg.isolate ?? null;
+  if (iso !== null && (iso.node < 0 || iso.node >= cfg.replicas)) throw new RangeError(`isolate names node ${iso.node}, but nodes are 0..${cfg.replicas - 1}`);
+  const faultPhase_ms = cfg.faultPhase_ms ?? 500;
+  if (iso !== null && iso.at_ms >= faultPhase_ms) {
+    throw new RangeError(`isolate at ${iso.at_ms} ms is not before the fault phase ends (${faultPhase_ms} ms): the cut would never heal`);
+  }
+  if (!((cfg.processing_ms ?? 0) >= 0)) throw new RangeError(`processing time must be >= 0, got ${String(cfg.processing_ms)}`);
+}
+
+/**
+ * The attempt timeout when none is given: 20 ms on the fault plan's sub-ms
+ * delays; with a latency model, two round trips at the slowest link's 99th
+ * percentile (at least 20 ms), so phase 1 does not time out on a normal trip.
+ */
+export function autoAttemptTimeout_ms(cfg: Pick<SimConfig, 'latency' | 'links'>): number {
+  if ((cfg.latency ?? null) === null) return 20;
+  let p99 = latencyP99(cfg.latency as LatencyModel);
+  for (const l of cfg.links ?? []) p99 = Math.max(p99, latencyP99(l.model));
+  return Math.max(20, 4 * p99);
+}
+
+function workloadOf(cfg: SimConfig): WorkloadSpec {
+  return { ...DEFAULT_WORKLOAD, proposalsPerProposer: cfg.proposalsPerProposer ?? DEFAULT_WORKLOAD.proposalsPerProposer, ...cfg.workload };
+}
+
+/** A stream seed derived from the run's seed and a tag (independent of how much the main stream was used). */
+function streamSeed(seed: number, tag: number): number {
+  let h = Math.imul((seed | 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(tag, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  return (h ^ (h >>> 13)) | 0;
 }
 
 export function runSimulation(cfg: SimConfig): SimResult {
@@ -108,43 +188,54 @@ export function runSimulation(cfg: SimConfig): SimResult {
 
 class Simulation {
   private readonly rng: SeededRandom;
-  private readonly queue = new EventQueue<SimEvent>();
+  private readonly queue = new Timeline<SimEvent>();
   private readonly nodes: SimNode[];
   private readonly checker: SafetyChecker;
   private readonly plan: FaultPlan;
   private readonly blocked: boolean[][];
   private readonly faultPhase_ms: number;
+  /** When faults stop: the fault phase's end, or 0 for calm runs of the newer workloads. */
+  private readonly healAt_ms: number;
   private readonly liveness_ms: number;
   private readonly livelock_ms: number;
+  private readonly processing_ms: number;
+  private readonly attemptTimeout_ms: number;
   private readonly leases: boolean;
+  private readonly network: Network | null;
+  private readonly workload: Workload;
+  private readonly meter: ContentionMeter;
   private readonly stats = emptyStats();
   /** One sink per node, made once (a step applies thousands of Readies). */
   private readonly sinks: ReadySink[] = [];
   private readonly trace: string[] = [];
+  private readonly traceTail: number;
   private now = 0;
   private healed = false;
   private hash = 0x811c9dc5;
   private events = 0;
   private proposals = 0;
+  private owedTotal = 0;
+  /** Proposals scheduled and not yet submitted. */
+  private scheduled = 0;
+  private lastSubmit = 0;
   private decidedOwn = 0;
-  private ballotsOwn = 0;
   private malformed = 0;
   private messages = 0;
   private firstDecision: number | null = null;
   private lastDecision = 0;
   private livelockEpisodes = 0;
   private healedDone: number | null = null;
-  private readonly decidedValues = new Set<Value>();
+  private lastSent: { sent: Message; wire: Wire; msg: Message } | null = null;
 
   constructor(private readonly cfg: SimConfig) {
-    if (!Number.isInteger(cfg.replicas) || cfg.replicas < 1) throw new RangeError(`replicas must be a positive integer, got ${cfg.replicas}`);
-    if (!Number.isInteger(cfg.proposers) || cfg.proposers < 1 || cfg.proposers > cfg.replicas) {
-      throw new RangeError(`proposers must be an integer in 1..${cfg.replicas}, got ${cfg.proposers}`);
-    }
+    checkConfig(cfg);
     this.rng = new SeededRandom(cfg.seed);
     this.faultPhase_ms = cfg.faultPhase_ms ?? 500;
     this.liveness_ms = cfg.liveness_ms ?? 5_000;
     this.livelock_ms = cfg.livelockThreshold_ms ?? 100;
+    this.processing_ms = cfg.processing_ms ?? 0;
+    this.attemptTimeout_ms = cfg.attemptTimeout_ms ?? autoAttemptTimeout_ms(cfg);
+    this.traceTail = cfg.traceTail ?? 0;
     this.leases = cfg.policy.name === 'lease';
     const n = cfg.replicas;
     const faults = cfg.faults ?? 'swarm';
@@ -154,13 +245,28 @@ class Simulation {
         : faults === 'calm'
           ? { ...CALM, clockRates: new Array<number>(n).fill(0) }
           : faults;
+    const spec = workloadOf(cfg);
+    const healNow = faults === 'calm' && spec.kind !== 'uniform' && (cfg.isolate ?? null) === null;
+    this.healAt_ms = healNow ? 0 : this.faultPhase_ms;
+    const latency = cfg.latency ?? null;
+    this.network = latency === null ? null : new Network(n, latency, cfg.links ?? [], new SeededRandom(streamSeed(cfg.seed, 1)));
     this.checker = new SafetyChecker(n, { checkPersistence: cfg.checkPersistence ?? true });
+    this.meter = new ContentionMeter(n, majority(n));
     this.blocked = Array.from({ length: n }, () => new Array<boolean>(n).fill(false));
     this.nodes = Array.from({ length: n }, (_, id) => ({
-      replica: null, records: [], rate: this.plan.clockRates[id] ?? 0, timerAt: Number.POSITIVE_INFINITY, timerLocal: 0, owed: new Set<Value>(), crashes: 0,
+      replica: null, records: [], rate: this.plan.clockRates[id] ?? 0, timerAt: Number.POSITIVE_INFINITY, timerLocal: 0,
+      owed: new Set<Value>(), crashes: 0, busyUntil: 0,
     }));
     this.nodes.forEach((sn, id) => this.sinks.push(this.sinkFor(id, sn)));
     for (let id = 0; id < n; id++) this.boot(id);
+    this.workload = new Workload(spec, cfg.proposers, new SeededRandom(streamSeed(cfg.seed, 2)), {
+      propose: (at, node, value) => {
+        this.scheduled++;
+        this.queue.push(at, { kind: 'propose', node, value });
+      },
+      arrival: (at) => this.queue.push(at, { kind: 'arrive' }),
+    });
+    this.workload.start(this.rng, this.faultPhase_ms);
     this.schedulePlan();
   }
 
@@ -183,7 +289,7 @@ class Simulation {
     sn.replica = Replica.start(
       {
         id, nodes: this.cfg.replicas, policy: createPolicy(this.cfg.policy), random: this.rng.fork().asFunction(),
-        attemptTimeout_ms: this.cfg.attemptTimeout_ms ?? 20, sync_ms: 50, retainDecided: this.cfg.retainDecided ?? 1 << 30, batchMax: this.cfg.batchMax ?? 1, bugs: this.cfg.bugs ?? {},
+        attemptTimeout_ms: this.attemptTimeout_ms, sync_ms: 50, retainDecided: this.cfg.retainDecided ?? 1 << 30, batchMax: this.cfg.batchMax ?? 1, bugs: this.cfg.bugs ?? {},
       },
       this.local(id),
       sn.records,
@@ -193,49 +299,27 @@ class Simulation {
   }
 
   private schedulePlan(): void {
-    const perProposer = this.cfg.proposalsPerProposer ?? 5;
-    for (let p = 0; p < this.cfg.proposers; p++) {
-      for (let i = 0; i < perProposer; i++) {
-        const value = `n${p}.v${i}`;
-        this.queue.push({ at: this.rng.between(0, this.faultPhase_ms), kind: 'propose', node: p, value });
-      }
-    }
     for (const c of this.plan.crashes) {
-      this.queue.push({ at: c.at_ms, kind: 'crash', node: c.node });
-      this.queue.push({ at: Math.min(c.at_ms + c.duration_ms, this.faultPhase_ms), kind: 'restart', node: c.node });
+      this.queue.push(c.at_ms, { kind: 'crash', node: c.node });
+      this.queue.push(Math.min(c.at_ms + c.duration_ms, this.faultPhase_ms), { kind: 'restart', node: c.node });
     }
     for (const p of this.plan.partitions) {
-      this.queue.push({ at: p.at_ms, kind: 'cut', links: p.cut, on: true });
-      this.queue.push({ at: Math.min(p.at_ms + p.duration_ms, this.faultPhase_ms), kind: 'cut', links: p.cut, on: false });
+      this.queue.push(p.at_ms, { kind: 'cut', links: p.cut, on: true });
+      this.queue.push(Math.min(p.at_ms + p.duration_ms, this.faultPhase_ms), { kind: 'cut', links: p.cut, on: false });
     }
-    this.queue.push({ at: this.faultPhase_ms, kind: 'heal' });
+    const iso = this.cfg.isolate ?? null;
+    if (iso !== null) {
+      const links: Array<[NodeId, NodeId]> = [];
+      for (let other = 0; other < this.nodes.length; other++) if (other !== iso.node) links.push([iso.node, other], [other, iso.node]);
+      this.queue.push(iso.at_ms, { kind: 'cut', links, on: true });
+      this.meter.isolate(iso.node, iso.at_ms);
+    }
+    this.queue.push(this.healAt_ms, { kind: 'heal' });
   }
 
   run(): SimResult {
-    const maxEvents = this.cfg.maxEvents ?? 2_000_000;
-    let livenessFailure: string | null = null;
-    for (;;) {
-      const e = this.queue.pop();
-      if (e === undefined) {
-        livenessFailure = 'event queue ran dry';
-        break;
-      }
-      if (this.healed && e.at > this.faultPhase_ms + this.liveness_ms) {
-        livenessFailure = `not all decided ${this.liveness_ms} ms after faults stopped: ${this.undecidedSummary()}`;
-        break;
-      }
-      if (++this.events > maxEvents) {
-        livenessFailure = `event budget of ${maxEvents} exhausted at ${this.now.toFixed(1)} ms: ${this.undecidedSummary()}`;
-        break;
-      }
-      this.now = e.at;
-      this.apply(e);
-      if (this.leases) this.checkLeases();
-      if (this.healed && this.allDone()) {
-        this.healedDone = this.now - this.faultPhase_ms;
-        break;
-      }
-    }
+    const livenessFailure = this.loop();
+    if (this.now - this.lastDecision > this.livelock_ms && this.outstanding() > 0) this.livelockEpisodes++;
     for (const sn of this.nodes) if (sn.replica !== null) addStats(this.stats, sn.replica.stats);
     return {
       seed: this.cfg.seed,
@@ -250,104 +334,168 @@ class Simulation {
       endTime_ms: this.now,
       firstDecision_ms: this.firstDecision,
       healedDecideTime_ms: this.healedDone,
-      ballotsPerDecision: this.decidedOwn === 0 ? 0 : this.ballotsOwn / this.decidedOwn,
       messages: this.messages,
       malformedDropped: this.malformed,
       livelockEpisodes: this.livelockEpisodes,
+      metrics: this.meter.finish(this.livelockEpisodes),
       plan: this.plan,
       stats: this.stats,
       trace: this.trace,
     };
   }
 
+  /** Runs events until every proposal is decided after healing; returns why not, or null. */
+  private loop(): string | null {
+    const maxEvents = this.cfg.maxEvents ?? 2_000_000;
+    for (;;) {
+      const e = this.queue.pop();
+      if (e === undefined) return 'event queue ran dry';
+      const at = this.queue.time;
+      if (this.healed && at > this.deadline()) {
+        return `not all decided ${this.liveness_ms} ms after faults stopped: ${this.undecidedSummary()}`;
+      }
+      if (++this.events > maxEvents) return `event budget of ${maxEvents} exhausted at ${this.now.toFixed(1)} ms: ${this.undecidedSummary()}`;
+      this.now = at;
+      this.apply(e);
+      if (this.leases) this.checkLeases();
+      if (this.healed && this.allDone()) {
+        this.healedDone = this.now - this.healAt_ms;
+        return null;
+      }
+    }
+  }
+
+  /** Every proposal must be decided within liveness_ms of the later of healing and its own submission. */
+  private deadline(): number {
+    return Math.max(this.healAt_ms, this.lastSubmit) + this.liveness_ms;
+  }
+
   private mix(x: number): void {
     this.hash = Math.imul(this.hash ^ (x | 0), 16777619);
   }
 
-  private note(line: string): void {
-    const keep = this.cfg.traceTail ?? 0;
-    if (keep === 0) return;
-    this.trace.push(`${this.now.toFixed(3)} ${line}`);
-    if (this.trace.length > keep) this.trace.shift();
+  private note(line: () => string): void {
+    if (this.traceTail === 0) return;
+    this.trace.push(`${this.now.toFixed(3)} ${line()}`);
+    if (this.trace.length > this.traceTail) this.trace.shift();
   }
 
   private apply(e: SimEvent): void {
-    this.mix(Math.floor(e.at * 1000));
+    this.mix(Math.floor(this.now * 1000));
     switch (e.kind) {
-      case 'deliver': {
+      case 'deliver':
         this.mix(1); this.mix(e.from); this.mix(e.to);
-        const r = this.node(e.to).replica;
-        if (r === null) return;
-        const msg = decode(e.wire);
-        if (typeof msg === 'string') {
-          this.malformed++;
-          this.note(`n${e.to} dropped malformed from n${e.from}: ${msg}`);
-          return;
-        }
-        this.mix(msg.t);
-        this.note(`n${e.from}->n${e.to} ${JSON.stringify(e.wire)}`);
-        r.receive(e.from, msg, this.local(e.to));
-        return this.afterStep(e.to);
-      }
+        return this.arrive(e.from, e.to, e.wire, e.msg);
+      case 'handle':
+        this.mix(8); this.mix(e.to);
+        if (e.life !== this.node(e.to).crashes) return; // queued before a crash: lost with the node
+        return this.handle(e.from, e.to, e.wire, e.msg);
       case 'timer': {
         this.mix(2); this.mix(e.node);
         const sn = this.node(e.node);
-        if (sn.replica === null || e.at !== sn.timerAt) return;
+        if (sn.replica === null || this.now !== sn.timerAt) return;
         sn.timerAt = Number.POSITIVE_INFINITY;
         sn.replica.tick(Math.max(this.local(e.node), sn.timerLocal));
         return this.afterStep(e.node);
       }
-      case 'propose': {
+      case 'propose':
         this.mix(3); this.mix(e.node);
-        const sn = this.node(e.node);
-        this.proposals++;
-        this.checker.proposedValue(e.value);
-        sn.owed.add(e.value);
-        this.note(`client -> n${e.node} propose ${e.value}`);
-        if (sn.replica === null) return; // re-proposed when the node restarts
-        sn.replica.propose(e.value, this.local(e.node));
-        return this.afterStep(e.node);
-      }
-      case 'crash': {
+        return this.submit(e.node, e.value);
+      case 'arrive':
+        this.mix(9);
+        return this.workload.arrive(this.now);
+      case 'crash':
         this.mix(4); this.mix(e.node);
-        const sn = this.node(e.node);
-        if (sn.replica === null) return;
-        addStats(this.stats, sn.replica.stats);
-        sn.replica = null;
-        sn.crashes++;
-        sn.timerAt = Number.POSITIVE_INFINITY;
-        this.note(`n${e.node} crashed`);
-        return;
-      }
-      case 'restart': {
+        return this.crash(e.node);
+      case 'restart':
         this.mix(5); this.mix(e.node);
-        const sn = this.node(e.node);
-        if (sn.replica !== null) return;
-        this.note(`n${e.node} restarted on ${sn.records.length} records`);
-        this.boot(e.node);
-        // The client retries what it was owed.
-        const r = this.node(e.node).replica;
-        for (const v of sn.owed) r?.propose(v, this.local(e.node));
-        return this.afterStep(e.node);
-      }
+        return this.restart(e.node);
       case 'cut':
         this.mix(6);
         for (const [a, b] of e.links) {
           const row = this.blocked[a];
           if (row !== undefined) row[b] = e.on;
         }
-        this.note(`${e.on ? 'cut' : 'restored'} ${e.links.length} links`);
+        this.note(() => `${e.on ? 'cut' : 'restored'} ${e.links.length} links`);
         return;
       case 'heal':
         this.mix(7);
-        this.healed = true;
-        for (const row of this.blocked) row.fill(false);
-        for (let id = 0; id < this.nodes.length; id++) {
-          if (this.node(id).replica === null) this.queue.push({ at: this.now, kind: 'restart', node: id });
-        }
-        this.note('faults stop');
-        return;
+        return this.heal();
     }
+  }
+
+  /** A message reaches `to`: handled now, or queued behind the messages the node is still busy with. */
+  private arrive(from: NodeId, to: NodeId, wire: unknown, msg: Message | null): void {
+    if (this.processing_ms === 0) return this.handle(from, to, wire, msg);
+    const sn = this.node(to);
+    if (sn.replica === null) return;
+    sn.busyUntil = Math.max(this.now, sn.busyUntil) + this.processing_ms;
+    this.queue.push(sn.busyUntil, { kind: 'handle', from, to, wire, msg, life: sn.crashes });
+  }
+
+  /** `decoded`: the message when the simulator itself encoded `wire` (decoded once per broadcast at send); null for junk. */
+  private handle(from: NodeId, to: NodeId, wire: unknown, decoded: Message | null): void {
+    const r = this.node(to).replica;
+    if (r === null) return;
+    const msg = decoded ?? decode(wire);
+    if (typeof msg === 'string') {
+      this.malformed++;
+      this.note(() => `n${to} dropped malformed from n${from}: ${msg}`);
+      return;
+    }
+    this.mix(msg.t);
+    this.note(() => `n${from}->n${to} ${JSON.stringify(wire)}`);
+    r.receive(from, msg, this.local(to));
+    this.afterStep(to);
+  }
+
+  private submit(node: NodeId, value: Value): void {
+    const sn = this.node(node);
+    this.proposals++;
+    this.scheduled--;
+    this.lastSubmit = this.now;
+    this.checker.proposedValue(value);
+    this.meter.submitted(value, this.now);
+    if (!sn.owed.has(value)) {
+      sn.owed.add(value);
+      this.owedTotal++;
+    }
+    this.note(() => `client -> n${node} propose ${value}`);
+    if (sn.replica === null) return; // re-proposed when the node restarts
+    sn.replica.propose(value, this.local(node));
+    this.afterStep(node);
+  }
+
+  private crash(node: NodeId): void {
+    const sn = this.node(node);
+    if (sn.replica === null) return;
+    addStats(this.stats, sn.replica.stats);
+    sn.replica = null;
+    sn.crashes++;
+    sn.timerAt = Number.POSITIVE_INFINITY;
+    sn.busyUntil = 0;
+    this.meter.duels.crashed(node);
+    this.note(() => `n${node} crashed`);
+  }
+
+  private restart(node: NodeId): void {
+    const sn = this.node(node);
+    if (sn.replica !== null) return;
+    this.note(() => `n${node} restarted on ${sn.records.length} records`);
+    this.boot(node);
+    // The client retries what it was owed.
+    const r = this.node(node).replica;
+    for (const v of sn.owed) r?.propose(v, this.local(node));
+    this.afterStep(node);
+  }
+
+  private heal(): void {
+    this.healed = true;
+    for (const row of this.blocked) row.fill(false);
+    for (let id = 0; id < this.nodes.length; id++) {
+      if (this.node(id).replica === null) this.queue.push(this.now, { kind: 'restart', node: id });
+    }
+    this.note(() => 'faults stop');
   }
 
   /** Applies a replica's effects in the required order: persist, then send, then decisions. */
@@ -356,15 +504,21 @@ class Simulation {
     const r = sn.replica;
     if (r === null) return;
     r.endTurn(this.local(id));
-    applyReady(id, r.takeReady(), this.sinks[id] ?? this.sinkFor(id, sn));
+    const ready = r.takeReady();
+    applyReady(id, ready, this.sinks[id] ?? this.sinkFor(id, sn));
+    this.meter.stepped(id, ready, this.now);
+    this.meter.settle(id, { attemptIn: (slot) => attemptIn(r, slot), leadership: leadership(r) });
+    this.armTimer(id, sn, r);
+  }
+
+  private armTimer(id: NodeId, sn: SimNode, r: Replica): void {
     const deadline = r.nextDeadline();
-    if (deadline !== Number.POSITIVE_INFINITY) {
-      const at = Math.max(this.now, this.realOf(id, deadline));
-      if (at < sn.timerAt) {
-        sn.timerAt = at;
-        sn.timerLocal = deadline;
-        this.queue.push({ at, kind: 'timer', node: id });
-      }
+    if (deadline === Number.POSITIVE_INFINITY) return;
+    const at = Math.max(this.now, this.realOf(id, deadline));
+    if (at < sn.timerAt) {
+      sn.timerAt = at;
+      sn.timerLocal = deadline;
+      this.queue.push(at, { kind: 'timer', node: id });
     }
   }
 
@@ -378,7 +532,7 @@ class Simulation {
         }
       },
       observe: (_to, msg) => this.checker.sent(id, msg),
-      send: (to, msg) => this.transmit(id, to, encode(msg)),
+      send: (to, msg) => this.transmit(id, to, msg),
       decided: (decisions) => {
         for (const d of decisions) this.decided(id, sn, d);
       },
@@ -387,41 +541,58 @@ class Simulation {
 
   private decided(id: NodeId, sn: SimNode, d: Decision): void {
     this.checker.learnedBy(id, d.slot, d.value);
+    // A leader's batch holds several commands (src/paxos/batch.ts): each is a proposal of its own.
     for (const value of isBatch(d.value) ? (commandsOf(d.value) ?? []) : [d.value]) {
-      if (sn.owed.delete(value)) {
-        this.decidedOwn++;
-        this.ballotsOwn += Math.max(d.ballots, 1);
-      }
-      this.decidedValues.add(value);
+      if (!sn.owed.delete(value)) continue;
+      this.owedTotal--;
+      this.decidedOwn++;
+      this.meter.committedAt(id, value, this.now);
+      this.workload.decided(clientOf(value), this.now);
     }
     if (this.firstDecision === null) this.firstDecision = this.now;
     if (this.now - this.lastDecision > this.livelock_ms && this.outstanding() > 0) this.livelockEpisodes++;
     this.lastDecision = this.now;
   }
 
-  private transmit(from: NodeId, to: NodeId, wire: Wire): void {
+  /**
+   * The wire form of `msg` and the message every receiver gets: encoded and
+   * decoded again (the receivers never share an object with the sender's
+   * state, and the codec round trip is exercised), once per broadcast, since
+   * a broadcast sends one message object to every node.
+   */
+  private onWire(msg: Message): { wire: Wire; msg: Message } {
+    if (this.lastSent !== null && this.lastSent.sent === msg) return this.lastSent;
+    const wire = encode(msg);
+    const back = decode(wire);
+    if (typeof back === 'string') throw new Error(`the codec cannot read what it wrote: ${back}`);
+    this.lastSent = { sent: msg, wire, msg: back };
+    return this.lastSent;
+  }
+
+  private transmit(from: NodeId, to: NodeId, sent: Message): void {
     this.messages++;
     const p = this.healed ? CALM : this.plan;
     if (this.blocked[from]?.[to] === true) return;
     if (p.garbage > 0 && this.rng.chance(p.garbage)) {
       const junk: unknown[] = [[], 'junk', [99, 1], [1, -1, 2, 0], [3, 0, 65536, 7], { t: 1 }, [6, 1.5, 'x']];
-      this.queue.push({ at: this.now + p.delayMin_ms, kind: 'deliver', from, to, wire: this.rng.pick(junk) });
+      this.queue.push(this.now + p.delayMin_ms, { kind: 'deliver', from, to, wire: this.rng.pick(junk), msg: null });
     }
     if (p.drop > 0 && this.rng.chance(p.drop)) return;
     const copies = p.duplicate > 0 && this.rng.chance(p.duplicate) ? 2 : 1;
+    const { wire, msg } = this.onWire(sent);
     for (let i = 0; i < copies; i++) {
-      this.queue.push({ at: this.now + this.rng.between(p.delayMin_ms, p.delayMax_ms), kind: 'deliver', from, to, wire });
+      const delay = this.network === null ? this.rng.between(p.delayMin_ms, p.delayMax_ms) : this.network.draw(from, to);
+      this.queue.push(this.now + delay, { kind: 'deliver', from, to, wire, msg });
     }
   }
 
+  /** Proposals submitted and not yet decided at the node they were submitted to (the sum of the nodes' `owed`). */
   private outstanding(): number {
-    let n = 0;
-    for (const sn of this.nodes) n += sn.owed.size;
-    return n;
+    return this.owedTotal;
   }
 
   private allDone(): boolean {
-    if (this.outstanding() > 0) return false;
+    if (!this.workload.finished || this.scheduled > 0 || this.outstanding() > 0) return false;
     const top = this.checker.highestChosen;
     for (const sn of this.nodes) if (sn.replica === null || sn.replica.firstUndecided <= top) return false;
     return true;
@@ -450,4 +621,3 @@ class Simulation {
     }
   }
 }
-

@@ -17,7 +17,12 @@ const init = workerData as WorkerInit;
 const transport = new PortTransport(init.host.id, init.host.nodes, init.ports);
 // Chaos mode wraps the mesh in the fault layer; the default path has no wrapper.
 const faulty = init.faults === undefined ? null : new FaultyTransport(transport, init.host.nodes, init.faults);
-const host = new ReplicaHost(init.host, faulty ?? transport);
+// A storage failure ends this worker with the error, which the cluster reports as 'replica-failed'.
+// Thrown at once (the driver has already stopped): nothing else runs here, not even a client reply.
+const onFatal = (e: Error): never => {
+  throw e;
+};
+const host = new ReplicaHost(init.host, faulty ?? transport, { onFatal });
 init.client.on('message', (b: unknown) => host.clientIn(b));
 host.setClientOut((b) => init.client.postMessage(b));
 

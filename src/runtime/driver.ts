@@ -10,6 +10,7 @@ import type { NodeId } from '../paxos/ballot.js';
 import { MAX_VALUE_BYTES, decode, encode, type Wire } from '../paxos/codec.js';
 import { NOOP } from '../paxos/messages.js';
 import type { Decision, Replica } from '../paxos/replica.js';
+import type { PersistRecord } from '../paxos/storage-records.js';
 import type { Storage } from '../storage/storage.js';
 import { Mailbox } from './mailbox.js';
 import { forEachTuple, type Transport, type TransportStats } from './transport.js';
@@ -22,6 +23,11 @@ export interface DriverOptions {
   now?: () => number;
   /** Run a turn as soon as an envelope arrives when none is pending (default true); false: always on setImmediate. */
   eagerTurns?: boolean;
+  /**
+   * The storage threw: the driver has stopped for good (nothing of that turn
+   * was sent or published) and reports the error here. Absent: it is thrown.
+   */
+  onFatal?: (error: Error) => void;
 }
 
 export interface DriverStats {
@@ -51,6 +57,7 @@ export class ReplicaDriver {
   private readonly drainBatch: number;
   private readonly eagerTurns: boolean;
   private readonly now: () => number;
+  private readonly onFatal: (error: Error) => void;
   private scheduled: NodeJS.Immediate | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
@@ -81,6 +88,11 @@ export class ReplicaDriver {
     this.drainBatch = opts.drainBatch ?? DEFAULT_DRAIN_BATCH;
     this.eagerTurns = opts.eagerTurns ?? true;
     this.now = opts.now ?? (() => performance.now());
+    this.onFatal =
+      opts.onFatal ??
+      ((e) => {
+        throw e;
+      });
     transport.setReceiver((from, batch) => this.deliver(from, batch));
     // The replica may have effects from start (timers); run one turn to arm them.
     this.schedule();
@@ -155,6 +167,7 @@ export class ReplicaDriver {
     } finally {
       this.inTurn = false;
     }
+    if (this.closed) return;
     if (more || this.mailbox.size > 0) this.schedule();
     this.armTimer();
   };
@@ -169,7 +182,7 @@ export class ReplicaDriver {
         this.transport.flush();
         return false;
       }
-      if (ready.persist.length > 0) this.storage.append(ready.persist);
+      if (ready.persist.length > 0 && !this.persist(ready.persist)) return false;
       // A broadcast is one message object sent to every peer in a row: encode it once.
       let last: unknown = null;
       let wire: Wire = [];
@@ -185,6 +198,18 @@ export class ReplicaDriver {
     }
     this.transport.flush();
     return true;
+  }
+
+  /** False when the storage failed: the driver has stopped, and this round's messages and decisions are dropped. */
+  private persist(records: readonly PersistRecord[]): boolean {
+    try {
+      this.storage.append(records);
+      return true;
+    } catch (e) {
+      this.close();
+      this.onFatal(e instanceof Error ? e : new Error(String(e)));
+      return false;
+    }
   }
 
   /**
@@ -214,7 +239,9 @@ export class ReplicaDriver {
     return this.transport.stats;
   }
 
+  /** Stops for good (idempotent): no more turns, timers, sends or appends. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     if (this.scheduled !== null) clearImmediate(this.scheduled);
     if (this.timer !== null) clearTimeout(this.timer);

@@ -98,14 +98,23 @@ describe('corruption is refused, the file left unchanged', () => {
     expect(e.message).toContain(`batch header checksum mismatch, and a valid batch (sequence number 2) follows at byte ${log.starts[2]}`);
   });
 
-  it('a checksummed length that runs past the end is torn, but with a valid batch after the damage it is corruption', () => {
+  it('a batch whose checksummed length runs past the end, with valid batches where its body should be (its body lost)', () => {
+    const dir = tmpDir();
+    const big: PersistRecord[] = [{ k: 'accept', slot: 1, ballot: 65_537, value: 'x'.repeat(1000) }];
+    const log = writeLog(dir, [[{ k: 'round', round: 1 }], big, [{ k: 'round', round: 2 }], [{ k: 'round', round: 3 }]]);
+    const [, b1, b2] = log.starts as [number, number, number];
+    const bad = Buffer.concat([log.bytes.subarray(0, b1 + 24), log.bytes.subarray(b2)]);
+    const e = expectRefused(dir, log, bad, b1);
+    expect(e.message).toContain(`batch 1 runs past the end of the file (${b2 - b1 - 24} body bytes declared, ${bad.length - b1 - 24} present), and a valid batch (sequence number 2) follows at byte ${b1 + 24}`);
+  });
+
+  it('a body one byte short with the next batch right after it (its checksum fails, a valid batch follows)', () => {
     const dir = tmpDir();
     const log = writeLog(dir, sampleBatches(4));
     const [, b1, b2] = log.starts as [number, number, number];
-    // Batch 1's body loses its last byte and batch 2 follows right after: batch 1's checksum fails, 2 is intact.
     const bad = Buffer.concat([log.bytes.subarray(0, b2 - 1), log.bytes.subarray(b2)]);
     const e = expectRefused(dir, log, bad, b1);
-    expect(e.message).toContain('batch 1 body checksum mismatch, and a valid batch (sequence number 2)');
+    expect(e.message).toContain(`batch 1 body checksum mismatch, and a valid batch (sequence number 2) follows at byte ${b2 - 1}`);
   });
 
   it('a zeroed region in the middle (a lost write under later ones)', () => {

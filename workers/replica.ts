@@ -18,9 +18,12 @@ const transport = new PortTransport(init.host.id, init.host.nodes, init.ports);
 // Chaos mode wraps the mesh in the fault layer; the default path has no wrapper.
 const faulty = init.faults === undefined ? null : new FaultyTransport(transport, init.host.nodes, init.faults);
 // A storage failure ends this worker with the error, which the cluster reports as 'replica-failed'.
-// Thrown at once (the driver has already stopped): nothing else runs here, not even a client reply.
-const onFatal = (e: Error): never => {
-  throw e;
+// The driver has already stopped; thrown on the next tick, before any other callback (a client
+// reply included) runs, and out of reach of whatever called into the turn.
+const onFatal = (e: Error): void => {
+  process.nextTick(() => {
+    throw e;
+  });
 };
 const host = new ReplicaHost(init.host, faulty ?? transport, { onFatal });
 init.client.on('message', (b: unknown) => host.clientIn(b));

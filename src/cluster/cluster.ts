@@ -33,7 +33,7 @@ export interface ReplicaFailureEvent {
 
 export interface ClusterEvents {
   decided: [DecidedEvent];
-  /** A worker threw or exited unasked; the replica is down until restart(i). */
+  /** A worker threw or exited unasked, or a replica's storage failed (inline too); the replica is down until restart(i). */
   'replica-failed': [ReplicaFailureEvent];
 }
 

@@ -1,7 +1,8 @@
 /** Storage for acceptor state: memory, or a checksummed, versioned append-only log file with fsync. */
-import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileStorage } from './file.js';
+import { makeDirDurably, realFs } from './fs.js';
 import type { LogIdentity } from './log-format.js';
 import { MemoryStorage } from './memory.js';
 import type { Storage, StorageSpec } from './storage.js';
@@ -23,10 +24,10 @@ export function openStorage(spec: StorageSpec, who: LogIdentity, replayable = tr
   return new FileStorage({ dir: spec.dir, id: who.replica, replicas: who.replicas, fsync: spec.fsync, ranBefore: spec.ranBefore === true, ...(spec.fault === undefined ? {} : { fault: spec.fault }) });
 }
 
-/** Throws a one-line error unless `dir` exists (or can be made) and a file can be written in it. */
+/** Throws a one-line error unless `dir` exists (or can be made, durably) and a file can be written in it. */
 export function checkWritableDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirDurably(realFs, dir);
     accessSync(dir, constants.W_OK);
     const probe = join(dir, `.synod-probe-${process.pid}`);
     writeFileSync(probe, '');

@@ -87,11 +87,18 @@
  * byte offset and what was wrong, and change nothing in the file.
  *
  * What this cannot tell: damage confined to the last batch with nothing after
- * it looks exactly like a torn write and is cut; a whole tail of batches lost
+ * it looks exactly like a torn write and is cut. Both references narrow that
+ * case further: etcd takes a failing last record as torn only if one of its
+ * 512-byte sectors is all zeros, and TigerBeetle proves a prepare was never
+ * acknowledged by its redundant header (written after it, before prepare_ok).
+ * synod has no second write per turn to prove it with, and the zero-sector
+ * test would refuse an ordinary power loss on a file system that leaves stale
+ * blocks (not zeros) in a torn append, so it cuts. A whole tail of batches lost
  * at once (a disk that acknowledged fsyncs it did not do) leaves a shorter
  * valid log; a value that embeds a valid batch header with a later sequence
  * number makes a torn write of its own batch look like corruption (a refusal,
- * never a loss). Each needs a disk that lies, or 2^-32 luck.
+ * never a loss). The first needs damage to land in the last batch and nowhere
+ * else, the second a disk that lies, the third a crafted value or 2^-32 luck.
  */
 import { crc32 } from 'node:zlib';
 import { MIN_RECORD_BYTES } from './record-codec.js';

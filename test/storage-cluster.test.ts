@@ -153,6 +153,13 @@ describe('a failed fsync stops the replica', () => {
     });
   }
 
+  it('the test-only fault option is checked like every option, before anything starts', async () => {
+    const dir = tmpDir();
+    await expect(Cluster.start({ replicas: 3, storage: { dir, fault: { replica: 3, failFsyncAfter: 1 } } })).rejects.toThrow(/^storage\.fault\.replica must be an integer in 0\.\.2, got 3$/);
+    await expect(Cluster.start({ replicas: 3, storage: { dir, fault: { replica: 0, failFsyncAfter: -1 } } })).rejects.toThrow(/^storage\.fault\.failFsyncAfter must be an integer in 0\.\.2147483647, got -1$/);
+    expect(liveWorkers()).toBe(0);
+  });
+
   it('inline, 3 replicas: replica 1 fails alone, the process and the other two go on and agree', async () => {
     const dir = tmpDir();
     const c = await Cluster.start({ replicas: 3, runtime: 'inline', policy: 'leader', storage: { dir, fsync: 'batch', fault: { replica: 1, failFsyncAfter: 5 } }, seed: 6 });

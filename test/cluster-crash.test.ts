@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { Cluster } from '../src/cluster/index.js';
 import { liveWorkers } from '../src/cluster/member.js';
-import { decodeRecords, replicaFile } from '../src/storage/index.js';
+import { readLog, replicaFile } from '../src/storage/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'synod-crash-'));
 afterAll(() => {
@@ -13,7 +13,7 @@ afterAll(() => {
   expect(liveWorkers()).toBe(0);
 });
 
-const records = (i: number): string[] => decodeRecords(readFileSync(replicaFile(dir, i))).records.map((r) => JSON.stringify(r));
+const records = (i: number): string[] => readLog(readFileSync(replicaFile(dir, i))).records.map((r) => JSON.stringify(r));
 
 it('crash mid-run, restart on file storage: logs agree and keep growing with a majority up', async () => {
   const c = await Cluster.start({ replicas: 3, policy: 'exponential', storage: { dir, fsync: 'batch' }, seed: 11, timeout_ms: 2000 });

@@ -17,7 +17,15 @@ const init = workerData as WorkerInit;
 const transport = new PortTransport(init.host.id, init.host.nodes, init.ports);
 // Chaos mode wraps the mesh in the fault layer; the default path has no wrapper.
 const faulty = init.faults === undefined ? null : new FaultyTransport(transport, init.host.nodes, init.faults);
-const host = new ReplicaHost(init.host, faulty ?? transport);
+// A storage failure ends this worker with the error, which the cluster reports as 'replica-failed'.
+// The driver has already stopped; thrown on the next tick, before any other callback (a client
+// reply included) runs, and out of reach of whatever called into the turn.
+const onFatal = (e: Error): void => {
+  process.nextTick(() => {
+    throw e;
+  });
+};
+const host = new ReplicaHost(init.host, faulty ?? transport, { onFatal });
 init.client.on('message', (b: unknown) => host.clientIn(b));
 host.setClientOut((b) => init.client.postMessage(b));
 

@@ -33,7 +33,7 @@ export interface ReplicaFailureEvent {
 
 export interface ClusterEvents {
   decided: [DecidedEvent];
-  /** A worker threw or exited unasked; the replica is down until restart(i). */
+  /** A worker threw or exited unasked, or a replica's storage failed (inline too); the replica is down until restart(i). */
   'replica-failed': [ReplicaFailureEvent];
 }
 
@@ -163,13 +163,14 @@ export class Cluster {
     if (bad !== undefined) throw (bad as PromiseRejectedResult).reason;
   }
 
-  private hostConfig(i: number) {
+  /** `restart`: replica i ran before, so its file storage must find its log (see src/storage/marker.ts). */
+  private hostConfig(i: number, restart = false) {
     const o = this.options;
     return {
       id: i,
       nodes: o.replicas,
       policy: o.policy,
-      storage: o.storage,
+      storage: restart && o.storage.kind === 'file' ? { ...o.storage, ranBefore: true } : o.storage,
       ...(o.seed === undefined ? {} : { seed: o.seed }),
       tuning: o.tuning,
       driver: { mailboxCapacity: o.mailboxCapacity },
@@ -178,20 +179,26 @@ export class Cluster {
     };
   }
 
-  private async startWorker(i: number, ports: (MessagePort | null)[]): Promise<Member> {
-    const init = this.faultCtl === null ? { host: this.hostConfig(i), ports } : { host: this.hostConfig(i), ports, faults: this.faultCtl.initFor(i) };
+  private async startWorker(i: number, ports: (MessagePort | null)[], restart = false): Promise<Member> {
+    const host = this.hostConfig(i, restart);
+    const init = this.faultCtl === null ? { host, ports } : { host, ports, faults: this.faultCtl.initFor(i) };
     const m = await startWorkerMember(init, this.onDecided, this.supervision);
     this.members[i] = m;
     return m;
   }
 
-  private startInline(i: number): Member {
+  private startInline(i: number, restart = false): Member {
     const hub = this.hub as InlineHub;
+    const host = this.hostConfig(i, restart);
     // Memory survives an inline crash (same thread); a file is reopened and replayed.
     let storage = this.inlineStorage[i];
-    if (storage === null || storage === undefined || this.options.storage.kind === 'file') storage = openStorage(this.options.storage, i);
+    if (storage === null || storage === undefined || this.options.storage.kind === 'file') {
+      storage?.close();
+      this.inlineStorage[i] = null;
+      storage = openStorage(host.storage, { replica: i, replicas: this.options.replicas });
+    }
     this.inlineStorage[i] = storage;
-    return startInlineMember(this.hostConfig(i), hub, storage, this.onDecided);
+    return startInlineMember(host, hub, storage, this.onDecided, this.supervision);
   }
 
   private member(i: number): Member {
@@ -294,7 +301,7 @@ export class Cluster {
 
   private async restartLocked(i: number): Promise<void> {
     if (this.hub !== null) {
-      this.members[i] = this.startInline(i);
+      this.members[i] = this.startInline(i, true);
       return;
     }
     if (this.options.storage.kind === 'memory') throw new Error(`replica ${i} cannot restart on memory storage (its state was lost with its worker); use file storage`);
@@ -307,7 +314,7 @@ export class Cluster {
       wiring.push(peer.connect(i, ch.port2));
     });
     await Promise.all(wiring);
-    await this.startWorker(i, ports);
+    await this.startWorker(i, ports, true);
   }
 
   async stats(): Promise<ClusterStats> {

@@ -130,11 +130,20 @@ export async function startWorkerMember(init: Omit<WorkerInit, 'client' | 'entry
   };
 }
 
-/** An inline replica: same host, on this thread. `storage` outlives a crash (it is this process's memory or file). */
-export function startInlineMember(host: ConstructorParameters<typeof ReplicaHost>[0], hub: InlineHub, storage: Storage, onDecided: Decided): Member {
+/**
+ * An inline replica: same host, on this thread. `storage` outlives a crash (it
+ * is this process's memory or file). A storage failure stops this replica
+ * only (reported as a failure, like a worker's error), never the process.
+ */
+export function startInlineMember(host: ConstructorParameters<typeof ReplicaHost>[0], hub: InlineHub, storage: Storage, onDecided: Decided, sup: Supervision): Member {
   const id = host.id;
-  const h = new ReplicaHost({ ...host, storage }, new InlineTransport(id, hub));
   let up = true;
+  const onFatal = (e: Error): void => {
+    if (!up) return;
+    sup.onFailure(id, 'error', e.message.split('\n')[0] ?? String(e));
+    void stop();
+  };
+  const h = new ReplicaHost({ ...host, storage }, new InlineTransport(id, hub), { onFatal });
   const client = new ClientConn(id, (b) => h.clientIn(b), onDecided);
   // Replies go back on a later turn, as they would across a port: no re-entrant resolution.
   h.setClientOut((b: HostBatch) => setImmediate(() => client.onMessage(b)));

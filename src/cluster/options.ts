@@ -5,7 +5,7 @@ import { MAX_BATCH } from '../paxos/replica.js';
 import { policySpec, type PolicyParams, type PolicySpec } from '../contention/registry.js';
 import type { ReplicaTuning } from '../runtime/host.js';
 import { checkWritableDir } from '../storage/index.js';
-import type { FsyncMode, StorageSpec } from '../storage/storage.js';
+import type { FsyncMode, StorageFault, StorageSpec } from '../storage/storage.js';
 import type { FaultSpec } from '../runtime/fault-transport.js';
 
 export interface ClusterOptions {
@@ -13,8 +13,12 @@ export interface ClusterOptions {
   replicas: number;
   /** 'workers' (default): one worker thread per replica. 'inline': all on the calling thread (no thread hops). */
   runtime?: 'workers' | 'inline';
-  /** 'memory' (default) or an append-only file per replica in `dir`, fsync 'batch' (default, once per turn) or 'always'. */
-  storage?: 'memory' | { dir: string; fsync?: FsyncMode };
+  /**
+   * 'memory' (default) or an append-only log per replica in `dir`, fsync 'batch'
+   * (default, once per turn) or 'always'. `fault` is test-only (like
+   * `tuning.bugs`): that replica's fsync fails with EIO after `failFsyncAfter` good ones.
+   */
+  storage?: 'memory' | { dir: string; fsync?: FsyncMode; fault?: StorageFault };
   /** A policy name (immediate, fixed, exponential, leader, lease) or a spec from policySpec(). Default 'exponential'. */
   policy?: string | PolicySpec;
   /** Overrides of the named policy's parameters. */
@@ -92,7 +96,7 @@ export function resolveOptions(o: ClusterOptions): ResolvedOptions {
     const fsync = s.fsync ?? 'batch';
     if (fsync !== 'always' && fsync !== 'batch') throw new RangeError(`storage.fsync must be 'always' or 'batch', got ${String(fsync)}`);
     checkWritableDir(s.dir);
-    storage = { kind: 'file', dir: s.dir, fsync };
+    storage = s.fault === undefined ? { kind: 'file', dir: s.dir, fsync } : { kind: 'file', dir: s.dir, fsync, fault: storageFault(s.fault, replicas) };
   } else throw new RangeError(`storage must be 'memory' or { dir, fsync? }, got ${JSON.stringify(s)}`);
   const seed = o.seed === undefined ? undefined : int('seed', o.seed, -(2 ** 31), 2 ** 31 - 1);
   const t: ReplicaTuning = { ...(o.tuning ?? {}), ...resolveBatch(o.batch, policy) };
@@ -128,6 +132,12 @@ function resolveBatch(b: ClusterOptions['batch'], policy: PolicySpec): Pick<Repl
   const max = int('batch.max', b.max, 1, MAX_BATCH);
   const delay_us = int('batch.delay_us', b.delay_us ?? 0, 0, 10_000_000);
   return { batchMax: max, batchDelay_ms: delay_us / 1000 };
+}
+
+function storageFault(f: unknown, replicas: number): StorageFault {
+  if (typeof f !== 'object' || f === null) throw new RangeError(`storage.fault must be { replica, failFsyncAfter }, got ${JSON.stringify(f)}`);
+  const { replica, failFsyncAfter } = f as Partial<StorageFault>;
+  return { replica: int('storage.fault.replica', replica, 0, replicas - 1), failFsyncAfter: int('storage.fault.failFsyncAfter', failFsyncAfter, 0, 2 ** 31 - 1) };
 }
 
 function decisionsDir(d: unknown): string | undefined {

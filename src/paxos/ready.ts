@@ -37,8 +37,11 @@ export interface Ready {
 
 /** Where a driver puts a Ready's effects. */
 export interface ReadySink {
-  /** Must return only once the records are as durable as the storage promises. */
-  persist(records: readonly PersistRecord[]): void;
+  /**
+   * Must return only once the records are as durable as the storage promises.
+   * False: they could not be made durable; nothing after them is sent or published.
+   */
+  persist(records: readonly PersistRecord[]): boolean | void;
   /** A message to a peer (never to the replica itself). */
   send(to: NodeId, msg: Message): void;
   decided(decisions: readonly Decision[]): void;
@@ -50,15 +53,16 @@ export function isEmptyReady(r: Ready): boolean {
   return r.persist.length === 0 && r.messages.length === 0 && r.decisions.length === 0;
 }
 
-/** Applies `ready` from replica `self`: persist, then send, then publish. */
-export function applyReady(self: NodeId, ready: Ready, sink: ReadySink): void {
-  if (ready.persist.length > 0) sink.persist(ready.persist);
+/** Applies `ready` from replica `self`: persist, then send, then publish. False if the persist failed (nothing else applied). */
+export function applyReady(self: NodeId, ready: Ready, sink: ReadySink): boolean {
+  if (ready.persist.length > 0 && sink.persist(ready.persist) === false) return false;
   const observe = sink.observe;
   for (const o of ready.messages) {
     if (observe !== undefined) observe.call(sink, o.to, o.msg);
     if (o.to !== self) sink.send(o.to, o.msg);
   }
   if (ready.decisions.length > 0) sink.decided(ready.decisions);
+  return true;
 }
 
 /** The effect buffer the roles write into during a turn. */

@@ -11,6 +11,7 @@ import { MAX_VALUE_BYTES, decode, encode, type Wire } from '../paxos/codec.js';
 import { NOOP, type Message } from '../paxos/messages.js';
 import { applyReady, isEmptyReady, type ReadySink } from '../paxos/ready.js';
 import type { Decision, Replica } from '../paxos/replica.js';
+import type { PersistRecord } from '../paxos/storage-records.js';
 import type { Storage } from '../storage/storage.js';
 import { Mailbox } from './mailbox.js';
 import { forEachTuple, type Transport, type TransportStats } from './transport.js';
@@ -23,6 +24,11 @@ export interface DriverOptions {
   now?: () => number;
   /** Run a turn as soon as an envelope arrives when none is pending (default true); false: always on setImmediate. */
   eagerTurns?: boolean;
+  /**
+   * The storage threw: the driver has stopped for good (nothing of that turn
+   * was sent or published) and reports the error here. Absent: it is thrown.
+   */
+  onFatal?: (error: Error) => void;
 }
 
 export interface DriverStats {
@@ -52,6 +58,7 @@ export class ReplicaDriver {
   private readonly drainBatch: number;
   private readonly eagerTurns: boolean;
   private readonly now: () => number;
+  private readonly onFatal: (error: Error) => void;
   private scheduled: NodeJS.Immediate | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
@@ -82,6 +89,11 @@ export class ReplicaDriver {
     this.drainBatch = opts.drainBatch ?? DEFAULT_DRAIN_BATCH;
     this.eagerTurns = opts.eagerTurns ?? true;
     this.now = opts.now ?? (() => performance.now());
+    this.onFatal =
+      opts.onFatal ??
+      ((e) => {
+        throw e;
+      });
     transport.setReceiver((from, batch) => this.deliver(from, batch));
     // The replica may have effects from start (timers); run one turn to arm them.
     this.schedule();
@@ -156,6 +168,7 @@ export class ReplicaDriver {
     } finally {
       this.inTurn = false;
     }
+    if (this.closed) return;
     if (more || this.mailbox.size > 0) this.schedule();
     this.armTimer();
   };
@@ -171,7 +184,8 @@ export class ReplicaDriver {
         this.transport.flush();
         return false;
       }
-      applyReady(this.id, ready, this.sink);
+      // A failed persist has stopped the driver: nothing of this round is sent or published.
+      if (!applyReady(this.id, ready, this.sink)) return false;
     }
     this.transport.flush();
     return true;
@@ -179,7 +193,7 @@ export class ReplicaDriver {
 
   /** Where this driver's Readies go: the storage, the transport (a broadcast is encoded once), the decision hook. */
   private readonly sink: ReadySink = {
-    persist: (records) => this.storage.append(records),
+    persist: (records) => this.persist(records),
     send: (to, msg) => {
       if (msg !== this.lastSent) {
         this.lastSent = msg;
@@ -191,6 +205,18 @@ export class ReplicaDriver {
   };
   private lastSent: Message | null = null;
   private lastWire: Wire = [];
+
+  /** False when the storage failed: the driver has stopped, and this round's messages and decisions are dropped. */
+  private persist(records: readonly PersistRecord[]): boolean {
+    try {
+      this.storage.append(records);
+      return true;
+    } catch (e) {
+      this.close();
+      this.onFatal(e instanceof Error ? e : new Error(String(e)));
+      return false;
+    }
+  }
 
   /**
    * One timer per replica. It is re-armed only when the deadline moves
@@ -219,7 +245,9 @@ export class ReplicaDriver {
     return this.transport.stats;
   }
 
+  /** Stops for good (idempotent): no more turns, timers, sends or appends. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     if (this.scheduled !== null) clearImmediate(this.scheduled);
     if (this.timer !== null) clearTimeout(this.timer);

@@ -36,7 +36,7 @@ export interface HostConfig {
   /** Seeds this replica's random source (mixed with its id); absent: Math.random. */
   seed?: number;
   tuning?: ReplicaTuning;
-  driver?: Omit<DriverOptions, 'now'>;
+  driver?: Omit<DriverOptions, 'now' | 'onFatal'>;
   /** Stream every applied decision to the client side (the 'decided' event). */
   observe: boolean;
   /** Write every decision of this replica to `<dir>/decisions-<id>.jsonl` (see decision-log.ts). */
@@ -87,6 +87,15 @@ export interface ReplicaReport {
   latency_count: number;
 }
 
+/** What the host's owner hears about (functions: they stay on the owner's thread, not in HostConfig). */
+export interface HostHooks {
+  /**
+   * The replica's storage failed (a write or fsync threw): the replica has
+   * stopped for good and acknowledges nothing more. Absent: the error is thrown.
+   */
+  onFatal?: (error: Error) => void;
+}
+
 export class ReplicaHost {
   readonly driver: ReplicaDriver;
   private readonly applier: Applier;
@@ -111,9 +120,10 @@ export class ReplicaHost {
   constructor(
     readonly cfg: HostConfig,
     transport: Transport,
+    hooks: HostHooks = {},
   ) {
     // A spec is opened here only in a worker, where memory storage cannot outlive the replica (see memory.ts).
-    this.storage = 'kind' in cfg.storage ? openStorage(cfg.storage, cfg.id, false) : cfg.storage;
+    this.storage = 'kind' in cfg.storage ? openStorage(cfg.storage, { replica: cfg.id, replicas: cfg.nodes }, false) : cfg.storage;
     const random = cfg.seed === undefined ? Math.random : new SeededRandom((cfg.seed * 65_537 + cfg.id) | 0).asFunction();
     const now = (): number => performance.now();
     const replica = Replica.start(
@@ -130,7 +140,7 @@ export class ReplicaHost {
       this.decisionLog?.record(d);
       this.workload?.decided(d);
       this.applier.learned(d);
-    }, { ...cfg.driver, now });
+    }, { ...cfg.driver, now, ...(hooks.onFatal === undefined ? {} : { onFatal: hooks.onFatal }) });
   }
 
   // ---- benchmark workload (src/runtime/workload.ts): control plane only ----

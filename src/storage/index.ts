@@ -1,24 +1,33 @@
-/** Storage for acceptor state: memory, or an append-only checksummed file with fsync. */
-import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+/** Storage for acceptor state: memory, or a checksummed, versioned append-only log file with fsync. */
+import { accessSync, constants, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileStorage } from './file.js';
+import { makeDirDurably, realFs } from './fs.js';
+import type { LogIdentity } from './log-format.js';
 import { MemoryStorage } from './memory.js';
 import type { Storage, StorageSpec } from './storage.js';
 
-export { FileStorage, replicaFile } from './file.js';
+export { FileStorage, replicaFile, type FileStorageOptions } from './file.js';
+export { realFs, type StorageFs } from './fs.js';
+export { FORMAT_VERSION, StorageError, type LogIdentity } from './log-format.js';
+export { readLog, type Replay } from './log-reader.js';
+export { markerFile } from './marker.js';
 export { MemoryStorage, type MemoryStorageOptions } from './memory.js';
-export { decodeRecords, encodeRecord } from './record-codec.js';
-export type { FsyncMode, Storage, StorageSpec, StorageStats } from './storage.js';
+export type { FsyncMode, Storage, StorageFault, StorageSpec, StorageStats } from './storage.js';
 
-/** `replayable: false` (a worker's own memory storage, which nothing can replay): memory keeps no records. */
-export function openStorage(spec: StorageSpec, id: number, replayable = true): Storage {
-  return spec.kind === 'memory' ? new MemoryStorage({ keepRecords: replayable }) : new FileStorage(spec.dir, id, spec.fsync);
+/**
+ * Opens replica `who.replica`'s storage in a cluster of `who.replicas`.
+ * `replayable: false` (a worker's own memory storage, which nothing can replay): memory keeps no records.
+ */
+export function openStorage(spec: StorageSpec, who: LogIdentity, replayable = true): Storage {
+  if (spec.kind === 'memory') return new MemoryStorage({ keepRecords: replayable });
+  return new FileStorage({ dir: spec.dir, id: who.replica, replicas: who.replicas, fsync: spec.fsync, ranBefore: spec.ranBefore === true, ...(spec.fault === undefined ? {} : { fault: spec.fault }) });
 }
 
-/** Throws a one-line error unless `dir` exists (or can be made) and a file can be written in it. */
+/** Throws a one-line error unless `dir` exists (or can be made, durably) and a file can be written in it. */
 export function checkWritableDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirDurably(realFs, dir);
     accessSync(dir, constants.W_OK);
     const probe = join(dir, `.synod-probe-${process.pid}`);
     writeFileSync(probe, '');

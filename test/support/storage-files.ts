@@ -1,0 +1,79 @@
+/** Scratch directories and logs for the storage tests. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import type { PersistRecord } from '../../src/paxos/storage-records.js';
+import { FileStorage, realFs, replicaFile, type FileStorageOptions, type FsyncMode, type StorageFs } from '../../src/storage/index.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh directory, removed after the test. */
+export function tmpDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'synod-storage-'));
+  dirs.push(d);
+  return d;
+}
+
+/** Real files without fsync: for tests of the format (hundreds of opens), not of durability. */
+export const noSyncFs: StorageFs = { ...realFs, fsync: () => {}, fsyncDir: () => {} };
+
+export function openLog(dir: string, id: number, fsync: FsyncMode = 'batch', more: Partial<FileStorageOptions> = {}): FileStorage {
+  return new FileStorage({ dir, id, replicas: 3, fsync, ...more });
+}
+
+export interface WrittenLog {
+  path: string;
+  bytes: Buffer;
+  /** Byte offset of each batch, and of the end of the last one. */
+  starts: number[];
+  records: PersistRecord[];
+}
+
+/** Writes one batch per element of `batches` to replica `id`'s log in `dir` and reads the file back. */
+export function writeLog(dir: string, batches: PersistRecord[][], id = 0): WrittenLog {
+  const s = openLog(dir, id, 'batch', { fs: noSyncFs });
+  for (const b of batches) s.append(b);
+  s.close();
+  const path = replicaFile(dir, id);
+  const bytes = readFileSync(path);
+  return { path, bytes, starts: batchStarts(bytes), records: batches.flat() };
+}
+
+/** Walks the batch headers (file header 40 bytes, batch header 24 bytes, body length at +16). */
+export function batchStarts(bytes: Buffer): number[] {
+  const starts: number[] = [];
+  let off = 40;
+  while (off + 24 <= bytes.length) {
+    starts.push(off);
+    off += 24 + bytes.readUInt32LE(off + 16);
+  }
+  starts.push(off);
+  return starts;
+}
+
+/** Batches of every record kind and of different sizes. */
+export function sampleBatches(n: number): PersistRecord[][] {
+  return Array.from({ length: n }, (_, i) => [
+    { k: 'round', round: i + 1 },
+    { k: 'promise', slot: i, ballot: 65_536 * (i + 1) + 1 },
+    ...(i % 2 === 0 ? [{ k: 'floor' as const, ballot: 65_536 * (i + 2) }] : []),
+    { k: 'accept', slot: i, ballot: 65_536 * (i + 1) + 1, value: `v${i}:${'é'.repeat(i * 3)}` },
+  ]);
+}
+
+/** A deterministic byte stream (xorshift32), for garbage. */
+export function garbage(seed: number, length: number): Buffer {
+  const b = Buffer.alloc(length);
+  let x = seed | 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}

@@ -16,7 +16,7 @@ import type { FsyncMode } from '../storage/storage.js';
 import { emptyFaultStats, type FaultSpec, type FaultStats } from '../runtime/fault-transport.js';
 import { History, encodeOp, type Violation } from '../verify/history.js';
 import { Nemesis, type NemesisReport } from './nemesis.js';
-import type { KvInput } from '../verify/linearizability.js';
+import type { KvInput } from '../verify/kv-models.js';
 
 export interface ChaosOptions {
   replicas: number;

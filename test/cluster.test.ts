@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cluster, OverloadError } from '../src/cluster/index.js';
 import { liveWorkers } from '../src/cluster/member.js';
+import { waitFor } from './support/wait.js';
 
 async function settledLogs(c: Cluster, replicas: number[], top: number): Promise<string[][]> {
   let logs: string[][] = [];
@@ -47,8 +48,8 @@ describe.each([3, 5])('%i replicas in workers', (n) => {
       // Each proposal was applied exactly once, in the slot its promise reported.
       for (const r of res) expect(ref[r.slot]).toBe(`${r.requestId}:${r.value}`);
       expect(ref.filter((v) => v !== '').length).toBe(values.length);
-      // The 'decided' events say the same thing.
-      await new Promise((r) => setTimeout(r, 20));
+      // The 'decided' events say the same thing (they travel on their own port: wait for them, bounded).
+      await waitFor('every decided event', () => ids.every((i) => (decidedEvents.get(i)?.size ?? 0) >= values.length));
       for (const i of ids) for (const r of res) expect(decidedEvents.get(i)?.get(r.slot)).toBe(r.value);
       const s = await c.stats();
       for (const rep of s.replicas) {

@@ -112,8 +112,8 @@ describe('workers: bad input, load, overload, supervision', () => {
     const notADir = join(mkdtempSync(join(tmpdir(), 'synod-opts-')), 'plain-file');
     writeFileSync(notADir, 'x');
     const bad: [object, RegExp][] = [
-      [{ replicas: 0 }, /replicas must be an integer in 1\.\.65536, got 0/],
-      [{ replicas: 65_537 }, /replicas must be an integer in 1\.\.65536/],
+      [{ replicas: 0 }, /^replicas must be an integer in 1\.\.64, got 0$/],
+      [{ replicas: 65_537 }, /^replicas must be an integer in 1\.\.64, got 65537 \(/],
       [{ replicas: 3, policy: 'nope' }, /unknown policy 'nope'/],
       [{ replicas: 3, policyParams: { window: 0 } }, /window must be/],
       [{ replicas: 3, storage: { dir: join(notADir, 'sub') } }, /storage directory '.*' cannot be written/],

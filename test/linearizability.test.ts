@@ -55,7 +55,7 @@ describe('Wing-Gong checker on a key-value map', () => {
     const wide = [...Array.from({ length: 12 }, (_, k) => put(k, 'z', `v${k}`, 0, INF)), get(99, 'z', 'nobody', 1, 2)];
     const cut = checkLinearizable(kvModel, wide, { maxSteps: 50, prepare: false });
     expect(cut.result).toBe('unknown');
-    if (cut.result === 'unknown') expect(cut.detail).toBe('partition z (13 ops) not decided: the 50 step budget ran out after 51 steps and ' + cut.detail.split(' steps and ')[1]);
+    if (cut.result === 'unknown') expect(cut.detail).toBe('partition z (13 ops) not decided: the 50 step budget ran out after 50 steps and ' + cut.detail.split(' steps and ')[1]);
     expect(checkLinearizable(kvModel, wide, { prepare: false }).result).toBe('illegal');
     // The model's preparation proves it at once: no put wrote 'nobody'.
     const direct = checkLinearizable(kvModel, wide, { maxSteps: 50 });

@@ -203,7 +203,7 @@ function searchPart<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O
     setB ^= z[2 * k + 1] as number;
   };
   while (head.next !== null && entry !== null) {
-    if (++steps > maxSteps) return { verdict: 'unknown', steps, deepest, stuck, exhausted: 'steps' };
+    if (++steps > maxSteps) return { verdict: 'unknown', steps: maxSteps, deepest, stuck, exhausted: 'steps' };
     if (steps % CLOCK_EVERY_STEPS === 0 && performance.now() > deadline) return { verdict: 'unknown', steps, deepest, stuck, exhausted: 'time' };
     if (entry.isCall) {
       const o = ops[entry.op] as Operation<I, O>;

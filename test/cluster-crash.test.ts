@@ -126,3 +126,23 @@ it('every replica crashed at once: what was acknowledged comes back from the fil
     rmSync(d3, { recursive: true, force: true });
   }
 });
+
+it('a restarted replica comes back with the faults in force: still cut off until heal()', async () => {
+  const d4 = mkdtempSync(join(tmpdir(), 'synod-faults-'));
+  const c = await Cluster.start({ replicas: 3, policy: 'exponential', storage: { dir: d4, fsync: 'batch' }, seed: 9, timeout_ms: 300, retries: 0, faults: true });
+  try {
+    await c.propose('before', { via: 2 });
+    await c.faults.partition([[0, 1], [2]]);
+    await c.crash(2);
+    await c.restart(2);
+    // Alone on its side of the partition, the restarted replica cannot get anything decided.
+    await expect(c.propose('alone', { via: 2 })).rejects.toThrow('replica 2: no decision within 300 ms');
+    expect((await c.faults.stats())[2]?.partitioned).toBeGreaterThan(0);
+    await c.faults.heal();
+    // Healed, it decides again (each try asks replica 2 only: retries 0).
+    await waitFor('a decision through replica 2 after heal()', () => c.propose('healed', { via: 2 }).then((r) => r.replica === 2, () => false));
+  } finally {
+    await c.close();
+    rmSync(d4, { recursive: true, force: true });
+  }
+});

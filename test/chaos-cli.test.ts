@@ -30,6 +30,7 @@ describe('chaos CLI', () => {
     [['--storage', 'memory', '--crash-every', '1s'], /--crash-every needs --storage file/],
     [['--lin-time', '5'], /--lin-time must be a duration like 200ms, 5s or 2m, got '5'/],
     [['--lin-steps', '0'], /--lin-steps must be an integer in 1\.\.1000000000, got '0'/],
+    [['--bug', 'nope'], /--bug must be one of quorumOneTooSmall, acceptBelowPromise, proposeArbitraryValue, reuseBallotAfterRestart, skipPersistPromise, got 'nope'/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
     [['stray'], /unexpected argument 'stray'/],
   ];
@@ -54,6 +55,14 @@ describe('chaos CLI', () => {
     expect(r.out).toMatch(/^round {3}1 leader .* lin unknown violations 0 /m);
     expect(r.out).toMatch(/^ {2}linearizability unknown: partition r0k\d \(\d+ ops\) not decided: the 1 step budget ran out after 1 steps and \d+ ms, with at most 1 of \d+ ops linearized/m);
     expect(r.out).toContain('\nFAIL: 1 round(s) not proven linearizable (the check ran out of budget); raise --lin-time or --lin-steps, or pass --allow-unknown to accept\n');
+  });
+
+  it('a planted bug (a quorum one too small) is reported line by line and the run exits 1', () => {
+    const r = chaos('--seconds', '1', '--round', '1s', '--policy', 'immediate', '--storage', 'memory', '--bug', 'quorumOneTooSmall', '--partition-every', '300ms');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^VIOLATION immediate round 1: (agreement|durable|real-time|linearizable): /m);
+    expect(r.out).not.toMatch(/, violations 0, /);
   });
 
   it('--allow-unknown accepts it, and says so', () => {

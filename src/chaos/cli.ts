@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { POLICY_NAMES } from '../contention/registry.js';
 import { liveWorkers } from '../cluster/member.js';
+import { PLANTED_BUGS } from '../cluster/options.js';
 import type { FsyncMode } from '../storage/storage.js';
 import { FAULT_OPTIONS, faultHelp, faultsFromFlags, parseDuration_ms, type FaultFlags } from './flags.js';
 import { ChaosSession, type RoundReport } from './run.js';
@@ -34,6 +35,7 @@ const HELP = `usage: npm run chaos -- [options]
   --lin-steps N            step budget of that check per key (default 20000000)
   --allow-unknown          accept rounds whose linearizability check ran out of budget
                            (by default such a round is reported and fails the run)
+  --bug NAME               plant a core bug to see the checks fail (exit 1): ${PLANTED_BUGS.join(', ')}
 ${faultHelp()}
   defaults: --drop 5% --delay 0-2ms --dup 1% --reorder 5% --partition-every 5s --pause-every 3s --pause 200ms --crash-every 10s
   --json                   also print the summary as JSON`;
@@ -50,6 +52,7 @@ interface Args {
   keys: number;
   lin: { maxMs: number; maxSteps: number };
   allowUnknown: boolean;
+  bug: string | null;
   flags: FaultFlags;
   json: boolean;
 }
@@ -79,6 +82,7 @@ function parse(argv: string[]): Args | 'help' {
       'lin-time': { type: 'string' },
       'lin-steps': { type: 'string' },
       'allow-unknown': { type: 'boolean' },
+      bug: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...FAULT_OPTIONS,
@@ -123,9 +127,16 @@ function parse(argv: string[]): Args | 'help' {
       maxSteps: intFlag('lin-steps', values['lin-steps'], DEFAULT_MAX_STEPS, 1, 1_000_000_000),
     },
     allowUnknown: values['allow-unknown'] === true,
+    bug: plantedBug(values.bug),
     flags,
     json: values.json === true,
   };
+}
+
+function plantedBug(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  if (!PLANTED_BUGS.includes(raw)) throw new RangeError(`--bug must be one of ${PLANTED_BUGS.join(', ')}, got '${raw}'`);
+  return raw;
 }
 
 const mib = (b: number | null): string => (b === null ? 'down' : (b / 2 ** 20).toFixed(1));
@@ -209,6 +220,7 @@ async function main(): Promise<number> {
         keys: a.keys,
         timeout_ms: 1000,
         linearizability: a.lin,
+        ...(a.bug === null ? {} : { tuning: { bugs: { [a.bug]: true } } }),
       });
       const mem = { policy, start_mib: (await session.heaps()).map(mib), end_mib: [] as string[] };
       memory.push(mem);

@@ -103,8 +103,8 @@ export function refuseUnknownKeys(where: string, o: object, allowed: readonly st
 
 const TOP_KEYS: readonly (keyof ClusterOptions)[] = ['replicas', 'runtime', 'storage', 'policy', 'policyParams', 'seed', 'tuning', 'mailboxCapacity', 'maxInFlight', 'maxQueued', 'timeout_ms', 'retries', 'observe', 'faults', 'decisionsDir'];
 const TUNING_KEYS: readonly (keyof ReplicaTuning)[] = ['attemptTimeout_ms', 'sync_ms', 'maxPending', 'retainDecided', 'bugs'];
-/** Every planted bug (the record makes the compiler list them all). */
-const BUG_KEYS = Object.keys({ quorumOneTooSmall: 1, acceptBelowPromise: 1, proposeArbitraryValue: 1, reuseBallotAfterRestart: 1, skipPersistPromise: 1 } satisfies Record<keyof PlantedBugs, 1>);
+/** Every planted bug (the record makes the compiler list them all): test-only switches in `tuning.bugs`. */
+export const PLANTED_BUGS = Object.keys({ quorumOneTooSmall: 1, acceptBelowPromise: 1, proposeArbitraryValue: 1, reuseBallotAfterRestart: 1, skipPersistPromise: 1 } satisfies Record<keyof PlantedBugs, 1>);
 const LINK_KEYS = ['drop', 'delay_ms', 'duplicate', 'reorder'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -175,7 +175,7 @@ function resolveTuning(t: unknown = {}): ReplicaTuning {
   if (bugs !== undefined) {
     // Planted bugs (tests that prove the checkers can fail) travel as an object of switches.
     if (!isObject(bugs) || !Object.values(bugs).every((b) => typeof b === 'boolean')) throw new RangeError(`tuning.bugs must be an object of booleans, got ${JSON.stringify(bugs)}`);
-    refuseUnknownKeys('tuning.bugs', bugs, BUG_KEYS);
+    refuseUnknownKeys('tuning.bugs', bugs, PLANTED_BUGS);
   }
   for (const [k, v] of Object.entries(numbers)) {
     if (v === undefined) continue;

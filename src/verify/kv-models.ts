@@ -20,7 +20,10 @@
  * They rest on each written value identifying its write; where two writes
  * carry one value, that key is searched untightened. A window whose call ends
  * up after its return is a proof of non-linearizability, reported with the
- * ops that bound it.
+ * ops that bound it. A register key whose every read names its put (unique
+ * values, none written as '') is then decided outright by Gibbons and
+ * Korach's zones (registerZones), in O(n log n): the search is exponential in
+ * the puts in flight there, which nothing else orders.
  */
 import type { Model, Operation, Prepared } from './linearizability.js';
 
@@ -143,7 +146,67 @@ function prepareRegisters(all: readonly Operation<KvInput, KvOutput>[]): Prepare
   ops.forEach((o, k) => {
     if (o.input.op === 'put' && o.ret === Number.POSITIVE_INFINITY && writer.get(o.input.value) === k && !seen.has(k)) drop.add(k);
   });
-  return w.result((o) => kvModel.describe?.(o) ?? '', ops, drop);
+  const prepared = w.result((o) => kvModel.describe?.(o) ?? '', ops, drop);
+  // Every read names its put (no value written twice, none written as ''): the zones decide, no search needed.
+  const named = [...writer.entries()].every(([v, k]) => k >= 0 && v !== '');
+  if (!('ops' in prepared) || !named || prepared.ops.some((o) => o.ret === Number.POSITIVE_INFINITY)) return prepared;
+  return registerZones(prepared.ops);
+}
+
+interface Cluster {
+  /** The earliest return and the latest call among a put and its reads (the put of '' at -infinity). */
+  f: number;
+  s: number;
+  fOp: Operation<KvInput, KvOutput> | null;
+  sOp: Operation<KvInput, KvOutput>;
+}
+
+/**
+ * Gibbons and Korach's test for a register whose reads each name their put:
+ * group each put with its reads. A group whose earliest return comes before
+ * its latest call must hold the register over that "forward zone" [f, s], so
+ * no two forward zones may overlap, and no group may fit only inside another's
+ * forward zone ([s, f] strictly within it). Both conditions are necessary and,
+ * with every read after its put was invoked (the windows ensure it), sufficient.
+ * Ties are allowed: ops that touch may be ordered either way (the search's rule).
+ */
+function registerZones(ops: readonly Operation<KvInput, KvOutput>[]): Prepared<KvInput, KvOutput> {
+  const clusters = new Map<string, Cluster>();
+  for (const o of ops) {
+    const v = o.input.op === 'put' ? o.input.value : (o.output as string);
+    const c = clusters.get(v) ?? { f: v === '' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY, s: Number.NEGATIVE_INFINITY, fOp: null, sOp: o };
+    clusters.set(v, c);
+    if (o.ret < c.f) {
+      c.f = o.ret;
+      c.fOp = o;
+    }
+    if (o.call > c.s) {
+      c.s = o.call;
+      c.sOp = o;
+    }
+  }
+  const forward = [...clusters.values()].filter((c) => c.f < c.s).sort((a, b) => a.f - b.f);
+  const d = (o: Operation<KvInput, KvOutput> | null): string => (o === null ? 'the initial value' : (kvModel.describe?.(o) ?? ''));
+  const held = (c: Cluster): string => `from ${d(c.fOp)} returned to ${d(c.sOp)} was invoked`;
+  for (let i = 1; i < forward.length; i++) {
+    const a = forward[i - 1] as Cluster, b = forward[i] as Cluster;
+    if (b.f < a.s) return { illegal: `two values must each be held over overlapping times: ${held(a)}, and ${held(b)}` };
+  }
+  for (const c of clusters.values()) {
+    if (c.f < c.s) continue;
+    // The forward zone that starts last before this group's [s, f] begins is the only one that can hold it.
+    let lo = 0, hi = forward.length - 1, at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((forward[mid] as Cluster).f < c.s) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const z = forward[at];
+    if (z !== undefined && c.f < z.s) return { illegal: `${d(c.sOp)} and its reads fit only where another value must be held, ${held(z)}` };
+  }
+  return { ok: true };
 }
 
 /** An immutable list (shared tails): appending is O(1), equality stops at the first shared node. */
@@ -259,7 +322,7 @@ function prepareLists(all: readonly Operation<ListInput, ListOutput>[]): Prepare
   }
   tightenChain(w, chain, unseen, readsAt);
   const prepared = w.result(describe, ops);
-  if ('illegal' in prepared) return prepared;
+  if (!('ops' in prepared)) return prepared;
   for (const o of prepared.ops) {
     if (o.input.op !== 'append') continue;
     const i = index.get(o.input.value);

@@ -35,8 +35,8 @@ export interface Operation<I, O> {
   output: O | undefined;
 }
 
-/** A model's tightening of one part: equivalent ops, or a proof that no linearization exists. */
-export type Prepared<I, O> = { ops: Operation<I, O>[] } | { illegal: string };
+/** A model's preparation of one part: equivalent ops for the search, or a decision it proved (either way). */
+export type Prepared<I, O> = { ops: Operation<I, O>[] } | { illegal: string } | { ok: true };
 
 export interface Model<S, I, O> {
   init(): S;
@@ -263,6 +263,7 @@ export function checkLinearizable<S, I, O>(model: Model<S, I, O>, history: reado
     }
     const prepared = opts.prepare === false || model.prepare === undefined ? { ops: raw } : model.prepare(raw);
     if ('illegal' in prepared) return { result: 'illegal', ...totals(steps), partition: name, detail: `partition ${name} (${raw.length} ops) is not linearizable: ${prepared.illegal}` };
+    if ('ok' in prepared) continue;
     const ops = prepared.ops;
     const r = searchPart(model, ops, maxSteps, deadline);
     steps += r.steps;

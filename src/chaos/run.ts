@@ -16,7 +16,8 @@ import type { FsyncMode } from '../storage/storage.js';
 import { emptyFaultStats, type FaultSpec, type FaultStats } from '../runtime/fault-transport.js';
 import { History, encodeOp, type Violation } from '../verify/history.js';
 import { Nemesis, type NemesisReport } from './nemesis.js';
-import type { KvInput } from '../verify/linearizability.js';
+import type { KvInput } from '../verify/kv-models.js';
+import type { CheckOptions } from '../verify/linearizability.js';
 
 export interface ChaosOptions {
   replicas: number;
@@ -36,6 +37,8 @@ export interface ChaosOptions {
   /** Per-attempt client timeout (an op that runs out of retries is recorded as unknown). */
   timeout_ms?: number;
   tuning?: ReplicaTuning;
+  /** Budget of each round's linearizability check (steps per key, time per round). */
+  linearizability?: Pick<CheckOptions, 'maxSteps' | 'maxMs'>;
 }
 
 export interface RoundReport {
@@ -45,7 +48,10 @@ export interface RoundReport {
   ops: number;
   ok: number;
   unknown: number;
+  /** `unknown`: the check's budget ran out, so the round is not proven; callers must not count it as passed. */
   linearizability: 'ok' | 'illegal' | 'unknown';
+  /** Why it is not ok (which key, how far the search got); '' when ok. */
+  lin_detail: string;
   lin_steps: number;
   violations: Violation[];
   violation_count: number;
@@ -124,7 +130,7 @@ export class ChaosSession {
     const logs = await this.settle(history, startSlots);
     history.checkAgreement(logs);
     history.checkRealTime();
-    const lin = history.checkLinearizable();
+    const lin = history.checkLinearizable(o.linearizability ?? {});
     const s = history.summary();
     const st = await c.stats();
     const core_conflicts = st.replicas.reduce((m, r) => m + (r?.replica.conflictingDecides ?? 0), 0);
@@ -136,6 +142,7 @@ export class ChaosSession {
       ok: s.ok,
       unknown: s.unknown + s.pending,
       linearizability: lin.result,
+      lin_detail: lin.result === 'ok' ? '' : lin.detail,
       lin_steps: lin.steps,
       violations: history.violations,
       violation_count: history.violationTotal,

@@ -427,6 +427,12 @@ export class StableLeader implements ProposerRole {
     const ballot = st.role === 'leading' ? st.leadBallot : NO_BALLOT;
     this.node.toOthers({ t: MsgType.Heartbeat, ballot, decidedUpTo: this.node.learner.firstUndecided });
     if (st.role === 'leading') this.advanceCommit(true);
+    // A candidate re-sends its phase 1 to the acceptors that have not promised yet: a prepare lost (a peer that
+    // was down, a dropped message) would otherwise cost a whole attempt timeout before anyone leads.
+    if (st.role === 'preparing') {
+      const prepare = { t: MsgType.Prepare, slot: st.p1From, ballot: st.leadBallot, open: true } as const;
+      for (let to = 0; to < this.node.cfg.acceptors; to++) if (to !== this.node.id && !st.p1Promises.has(to)) this.node.send(to, prepare);
+    }
     if (this.holder !== null) {
       const valid = this.leaseValid(now);
       if (st.leaseWasValid && !valid) this.node.stats.leaseExpiries++;

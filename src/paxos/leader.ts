@@ -143,6 +143,11 @@ export class StableLeader implements ProposerRole {
         st.batchAt = st.batchSince + batchDelay_ms; // a partial batch waits to fill
         return;
       }
+      if (batchMax === 1) {
+        const [value] = st.pending.shift();
+        this.startPhase2(this.takeSlot(), value, value, now);
+        continue;
+      }
       const commands: Value[] = [];
       let bytes = 0;
       while (commands.length < batchMax && st.pending.size > 0) {
@@ -155,10 +160,15 @@ export class StableLeader implements ProposerRole {
       }
       st.batchSince = now;
       const value = encodeBatch(commands);
-      const slot = this.nextFreeSlot(st.nextSlot);
-      st.nextSlot = slot + 1;
-      this.startPhase2(slot, value, value, now);
+      this.startPhase2(this.takeSlot(), value, value, now);
     }
+  }
+
+  /** The next slot for new phase-2 work. */
+  private takeSlot(): Slot {
+    const slot = this.nextFreeSlot(this.state.nextSlot);
+    this.state.nextSlot = slot + 1;
+    return slot;
   }
 
   /** Puts every command of a slot value we owe back in the queue. */
@@ -257,7 +267,7 @@ export class StableLeader implements ProposerRole {
 
   /** Phase 2 only, under the leader's ballot. */
   private startPhase2(slot: Slot, own: Value | null, value: Value, now: number): void {
-    const inst = newInstance(slot, own, value, this.node.cfg.quorum);
+    const inst = newInstance(slot, own, value, this.node.cfg.quorum, false);
     inst.ballot = this.state.leadBallot;
     inst.ballots = 1;
     inst.phase = Phase.Accept;

@@ -139,6 +139,27 @@ describe('chaos runs: zero violations under faults', () => {
       expect(r.nemesis.restarts).toBe(r.nemesis.crashes);
     }
   });
+
+  it('whole-cluster crashes under load and link faults (issue 11): every replica down at once, all restart, nothing acknowledged lost', async () => {
+    const reports = await fewAtATime(
+      [
+        { replicas: 3, policy: 'exponential' },
+        { replicas: 3, policy: 'leader' },
+      ].map(
+        (o, k) => () =>
+          chaos({ ...o, seed: 17 + k, faults: LINK_FAULTS, crashAllEvery_ms: 900, storage: { dir: join(dir, `all${k}`), fsync: 'batch' }, timeout_ms: 400 }, 2800),
+      ),
+    );
+    expect(reports).toHaveLength(2);
+    for (const r of reports) {
+      expectClean(r);
+      // How many fit in the round depends on how fast workers restart; at least one always does.
+      expect(r.nemesis.wholeCrashes).toBeGreaterThanOrEqual(1);
+      // Each whole crash took down all three replicas, and each came back.
+      expect(r.nemesis.crashes).toBe(3 * r.nemesis.wholeCrashes);
+      expect(r.nemesis.restarts).toBe(r.nemesis.crashes);
+    }
+  });
 });
 
 describe('the checks can fail', () => {

@@ -112,6 +112,7 @@ function parse(argv: string[]): Args | 'help' {
   for (const k of Object.keys(FAULT_OPTIONS)) fv[k] = (values as Record<string, string | undefined>)[k] ?? defaults[k];
   const flags = faultsFromFlags(fv);
   if (storage === 'memory' && flags.crashEvery_ms > 0) throw new RangeError('--crash-every needs --storage file (a memory replica cannot restart)');
+  if (storage === 'memory' && flags.crashAllEvery_ms > 0) throw new RangeError('--crash-all-every needs --storage file (a memory replica cannot restart)');
   return {
     total_ms,
     round_ms,
@@ -197,7 +198,7 @@ async function main(): Promise<number> {
   const f = a.flags;
   console.log(
     `chaos soak: ${(a.total_ms / 60_000).toFixed(2)} min, ${a.replicas} replicas, policies ${a.policies.join(',')}, storage ${a.storage}${dir === null ? '' : ` (fsync ${a.fsync})`}, seed ${a.seed}; ` +
-      `faults ${JSON.stringify(f.faults)} partition-every ${f.partitionEvery_ms}ms pause-every ${f.pauseEvery_ms}ms (${f.pause_ms}ms) crash-every ${f.crashEvery_ms}ms`,
+      `faults ${JSON.stringify(f.faults)} partition-every ${f.partitionEvery_ms}ms pause-every ${f.pauseEvery_ms}ms (${f.pause_ms}ms) crash-every ${f.crashEvery_ms}ms crash-all-every ${f.crashAllEvery_ms}ms`,
   );
   const totals = emptyTotals();
   const memory: { policy: string; start_mib: string[]; end_mib: string[] }[] = [];
@@ -215,6 +216,7 @@ async function main(): Promise<number> {
         pauseEvery_ms: f.pauseEvery_ms,
         pause_ms: f.pause_ms,
         crashEvery_ms: f.crashEvery_ms,
+        crashAllEvery_ms: f.crashAllEvery_ms,
         storage: dir === null ? 'memory' : { dir: join(dir, policy), fsync: a.fsync },
         clients: a.clients,
         keys: a.keys,

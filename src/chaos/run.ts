@@ -30,6 +30,8 @@ export interface ChaosOptions {
   pauseEvery_ms?: number;
   pause_ms?: number;
   crashEvery_ms?: number;
+  /** Every replica crashes at once, then all restart on their files (file storage). */
+  crashAllEvery_ms?: number;
   /** 'memory' cannot restart a crashed worker, so crashes need a dir. */
   storage?: 'memory' | { dir: string; fsync: FsyncMode };
   clients?: number;
@@ -80,7 +82,8 @@ export class ChaosSession {
   ) {
     this.nemesis = new Nemesis(
       cluster,
-      { partitionEvery_ms: opts.partitionEvery_ms ?? 0, pauseEvery_ms: opts.pauseEvery_ms ?? 0, pause_ms: opts.pause_ms ?? 200, crashEvery_ms: opts.crashEvery_ms ?? 0 },
+      { partitionEvery_ms: opts.partitionEvery_ms ?? 0, pauseEvery_ms: opts.pauseEvery_ms ?? 0, pause_ms: opts.pause_ms ?? 200, crashEvery_ms: opts.crashEvery_ms ?? 0,
+        crashAllEvery_ms: opts.crashAllEvery_ms ?? 0 },
       new SeededRandom(opts.seed),
     );
     this.history = new History(opts.replicas);
@@ -88,7 +91,7 @@ export class ChaosSession {
   }
 
   static async start(opts: ChaosOptions): Promise<ChaosSession> {
-    if ((opts.crashEvery_ms ?? 0) > 0 && (opts.storage ?? 'memory') === 'memory') throw new RangeError('crashes need file storage (a memory replica cannot restart)');
+    if (((opts.crashEvery_ms ?? 0) > 0 || (opts.crashAllEvery_ms ?? 0) > 0) && (opts.storage ?? 'memory') === 'memory') throw new RangeError('crashes need file storage (a memory replica cannot restart)');
     const cluster = await Cluster.start({
       replicas: opts.replicas,
       policy: opts.policy,

@@ -65,6 +65,11 @@ describe('the fingerprint covers every state field', () => {
     const inst = [...(perSlot.role as PerSlotProposer).state.instances.values()][0];
     expect(inst).toBeDefined();
     expect(keysOf(inst ?? {})).toEqual([...FINGERPRINTED.instance].sort());
+    expect(keysOf(perSlot.catchUp.state)).toEqual([...FINGERPRINTED.catchUp].sort());
+    // A transfer under way: the first chunk of a peer's snapshot starts one.
+    const taker = Replica.start({ id: 0, nodes: 3, policy: createPolicy(policySpec('exponential')), random: () => 0.5, snapshots: true }, 0);
+    taker.receive(1, { t: MsgType.SnapChunk, index: 5, size: 4, crc: 0, offset: 0, data: 'ab' }, 0);
+    expect(keysOf(taker.catchUp.state.incoming ?? {})).toEqual([...FINGERPRINTED.transfer].sort());
   });
 
   it("decorrelated jitter's previous delay is in it: two replicas that differ only there differ in fingerprint", () => {

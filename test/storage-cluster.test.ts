@@ -87,10 +87,13 @@ describe('a failed fsync stops the replica', () => {
     const storage: Storage = {
       stats: emptyStorageStats(),
       load: () => [],
+      loadSnapshot: () => null,
       append: (r) => {
         appended.push([...r]);
         if (appended.length === 2) throw eio;
       },
+      saveSnapshot: () => {},
+      compact: () => {},
       close: () => {},
     };
     const fatal: Error[] = [];

@@ -151,13 +151,41 @@ export class Acceptor {
         (this.slots.refs[0] as Value[])[c] = r.value;
         return;
       }
+      case 'mark':
+        this.slots.dropBelow(r.below);
+        return;
       case 'round':
         return;
     }
   }
 
   /**
-   * Drops the state of slots below `slot`, which the caller knows are decided.
+   * The records that rebuild this acceptor's state, and nothing else: what a
+   * compacted log holds. The mark (slots below it are refused), the floor,
+   * and per slot still held its promise and vote: an accept record where it
+   * voted (it implies a promise of its ballot), a promise record where the
+   * promise is above the vote. Slots below the mark are left out: they are
+   * decided, and a durable snapshot holds them.
+   */
+  durableRecords(): PersistRecord[] {
+    const out: PersistRecord[] = [];
+    if (this.slots.base > 0) out.push({ k: 'mark', below: this.slots.base });
+    if (this.floor !== NO_BALLOT) out.push({ k: 'floor', ballot: this.floor });
+    const promised = this.slots.nums[PROMISED] as Float64Array;
+    const voted = this.slots.nums[VOTED] as Float64Array;
+    const values = this.slots.refs[0] as Value[];
+    for (const slot of this.slots.slots()) {
+      const c = this.slots.cellOf(slot);
+      const ballot = voted[c] as number;
+      if (ballot !== NO_BALLOT) out.push({ k: 'accept', slot, ballot, value: values[c] as Value });
+      if ((promised[c] as number) > ballot) out.push({ k: 'promise', slot, ballot: promised[c] as number });
+    }
+    return out;
+  }
+
+  /**
+   * Drops the state of slots below `slot`, which the caller knows are decided
+   * (and, once compacted away, held in a durable snapshot).
    * The caller must never route a prepare or accept for them here again
    * (it answers from its learned log instead), so no vote can be cast twice.
    */

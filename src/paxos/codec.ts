@@ -13,6 +13,13 @@ export type Wire = ReadonlyArray<number | string>;
 export const MAX_VOTES_PER_PROMISE = 65_536;
 /** Values are bounded so one message cannot exhaust a replica's memory. */
 export const MAX_VALUE_BYTES = 1 << 20;
+/** A snapshot chunk carries at most this many characters (one byte each). */
+export const MAX_CHUNK_CHARS = 1 << 20;
+/**
+ * The largest snapshot a replica sends or takes in: below V8's longest
+ * string (2^29 - 24 characters), which a snapshot is held in.
+ */
+export const MAX_SNAPSHOT_CHARS = 2 ** 29 - 1024;
 
 export function encode(m: Message): Wire {
   switch (m.t) {
@@ -43,6 +50,10 @@ export function encode(m: Message): Wire {
       return [m.t, m.slot];
     case MsgType.Commit:
       return [m.t, m.ballot, m.from, m.to];
+    case MsgType.SnapRequest:
+      return [m.t, m.index, m.offset];
+    case MsgType.SnapChunk:
+      return [m.t, m.index, m.size, m.crc, m.offset, m.data];
   }
 }
 
@@ -137,6 +148,19 @@ export function decode(w: unknown): Message | string {
       const [, ballot, from, to] = w;
       if (!isBallot(ballot) || !isSlot(from) || !isSlot(to) || from > to) return 'commit: bad field';
       return { t, ballot, from, to };
+    }
+    case MsgType.SnapRequest: {
+      if ((bad = len(3))) return bad;
+      const [, index, offset] = w;
+      if (!isSlot(index) || !isSlot(offset) || offset > MAX_SNAPSHOT_CHARS) return 'snapshot request: bad field';
+      return { t, index, offset };
+    }
+    case MsgType.SnapChunk: {
+      if ((bad = len(6))) return bad;
+      const [, index, size, crc, offset, data] = w;
+      if (!isSlot(index) || !isSlot(size) || size > MAX_SNAPSHOT_CHARS || !isSlot(crc) || crc > 0xffffffff || !isSlot(offset)) return 'snapshot chunk: bad field';
+      if (typeof data !== 'string' || data.length > MAX_CHUNK_CHARS || offset + data.length > size || (data.length === 0 && size > 0)) return 'snapshot chunk: bad data';
+      return { t, index, size, crc, offset, data };
     }
     default:
       return `unknown tag ${typeof t === 'number' || typeof t === 'string' ? t : typeof t}`;

@@ -14,6 +14,7 @@ import { phaseName, type Instance } from './instance.js';
 import type { StableLeader } from './leader.js';
 import type { Slot } from './messages.js';
 import type { PerSlotProposer } from './proposer.js';
+import type { CatchUpState, HeldSnapshot } from './catch-up.js';
 import type { Replica } from './replica.js';
 
 /** Every state field the fingerprint writes, by owner; a test checks the owners have no other field. */
@@ -27,6 +28,8 @@ export const FINGERPRINTED = {
     'forwarded', 'commitFrom', 'commitTo', 'advertisedTo', 'quorumDecided', 'leaseWasValid', 'batchSince', 'heartbeatAt', 'leadAt', 'leaseAt', 'forwardAt', 'batchAt',
   ],
   instance: ['slot', 'own', 'value', 'ballot', 'phase', 'ballots', 'failures', 'promises', 'best', 'accepts', 'at'],
+  catchUp: ['own', 'prev', 'incoming', 'refused'],
+  transfer: ['index', 'size', 'crc', 'from', 'parts', 'received', 'at'],
 } as const;
 
 const rel = (t: number, now: number): string => (t === Number.POSITIVE_INFINITY ? '-' : String(t - now));
@@ -83,6 +86,15 @@ function stableLeaderText(l: StableLeader, r: Replica, now: number): string {
   ].join('#');
 }
 
+/** A held snapshot by index, checksum and size (its bytes are the driver's, opaque to the core). */
+const heldText = (h: HeldSnapshot | null): string => (h === null ? '-' : `${h.index}:${h.crc}:${h.data.length}`);
+
+function catchUpText(c: CatchUpState, now: number): string {
+  const t = c.incoming;
+  const incoming = t === null ? '-' : [t.index, t.size, t.crc, t.from, JSON.stringify(t.parts), t.received, rel(t.at, now)].join('/');
+  return [heldText(c.own), heldText(c.prev), incoming, c.refused].join(',');
+}
+
 /** A canonical text of every field that can affect future behaviour (stats and configuration left out). */
 export function fingerprint(r: Replica, now_ms: number): string {
   const node = r.node;
@@ -99,6 +111,7 @@ export function fingerprint(r: Replica, now_ms: number): string {
     r.sync.behindAt,
     node.loopback.length,
     roleText,
+    catchUpText(r.catchUp.state, now_ms),
   ].join('#');
 }
 

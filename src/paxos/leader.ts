@@ -208,8 +208,8 @@ export class StableLeader implements ProposerRole {
     st.leadFailures = 0;
     this.node.stats.leaderChanges++;
     // Below `start` some promiser may have forgotten its votes: we must not propose there
-    // (those slots are decided; we lack them until state transfer, which synod does not have yet).
-    const start = Math.max(st.p1From, st.p1Covered);
+    // (those slots are decided; we learn them from a peer, or catch up by snapshot).
+    const start = Math.max(st.p1From, st.p1Covered, this.node.learner.forgottenBelow);
     st.commitFrom = st.commitTo = st.advertisedTo = start;
     st.quorumDecided.clear();
     st.leadAt = Number.POSITIVE_INFINITY;
@@ -312,6 +312,23 @@ export class StableLeader implements ProposerRole {
       }
     }
     return ballots;
+  }
+
+  installed(index: Slot, now: number): void {
+    const st = this.state;
+    for (const inst of [...st.instances.values()]) {
+      if (inst.slot >= index) continue;
+      st.instances.delete(inst.slot);
+      if (inst.own !== null) this.requeue(inst.own);
+    }
+    if (st.role === 'leading' && st.commitTo < index) {
+      // The range cannot run through slots it did not decide: tell followers what it has, restart it at the snapshot.
+      this.sendCommit();
+      st.commitFrom = st.commitTo = st.advertisedTo = index;
+      for (const s of [...st.quorumDecided]) if (s < index) st.quorumDecided.delete(s);
+    }
+    if (st.nextSlot < index) st.nextSlot = index;
+    this.pump(now);
   }
 
   // ---- the commit range -------------------------------------------------------------

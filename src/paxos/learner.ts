@@ -3,6 +3,12 @@
  * (every slot below it is decided). Keeps at most `retain` decided slots below
  * that frontier, so a long run's memory stays flat; older slots are forgotten
  * and must never be voted on again (the replica guards that).
+ *
+ * With snapshots (the driver takes them and says so), the learner also keeps
+ * every slot from its latest durable snapshot on (`keepFrom`): a peer behind
+ * its forgotten mark catches up from that snapshot, and then needs the slots
+ * after it from someone. A snapshot installed from a peer (or restored at
+ * start) moves the whole log to it: every slot below is decided and forgotten.
  */
 import type { Slot, Value } from './messages.js';
 import { SlotWindow } from './slot-window.js';
@@ -11,8 +17,12 @@ export class Learner {
   /** Decided values by slot, in a window of cells (no Map entry per slot); its base is the forgotten mark. */
   private readonly decided = new SlotWindow<Value>(0, 1);
   private frontier: Slot = 0;
+  /** Slots from here on are kept whatever `retain` says (the latest snapshot); Infinity: no snapshots. */
+  private keepFrom: Slot;
 
-  constructor(private readonly retain: number) {}
+  constructor(private readonly retain: number, snapshots: boolean) {
+    this.keepFrom = snapshots ? 0 : Number.POSITIVE_INFINITY;
+  }
 
   get(slot: Slot): Value | undefined {
     const c = this.decided.cellOf(slot);
@@ -34,11 +44,31 @@ export class Learner {
     if (c < 0) return false;
     (this.decided.refs[0] as Value[])[c] = value;
     while (this.decided.cellOf(this.frontier) >= 0) this.frontier++;
-    if (this.frontier - this.decided.base > this.retain * 2) {
-      // Amortized: drop a batch of `retain` old slots at once.
-      this.decided.dropBelow(this.frontier - this.retain);
-    }
+    this.forgetOld();
     return true;
+  }
+
+  /** Amortized: drops a batch of more than `retain` old slots at once, never past the latest snapshot. */
+  private forgetOld(): void {
+    const target = Math.min(this.frontier - this.retain, this.keepFrom);
+    if (target - this.decided.base > this.retain) this.decided.dropBelow(target);
+  }
+
+  /** A durable snapshot now holds every slot below `index`: they may be forgotten (retain permitting). */
+  snapshotted(index: Slot): void {
+    if (index > this.keepFrom) this.keepFrom = index;
+    this.forgetOld();
+  }
+
+  /**
+   * A snapshot at `index` was installed (from a peer, or restored at start):
+   * every slot below it is decided and forgotten; decisions above it are kept.
+   */
+  install(index: Slot): void {
+    this.decided.dropBelow(index);
+    if (index > this.frontier) this.frontier = index;
+    while (this.decided.cellOf(this.frontier) >= 0) this.frontier++;
+    if (this.keepFrom < index) this.keepFrom = index;
   }
 
   /** Every slot below this is decided. */
@@ -59,6 +89,7 @@ export class Learner {
   fingerprint(): string {
     const values = this.decided.refs[0] as Value[];
     const d = this.decided.slots().map((s) => `${s}:${JSON.stringify(values[this.decided.cellOf(s)])}`);
-    return `${this.frontier}|${this.decided.base}|${this.decided.highest}|${d.join(';')}`;
+    const keep = this.keepFrom === Number.POSITIVE_INFINITY ? '' : `|${this.keepFrom}`;
+    return `${this.frontier}|${this.decided.base}|${this.decided.highest}|${d.join(';')}${keep}`;
   }
 }

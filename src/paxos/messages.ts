@@ -25,6 +25,9 @@ export const MsgType = {
   LearnRequest: 11,
   Commit: 12,
   Submit: 13,
+  // 14 and 15 are left for the read-index messages of the state-machine branch (issue 16).
+  SnapRequest: 16,
+  SnapChunk: 17,
 } as const;
 export type MsgType = (typeof MsgType)[keyof typeof MsgType];
 
@@ -127,6 +130,36 @@ export interface Submit {
   value: Value;
 }
 
+/**
+ * Catch-up by snapshot: "send me your snapshot `index` from character
+ * `offset`". A peer that holds that snapshot answers with the chunk there; one
+ * that holds only a newer one answers with the newer one's first chunk (the
+ * receiver starts over on it); any other peer stays silent. Pull-based, one
+ * chunk in flight per transfer: the receiver's memory is the snapshot it
+ * assembles, the mesh holds at most one chunk of it.
+ */
+export interface SnapRequest {
+  t: typeof MsgType.SnapRequest;
+  index: Slot;
+  offset: number;
+}
+
+/**
+ * One chunk of the sender's durable snapshot at `index` (every slot below
+ * `index` is in it): characters [offset, offset + data.length) of `size`, the
+ * whole having checksum `crc` (CRC-32 of its bytes, each character one byte).
+ * Snapshots at one index are the same bytes on every replica, so a transfer
+ * whose sender goes away resumes at its offset from another peer.
+ */
+export interface SnapChunk {
+  t: typeof MsgType.SnapChunk;
+  index: Slot;
+  size: number;
+  crc: number;
+  offset: number;
+  data: string;
+}
+
 export type Message =
   | Prepare
   | PromiseMsg
@@ -140,7 +173,9 @@ export type Message =
   | LeaseGrant
   | LearnRequest
   | Commit
-  | Submit;
+  | Submit
+  | SnapRequest
+  | SnapChunk;
 
 export interface Envelope {
   from: NodeId;

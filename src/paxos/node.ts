@@ -38,11 +38,18 @@ export interface ReplicaStats {
   conflictingDecides: number;
   messagesIn: number;
   messagesOut: number;
+  /** Prepares and accepts for slots below the forgotten mark: refused (never answered "no vote"). */
+  refusedForgotten: number;
+  snapshotChunksSent: number;
+  snapshotChunksReceived: number;
+  /** Snapshots received from peers and installed. */
+  snapshotsInstalled: number;
 }
 
 export const STAT_KEYS: ReadonlyArray<keyof ReplicaStats> = [
   'proposals', 'decisions', 'ballotsStarted', 'nacks', 'timeouts', 'phase1Retries', 'leaderChanges',
   'leaseExpiries', 'holesFilled', 'forwarded', 'staleMessages', 'conflictingDecides', 'messagesIn', 'messagesOut',
+  'refusedForgotten', 'snapshotChunksSent', 'snapshotChunksReceived', 'snapshotsInstalled',
 ];
 
 export function emptyStats(): ReplicaStats {
@@ -67,6 +74,10 @@ export interface NodeConfig {
   readonly batchMax: number;
   /** ... and waits up to this long for a batch to fill before it sends a partial one. */
   readonly batchDelay_ms: number;
+  /** The driver takes snapshots (and installs them): the learner keeps every slot from the latest one. */
+  readonly snapshots: boolean;
+  /** Characters per snapshot chunk sent to a peer. */
+  readonly snapshotChunk_chars: number;
   readonly bugs: PlantedBugs;
 }
 
@@ -100,7 +111,7 @@ export class Node {
     retainDecided: number,
   ) {
     this.acceptor = cfg.id < cfg.acceptors ? new Acceptor({ acceptBelowPromise: cfg.bugs.acceptBelowPromise ?? false }) : null;
-    this.learner = new Learner(retainDecided);
+    this.learner = new Learner(retainDecided, cfg.snapshots);
   }
 
   get id(): NodeId {

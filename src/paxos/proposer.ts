@@ -162,6 +162,17 @@ export class PerSlotProposer implements ProposerRole {
     return ballots;
   }
 
+  installed(index: Slot, now: number): void {
+    const st = this.state;
+    for (const inst of [...st.instances.values()]) {
+      if (inst.slot >= index) continue;
+      st.instances.delete(inst.slot);
+      if (inst.own !== null) st.pending.set(inst.own, { ballots: inst.ballots, failures: inst.failures });
+    }
+    st.holeSlot = -1;
+    this.pump(now);
+  }
+
   /** Another value won our value's slot: it tries a later one, now or after the policy's delay. */
   private lostSlot(value: Value, carry: Carry, now: number): void {
     const delay = this.node.policy.afterLostSlot === 'backoff' ? this.backoff_ms(carry.failures) : 0;

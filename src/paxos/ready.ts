@@ -5,11 +5,15 @@
  * order safety needs: persist the records (durable before anything that shows
  * them leaves), then send the messages, then publish the decisions.
  *
+ * A received snapshot comes last (`install`): the driver restores it, makes
+ * it durable, and only then tells the core, which forgets below it.
+ *
  * Messages a replica sends to itself are handled inside the core in the same
  * step and never reach a transport; they stay in `messages` so observers (the
  * simulator's ghost state, the model checker) see every message in order.
  */
 import type { NodeId } from './ballot.js';
+import type { HeldSnapshot } from './catch-up.js';
 import type { Message, Slot, Value } from './messages.js';
 import type { PersistRecord } from './storage-records.js';
 
@@ -33,6 +37,12 @@ export interface Ready {
   readonly persist: readonly PersistRecord[];
   readonly messages: readonly Outgoing[];
   readonly decisions: readonly Decision[];
+  /**
+   * A snapshot received from a peer, whole, for the driver to restore, make
+   * durable and then report with `Replica.snapshotInstalled` (or refuse with
+   * `Replica.snapshotRefused`: nothing changes). Applied last.
+   */
+  readonly install: HeldSnapshot | null;
 }
 
 /** Where a driver puts a Ready's effects. */
@@ -45,12 +55,14 @@ export interface ReadySink {
   /** A message to a peer (never to the replica itself). */
   send(to: NodeId, msg: Message): void;
   decided(decisions: readonly Decision[]): void;
+  /** A received snapshot to install (drivers that take no snapshots never get one: see ReplicaConfig.snapshots). */
+  install?(snapshot: HeldSnapshot): void;
   /** Every message, self-addressed ones included, in order, before it is sent (ghost state, traces). */
   observe?(to: NodeId, msg: Message): void;
 }
 
 export function isEmptyReady(r: Ready): boolean {
-  return r.persist.length === 0 && r.messages.length === 0 && r.decisions.length === 0;
+  return r.persist.length === 0 && r.messages.length === 0 && r.decisions.length === 0 && r.install === null;
 }
 
 /** Applies `ready` from replica `self`: persist, then send, then publish. False if the persist failed (nothing else applied). */
@@ -62,6 +74,10 @@ export function applyReady(self: NodeId, ready: Ready, sink: ReadySink): boolean
     if (o.to !== self) sink.send(o.to, o.msg);
   }
   if (ready.decisions.length > 0) sink.decided(ready.decisions);
+  if (ready.install !== null) {
+    if (sink.install === undefined) throw new Error(`replica ${self} received a snapshot, but its driver installs none`);
+    sink.install(ready.install);
+  }
   return true;
 }
 
@@ -70,13 +86,15 @@ export class Effects {
   persist: PersistRecord[] = [];
   messages: Outgoing[] = [];
   decisions: Decision[] = [];
+  install: HeldSnapshot | null = null;
 
   /** Hands the accumulated effects over and starts empty ones (the caller may keep the arrays). */
   take(): Ready {
-    const r: Ready = { persist: this.persist, messages: this.messages, decisions: this.decisions };
+    const r: Ready = { persist: this.persist, messages: this.messages, decisions: this.decisions, install: this.install };
     this.persist = [];
     this.messages = [];
     this.decisions = [];
+    this.install = null;
     return r;
   }
 }

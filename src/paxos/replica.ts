@@ -12,6 +12,8 @@
  */
 import { MAX_NODES, type Ballot, type NodeId } from './ballot.js';
 import { isBatch } from './batch.js';
+import { CatchUp, type HeldSnapshot } from './catch-up.js';
+import { MAX_CHUNK_CHARS } from './codec.js';
 import { StableLeader } from './leader.js';
 import { MsgType, type Message, type Slot, type Value, type Vote } from './messages.js';
 import { Node, type PlantedBugs, type ReplicaStats } from './node.js';
@@ -23,6 +25,7 @@ import type { ProposerRole } from './role.js';
 import type { PersistRecord } from './storage-records.js';
 
 export type { PlantedBugs, ReplicaStats } from './node.js';
+export type { HeldSnapshot } from './catch-up.js';
 export type { Decision, Outgoing, Ready } from './ready.js';
 
 export interface ReplicaConfig {
@@ -56,6 +59,17 @@ export interface ReplicaConfig {
   batchMax?: number;
   /** Stable leader: how long a partial batch may wait to fill (default 0: send what the turn gathered). */
   batchDelay_ms?: number;
+  /**
+   * The driver takes snapshots of what it applied and reports each durable one
+   * (`snapshotTaken`), and installs those peers send (the Ready's `install`).
+   * Then the learner keeps every slot from the latest snapshot on, whatever
+   * `retainDecided` says, so a peer that falls behind the forgotten mark
+   * catches up from the snapshot and the slots after it. Default false: slots
+   * past `retainDecided` are forgotten, and a replica that far behind stays behind.
+   */
+  snapshots?: boolean;
+  /** Characters (bytes) per snapshot chunk sent to a peer (default 256 KiB, at most 1 MiB). */
+  snapshotChunk_chars?: number;
   bugs?: PlantedBugs;
 }
 
@@ -70,6 +84,7 @@ export const REPLICA_DEFAULTS = Object.freeze({
   retainDecided: 10_000,
   batchMax: 1,
   batchDelay_ms: 0,
+  snapshotChunk_chars: 256 * 1024,
 });
 
 const LEARN_BATCH = 64;
@@ -96,6 +111,7 @@ export class Replica {
   readonly node: Node;
   readonly role: ProposerRole;
   readonly sync: SyncState;
+  readonly catchUp: CatchUp;
 
   private constructor(cfg: ReplicaConfig, now_ms: number) {
     const acceptors = cfg.acceptors ?? cfg.nodes;
@@ -114,29 +130,52 @@ export class Replica {
     const batchDelay = cfg.batchDelay_ms ?? REPLICA_DEFAULTS.batchDelay_ms;
     if (!Number.isFinite(batchDelay) || batchDelay < 0 || batchDelay > 10_000) throw new RangeError(`batchDelay_ms must be in 0..10000, got ${batchDelay}`);
     const sync_ms = cfg.sync_ms ?? REPLICA_DEFAULTS.sync_ms;
+    const chunk = cfg.snapshotChunk_chars ?? REPLICA_DEFAULTS.snapshotChunk_chars;
+    if (!Number.isInteger(chunk) || chunk < 1 || chunk > MAX_CHUNK_CHARS) throw new RangeError(`snapshotChunk_chars must be an integer in 1..${MAX_CHUNK_CHARS}, got ${chunk}`);
     this.node = new Node(
       {
         id: cfg.id, nodes: cfg.nodes, acceptors, quorum: majority(acceptors) - (bugs.quorumOneTooSmall ? 1 : 0),
         attemptTimeout_ms: cfg.attemptTimeout_ms ?? REPLICA_DEFAULTS.attemptTimeout_ms, sync_ms, holeGrace_ms: cfg.holeGrace_ms ?? 2 * sync_ms,
-        maxPending: cfg.maxPending ?? REPLICA_DEFAULTS.maxPending, batchMax, batchDelay_ms: batchDelay, bugs,
+        maxPending: cfg.maxPending ?? REPLICA_DEFAULTS.maxPending, batchMax, batchDelay_ms: batchDelay,
+        snapshots: cfg.snapshots ?? false, snapshotChunk_chars: chunk, bugs,
       },
       cfg.policy, cfg.random, cfg.retainDecided ?? REPLICA_DEFAULTS.retainDecided,
     );
     const election = cfg.policy.election;
     this.role = election === null ? new PerSlotProposer(this.node) : new StableLeader(this.node, election, now_ms);
     this.node.role = this.role;
+    this.catchUp = new CatchUp(this.node);
     // An infinite period (anti-entropy off) arms nothing: the timer could never fire.
     const syncAt = Number.isFinite(sync_ms) ? now_ms + sync_ms * (0.5 + cfg.random()) : Number.POSITIVE_INFINITY;
     this.sync = { syncAt, lastLearnRequest_ms: Number.NEGATIVE_INFINITY, syncPeer: 0, behindAt: -1 };
   }
 
-  /** A fresh replica, or one restarted on its persisted records (volatile state is lost, durable state kept). */
-  static start(cfg: ReplicaConfig, now_ms: number, records: Iterable<PersistRecord> = []): Replica {
+  /**
+   * A fresh replica, or one restarted on its persisted records and its latest
+   * durable snapshot (volatile state is lost, durable state kept). With a
+   * snapshot at S, the learner starts at S (every slot below is decided, in
+   * the snapshot) and the acceptor refuses every slot below S. Records that
+   * say slots were forgotten past the snapshot (a mark above S) are refused:
+   * those decisions would be lost.
+   */
+  static start(cfg: ReplicaConfig, now_ms: number, records: Iterable<PersistRecord> = [], snapshot: HeldSnapshot | null = null): Replica {
     const r = new Replica(cfg, now_ms);
+    const { acceptor, learner, ballots } = r.node;
+    let mark = 0;
     for (const rec of records) {
-      if (rec.k === 'round') r.node.ballots.round = Math.max(r.node.ballots.round, rec.round);
-      else if (r.node.acceptor !== null) r.node.acceptor.apply(rec);
+      if (rec.k === 'round') ballots.round = Math.max(ballots.round, rec.round);
+      else if (acceptor !== null) acceptor.apply(rec);
       else throw new Error(`replica ${cfg.id} is not an acceptor but its records hold a '${rec.k}' record`);
+      if (rec.k === 'mark' && rec.below > mark) mark = rec.below;
+    }
+    const index = snapshot?.index ?? 0;
+    if (mark > index) {
+      throw new Error(`replica ${cfg.id}: its log forgot every slot below ${mark}, but its latest snapshot ${snapshot === null ? 'is missing' : `is at ${index}`}: the decisions in between would be lost`);
+    }
+    if (snapshot !== null) {
+      learner.install(index);
+      acceptor?.forgetBelow(index);
+      r.catchUp.hold(snapshot);
     }
     return r;
   }
@@ -172,12 +211,65 @@ export class Replica {
   tick(now_ms: number): void {
     if (this.sync.syncAt <= now_ms) this.onSyncTimer(now_ms);
     this.role.tick(now_ms);
+    this.catchUp.tick(now_ms);
     this.drainLoopback(now_ms);
   }
 
   /** The earliest timer deadline on this node's clock, or Infinity. */
   nextDeadline(): number {
-    return Math.min(this.sync.syncAt, this.role.nextDeadline());
+    return Math.min(this.sync.syncAt, this.role.nextDeadline(), this.catchUp.nextDeadline());
+  }
+
+  /**
+   * The driver made a snapshot of everything applied below `s.index` durable:
+   * slots below it may now be forgotten (retainDecided permitting), and the
+   * snapshot is served to peers that fall behind. The acceptor forgets what
+   * the learner forgets; the driver compacts its log with `durableState`.
+   */
+  snapshotTaken(s: HeldSnapshot): void {
+    const { learner, acceptor } = this.node;
+    if (s.index > learner.firstUndecided) throw new RangeError(`a snapshot at ${s.index} is past the first undecided slot ${learner.firstUndecided}`);
+    this.catchUp.hold(s);
+    learner.snapshotted(s.index);
+    acceptor?.forgetBelow(learner.forgottenBelow);
+  }
+
+  /**
+   * The driver restored the snapshot of the Ready's `install` and made it
+   * durable: every slot below its index is decided and applied there. The
+   * learner moves to it, the acceptor forgets below it (and persists that it
+   * did), the role gives up what it had below it.
+   */
+  snapshotInstalled(s: HeldSnapshot, now_ms: number): void {
+    const node = this.node;
+    if (s.index <= node.learner.forgottenBelow) return;
+    node.learner.install(s.index);
+    if (node.acceptor !== null) {
+      node.acceptor.forgetBelow(s.index);
+      node.persist({ k: 'mark', below: s.index });
+    }
+    this.catchUp.hold(s);
+    node.stats.snapshotsInstalled++;
+    this.role.installed(s.index, now_ms);
+    this.drainLoopback(now_ms);
+  }
+
+  /** The driver will not install the snapshot at `index` (it did not restore, or was not needed): nothing changes. */
+  snapshotRefused(index: Slot): void {
+    this.catchUp.refuse(index);
+  }
+
+  /**
+   * What a compacted log must hold to rebuild this replica's durable state:
+   * its ballot round, and its acceptor's mark, floor, promises and votes at
+   * and above the mark. Call between turns (when every record emitted so far
+   * has been persisted).
+   */
+  durableState(): PersistRecord[] {
+    const out: PersistRecord[] = [];
+    if (this.node.ballots.round > 0) out.push({ k: 'round', round: this.node.ballots.round });
+    if (this.node.acceptor !== null) out.push(...this.node.acceptor.durableRecords());
+    return out;
   }
 
   /** The end of a driver turn: effects the role batches per turn (a stable leader's Commit, its batches) are made now. */
@@ -265,6 +357,10 @@ export class Replica {
       case MsgType.Commit:
         node.see(m.ballot);
         return this.onCommit(m.ballot, m.from, m.to, now);
+      case MsgType.SnapRequest:
+        return this.catchUp.onRequest(from, m.index, m.offset);
+      case MsgType.SnapChunk:
+        return this.catchUp.onChunk(from, m, now);
     }
   }
 
@@ -274,7 +370,9 @@ export class Replica {
     const { acceptor, learner, stats, cfg } = this.node;
     if (acceptor === null) return void stats.staleMessages++;
     if (!open) {
-      if (slot < learner.forgottenBelow) return void stats.staleMessages++;
+      // Forgotten: decided, and in a snapshot. Refused, never answered "no vote" (a hole filler would take that
+      // for a free slot); the proposer catches up by snapshot, from its own LearnRequests.
+      if (slot < learner.forgottenBelow) return void stats.refusedForgotten++;
       const v = learner.get(slot);
       if (v !== undefined) return this.node.send(from, { t: MsgType.Decide, slot, value: v });
     }
@@ -294,7 +392,8 @@ export class Replica {
 
   private onAccept(from: NodeId, slot: Slot, ballot: Ballot, value: Value): void {
     const { acceptor, learner, stats } = this.node;
-    if (acceptor === null || slot < learner.forgottenBelow) return void stats.staleMessages++;
+    if (acceptor === null) return void stats.staleMessages++;
+    if (slot < learner.forgottenBelow) return void stats.refusedForgotten++;
     const v = learner.get(slot);
     if (v !== undefined) return this.node.send(from, { t: MsgType.Decide, slot, value: v });
     const r = acceptor.accept(slot, ballot, value);
@@ -320,6 +419,8 @@ export class Replica {
 
   private onLearnRequest(from: NodeId, slot: Slot): void {
     const learner = this.node.learner;
+    // Slots we forgot are in our snapshot: the asker catches up from it (catch-up.ts), then asks again.
+    if (slot < learner.forgottenBelow && this.catchUp.offer(from, slot)) return;
     const start = Math.max(slot, learner.forgottenBelow);
     const end = Math.min(start + LEARN_BATCH, learner.highestDecided + 1);
     for (let s = start; s < end; s++) {

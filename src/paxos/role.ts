@@ -25,6 +25,12 @@ export interface ProposerRole {
   blocksPrepare(from: NodeId, now: number): boolean;
   /** `slot` was learned (any route): releases what the role had there; returns the ballots it spent if the value was its own. */
   learned(slot: Slot, value: Value, now: number): number;
+  /**
+   * A snapshot at `index` was installed: every slot below it is decided (with
+   * values this node does not know). Gives up its attempts there, requeueing
+   * its own values (one decided there is applied once: the applier dedupes).
+   */
+  installed(index: Slot, now: number): void;
   /** Moves queued values into slots while the window allows (after a learn frees one). */
   pump(now: number): void;
   /** The anti-entropy period: the per-slot proposer looks for holes to fill. */

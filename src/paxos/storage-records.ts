@@ -14,4 +14,11 @@ export type PersistRecord =
   /** The acceptor accepted `value` at `ballot` in `slot` (implies a promise of `ballot` there). */
   | { k: 'accept'; slot: Slot; ballot: Ballot; value: Value }
   /** The proposer will use rounds up to `round`: never reuse them after a restart. */
-  | { k: 'round'; round: number };
+  | { k: 'round'; round: number }
+  /**
+   * The acceptor forgot every slot below `below`: they are decided, and a
+   * durable snapshot at `below` or later holds them. It refuses them from
+   * now on, across restarts too (a compacted log has no votes there, and
+   * answering "no vote" could let a hole filler overwrite a chosen value).
+   */
+  | { k: 'mark'; below: Slot };

@@ -1,17 +1,25 @@
 /**
- * The on-disk format of a replica's log, version 1, and how a reader tells a
+ * The on-disk format of a replica's log, version 2, and how a reader tells a
  * torn last write (cut it) from corruption (refuse to start, cut nothing).
+ *
+ * Version 2 is version 1 plus one record kind, the mark (record-codec.ts:
+ * every slot below it is forgotten, held in a snapshot), and segments: a log
+ * is compacted by writing its live state to a new file (`first_seq` carries
+ * the batch numbering on) that replaces the old one by a rename (file.ts).
+ * This build reads version 1 too, and rewrites such a log as version 2 (the
+ * same switch) before it appends, so a version-1 file never holds a mark.
  *
  * Layout (little-endian):
  *
  *   file header, 40 bytes, written once (temporary file, fsync, rename, fsync
  *   of the directory: it is whole or absent, never torn):
  *      0  magic         8 bytes "SYNODLOG"
- *      8  version       u32     1
+ *      8  version       u32     2 (1: no mark records)
  *     12  header_bytes  u32     40 (the size of this header, checksum included)
  *     16  replica       u32     the replica this log belongs to
  *     20  replicas      u32     the cluster size it was written for
- *     24  first_seq     u32 lo, u32 hi: the sequence number of the first batch (0)
+ *     24  first_seq     u32 lo, u32 hi: the sequence number of the first batch (0, or where
+ *                           the segment it replaced had reached)
  *     32  reserved      u32     0
  *     36  crc32         u32     of bytes 0..36
  *   then batches, one per `append` (one actor turn), each followed by an fsync
@@ -27,9 +35,9 @@
  * header_bytes where they are and ends its file header with a crc32 of the
  * bytes before it, so this build can check a newer header's checksum and then
  * refuse it by version ("written by a newer synod") rather than call it
- * corrupt. Within version 1 an unknown record kind is corruption, not
- * something to skip: new kinds (snapshots, state-machine records) come with a
- * new version.
+ * corrupt. Within a version an unknown record kind is corruption, not
+ * something to skip: new kinds come with a new version (version 2 brought
+ * the mark).
  *
  * Why a torn write can only be the last batch: each append writes one batch
  * and fsyncs it before the next append begins, and the file header is made
@@ -104,7 +112,9 @@ import { crc32 } from 'node:zlib';
 import { MIN_RECORD_BYTES } from './record-codec.js';
 
 export const MAGIC = 'SYNODLOG';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** The oldest version this build reads. */
+export const OLDEST_READ_VERSION = 1;
 export const FILE_HEADER_BYTES = 40;
 export const BATCH_HEADER_BYTES = 24;
 /** The largest body a batch may have (one turn's records): larger is refused on write and corrupt on read. */
@@ -161,10 +171,10 @@ function looksLegacy(head: Buffer): boolean {
  * of `size` bytes. Returns the first batch's offset and sequence number, or
  * throws a StorageError saying why this build will not read the file.
  */
-export function checkFileHeader(path: string, head: Buffer, size: number, expect: LogIdentity | null): { offset: number; first_seq: number } {
+export function checkFileHeader(path: string, head: Buffer, size: number, expect: LogIdentity | null): { offset: number; first_seq: number; version: number } {
   if (head.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) {
     if (looksLegacy(head)) {
-      throw new StorageError(path, `storage ${path}: written in synod's old record format (no file header, before log format version ${FORMAT_VERSION}); this build does not read it (see README, "Storage")`, 0);
+      throw new StorageError(path, `storage ${path}: written in synod's old record format (no file header, before log format version ${OLDEST_READ_VERSION}); this build does not read it (see README, "Storage")`, 0);
     }
     throw corruptAt(path, 0, size < MAGIC.length ? `a file of ${size} bytes, shorter than the file header` : 'not a synod log (bad magic)');
   }
@@ -177,7 +187,7 @@ export function checkFileHeader(path: string, head: Buffer, size: number, expect
   if (version > FORMAT_VERSION) {
     throw new StorageError(path, `storage ${path}: log format version ${version} is newer than this build reads (${FORMAT_VERSION}); run the synod that wrote it`, 8);
   }
-  if (version !== FORMAT_VERSION || header_bytes !== FILE_HEADER_BYTES || head.readUInt32LE(32) !== 0) {
+  if (version < OLDEST_READ_VERSION || header_bytes !== FILE_HEADER_BYTES || head.readUInt32LE(32) !== 0) {
     throw corruptAt(path, 8, `version ${version} with a ${header_bytes}-byte header and reserved field ${head.readUInt32LE(32)}`);
   }
   const first_seq = head.readUInt32LE(24) + head.readUInt32LE(28) * TWO_32;
@@ -191,7 +201,7 @@ export function checkFileHeader(path: string, head: Buffer, size: number, expect
       16,
     );
   }
-  return { offset: FILE_HEADER_BYTES, first_seq };
+  return { offset: FILE_HEADER_BYTES, first_seq, version };
 }
 
 /** Fills in a batch header at `buf[0..24)` for a body already at `buf[24..24 + body_bytes)`. */

@@ -54,6 +54,8 @@ export function fileSource(fs: StorageFs, fd: number, size: number): ByteSource 
 }
 
 export interface Replay {
+  /** The format version in the file header. */
+  version: number;
   records: PersistRecord[];
   batches: number;
   /** The sequence number the next batch gets. */
@@ -67,7 +69,7 @@ export interface Replay {
 type BatchRead = { end: number } | { damage: string } | { corrupt: string; at: number };
 
 /** Reads the batch at `off`, pushing its records to `out`; or says what is wrong with it. */
-function readBatch(src: ByteSource, off: number, seq: number, out: PersistRecord[]): BatchRead {
+function readBatch(src: ByteSource, off: number, seq: number, out: PersistRecord[], version: number): BatchRead {
   const left = src.size - off;
   if (left < BATCH_HEADER_BYTES) return { damage: `a batch header cut short (${left} of ${BATCH_HEADER_BYTES} bytes)` };
   const h = readBatchHeader(src.bytes(off, BATCH_HEADER_BYTES), 0);
@@ -80,7 +82,7 @@ function readBatch(src: ByteSource, off: number, seq: number, out: PersistRecord
   }
   const body = src.bytes(off + BATCH_HEADER_BYTES, h.body_bytes);
   if (bodyChecksum(body) !== h.body_crc) return { damage: `batch ${seq} body checksum mismatch` };
-  const why = decodeRecords(body, h.count, out);
+  const why = decodeRecords(body, h.count, out, version);
   if (why !== null) return { corrupt: `batch ${seq} passes its checksum but does not decode: ${why}`, at: off + BATCH_HEADER_BYTES };
   return { end: off + BATCH_HEADER_BYTES + h.body_bytes };
 }
@@ -118,7 +120,7 @@ export function replayLog(src: ByteSource, path: string, expect: LogIdentity | n
   const records: PersistRecord[] = [];
   let off = head.offset, seq = head.first_seq;
   while (off < src.size) {
-    const r = readBatch(src, off, seq, records);
+    const r = readBatch(src, off, seq, records, head.version);
     if ('end' in r) {
       off = r.end;
       seq++;
@@ -129,9 +131,9 @@ export function replayLog(src: ByteSource, path: string, expect: LogIdentity | n
     if (later !== null) {
       throw corruptAt(path, off, `${r.damage}, and a valid batch (sequence number ${later.seq}) follows at byte ${later.offset}, so this is not a torn last write`);
     }
-    return { records, batches: seq - head.first_seq, next_seq: seq, good_bytes: off, torn: { offset: off, what: r.damage } };
+    return { version: head.version, records, batches: seq - head.first_seq, next_seq: seq, good_bytes: off, torn: { offset: off, what: r.damage } };
   }
-  return { records, batches: seq - head.first_seq, next_seq: seq, good_bytes: off, torn: null };
+  return { version: head.version, records, batches: seq - head.first_seq, next_seq: seq, good_bytes: off, torn: null };
 }
 
 /** Replays a log held in memory (tests, tools). `expect` null: any replica's log. */

@@ -7,7 +7,7 @@
  * nothing. Inline replicas keep them: an inline "crash" restarts on them.
  */
 import type { PersistRecord } from '../paxos/storage-records.js';
-import { emptyStorageStats, type Storage } from './storage.js';
+import { emptyStorageStats, type Storage, type StoredSnapshot } from './storage.js';
 
 export interface MemoryStorageOptions {
   /** Keep the records so a restart on this storage can replay them (default true). */
@@ -16,7 +16,8 @@ export interface MemoryStorageOptions {
 
 export class MemoryStorage implements Storage {
   readonly stats = emptyStorageStats();
-  private readonly records: PersistRecord[] = [];
+  private records: PersistRecord[] = [];
+  private snapshot: StoredSnapshot | null = null;
   private readonly keepRecords: boolean;
 
   constructor(opts: MemoryStorageOptions = {}) {
@@ -27,9 +28,26 @@ export class MemoryStorage implements Storage {
     return this.records.slice();
   }
 
+  loadSnapshot(): StoredSnapshot | null {
+    return this.snapshot;
+  }
+
   append(records: readonly PersistRecord[]): void {
     if (this.keepRecords) for (const r of records) this.records.push(r);
     this.stats.records += records.length;
+  }
+
+  saveSnapshot(index: number, body: Buffer): void {
+    // Kept only where a restart can read it; a worker's core holds its snapshot itself, to serve peers.
+    if (this.keepRecords) this.snapshot = { index, body };
+    this.stats.snapshots_saved++;
+    this.stats.snapshot_index = index;
+    this.stats.snapshot_bytes = body.length;
+  }
+
+  compact(records: readonly PersistRecord[]): void {
+    if (this.keepRecords) this.records = records.slice();
+    this.stats.compactions++;
   }
 
   close(): void {}

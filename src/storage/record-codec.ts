@@ -1,5 +1,5 @@
 /**
- * The records inside one batch's body (format version 1), tagged binary:
+ * The records inside one batch's body (format versions 1 and 2), tagged binary:
  *
  *   tag u8 = 1  promise   slot f64, ballot f64
  *   tag u8 = 2  floor     ballot f64
@@ -8,6 +8,7 @@
  *   tag u8 = 5  accept    as 3, value in UTF-16LE (a value that is not well-formed Unicode:
  *                          UTF-8 would replace its lone surrogate, and a replayed vote must
  *                          carry exactly the value voted for)
+ *   tag u8 = 6  mark      below f64 (version 2 on: every slot below is forgotten, in a snapshot)
  *
  * Numbers are little-endian float64: every slot, ballot and round is a safe
  * integer, which a double holds exactly, and V8 reads and writes doubles
@@ -22,8 +23,9 @@ const TAG_FLOOR = 2;
 const TAG_ACCEPT_UTF8 = 3;
 const TAG_ROUND = 4;
 const TAG_ACCEPT_UTF16 = 5;
+const TAG_MARK = 6;
 const NUM = 8;
-/** The smallest record (a floor or a round): tag and one number. */
+/** The smallest record (a floor, a round or a mark): tag and one number. */
 export const MIN_RECORD_BYTES = 1 + NUM;
 /** What an accept takes besides its value. */
 const ACCEPT_FIXED = 1 + NUM + NUM + 4;
@@ -63,10 +65,11 @@ export function encodeRecords(records: readonly PersistRecord[], s: Scratch, at:
         break;
       }
       case 'floor':
-      case 'round': {
+      case 'round':
+      case 'mark': {
         const b = s.ensure(p + MIN_RECORD_BYTES);
-        b[p] = r.k === 'floor' ? TAG_FLOOR : TAG_ROUND;
-        b.writeDoubleLE(r.k === 'floor' ? r.ballot : r.round, p + 1);
+        b[p] = r.k === 'floor' ? TAG_FLOOR : r.k === 'round' ? TAG_ROUND : TAG_MARK;
+        b.writeDoubleLE(r.k === 'floor' ? r.ballot : r.k === 'round' ? r.round : r.below, p + 1);
         p += MIN_RECORD_BYTES;
         break;
       }
@@ -96,18 +99,19 @@ function encodeAccept(slot: number, ballot: number, value: string, s: Scratch, p
 const isCount = (x: number): boolean => Number.isSafeInteger(x) && x >= 0;
 
 /**
- * Decodes a body that passed its checksum. Returns null when it is well
- * formed (the records are pushed to `out`), else what is wrong with it.
+ * Decodes a body that passed its checksum, of a log of format `version`.
+ * Returns null when it is well formed (the records are pushed to `out`), else
+ * what is wrong with it (a mark in a version-1 log is an unknown kind there).
  */
-export function decodeRecords(body: Buffer, count: number, out: PersistRecord[]): string | null {
+export function decodeRecords(body: Buffer, count: number, out: PersistRecord[], version = 2): string | null {
   let p = 0;
   for (let i = 0; i < count; i++) {
     if (p + MIN_RECORD_BYTES > body.length) return `record ${i} of ${count} runs past the body`;
     const tag = body[p] as number;
     const a = body.readDoubleLE(p + 1);
     if (!isCount(a)) return `record ${i}: ${a} is not a safe integer >= 0`;
-    if (tag === TAG_FLOOR || tag === TAG_ROUND) {
-      out.push(tag === TAG_FLOOR ? { k: 'floor', ballot: a } : { k: 'round', round: a });
+    if (tag === TAG_FLOOR || tag === TAG_ROUND || (tag === TAG_MARK && version >= 2)) {
+      out.push(tag === TAG_FLOOR ? { k: 'floor', ballot: a } : tag === TAG_ROUND ? { k: 'round', round: a } : { k: 'mark', below: a });
       p += MIN_RECORD_BYTES;
       continue;
     }

@@ -17,7 +17,7 @@ afterAll(() => {
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'synod-opts-'));
-const TOP = 'replicas, runtime, storage, policy, policyParams, seed, tuning, mailboxCapacity, maxInFlight, maxQueued, timeout_ms, retries, observe, faults, decisionsDir, batch';
+const TOP = 'replicas, runtime, storage, policy, policyParams, seed, tuning, mailboxCapacity, maxInFlight, maxQueued, timeout_ms, retries, observe, faults, decisionsDir, batch, snapshotEvery';
 const PARAMS = 'delay_ms, base_ms, cap_ms, multiplier, jitter, heartbeat_ms, election_timeout_ms, lease_ms, drift_ms, window, after_lost_slot';
 const LINK = 'drop, delay_ms, duplicate, reorder';
 
@@ -25,7 +25,7 @@ const REFUSED: [string, object, string][] = [
   ['a thousand replicas', { replicas: 1000 }, 'replicas must be an integer in 1..64, got 1000 (each replica is a worker thread of about 10-40 MB in a full mesh of n(n-1)/2 channels: 1000 would need 10-40 GB and 499500 channels)'],
   ['65 replicas', { replicas: 65 }, 'replicas must be an integer in 1..64, got 65 (each replica is a worker thread of about 10-40 MB in a full mesh of n(n-1)/2 channels: 65 would need 1-3 GB and 2080 channels)'],
   ['an unknown top-level key', { replicas: 3, replica: 5 }, `unknown option 'replica' (expected one of ${TOP})`],
-  ['an unknown tuning key', { replicas: 3, tuning: { attemptTimeout: 5 } }, "unknown option 'attemptTimeout' in tuning (expected one of attemptTimeout_ms, sync_ms, maxPending, retainDecided, batchMax, batchDelay_ms, bugs)"],
+  ['an unknown tuning key', { replicas: 3, tuning: { attemptTimeout: 5 } }, "unknown option 'attemptTimeout' in tuning (expected one of attemptTimeout_ms, sync_ms, maxPending, retainDecided, batchMax, batchDelay_ms, snapshotChunk_chars, bugs)"],
   ['an unknown planted bug', { replicas: 3, tuning: { bugs: { quorumTooSmall: true } } }, "unknown option 'quorumTooSmall' in tuning.bugs (expected one of quorumOneTooSmall, acceptBelowPromise, proposeArbitraryValue, reuseBallotAfterRestart, skipPersistPromise)"],
   ['an unknown storage key', { replicas: 3, storage: { dir, fsnyc: 'always' } }, "unknown option 'fsnyc' in storage (expected one of dir, fsync, fault)"],
   ['an unknown fault key', { replicas: 3, faults: { dorp: 0.1 } }, `unknown option 'dorp' in faults (expected one of ${LINK}, links)`],
@@ -38,6 +38,8 @@ const REFUSED: [string, object, string][] = [
   ['a million in flight', { replicas: 3, maxInFlight: 1 << 20 }, 'maxInFlight must be an integer in 1..65536, got 1048576 (each holds a timer and an entry in the client and in its replica)'],
   ['a billion pending proposals per replica', { replicas: 3, tuning: { maxPending: 1e9 } }, 'tuning.maxPending must be an integer in 1..1048576, got 1000000000 (a table of that many entries per replica)'],
   ['2^24 decided values kept', { replicas: 3, tuning: { retainDecided: 2 ** 24 } }, 'tuning.retainDecided must be an integer in 1..1048576, got 16777216 (a table of that many entries per replica)'],
+  ['a negative snapshot interval', { replicas: 3, snapshotEvery: -1 }, 'snapshotEvery must be an integer in 0..1073741824, got -1'],
+  ['a snapshot chunk of 16 MiB', { replicas: 3, tuning: { snapshotChunk_chars: 1 << 24 } }, 'tuning.snapshotChunk_chars must be an integer in 1..1048576, got 16777216 (one chunk is one message)'],
   ['an attempt timeout of four months', { replicas: 3, tuning: { attemptTimeout_ms: 1e10 } }, 'tuning.attemptTimeout_ms must be a number of ms in (0, 3600000], got 10000000000'],
   ['observe as a string', { replicas: 3, observe: 'yes' }, 'observe must be true or false, got "yes"'],
 ];

@@ -33,6 +33,7 @@ const control: ReplicaControl = {
   ping: () => init.host.id,
   stats: () => host.stats(),
   decidedLog: (from, count) => host.decidedLog(from, count),
+  snapshot: () => host.snapshot(),
   runLoad: (opts) => host.runLoad(opts),
   resetLatency: () => host.resetLatency(),
   startWorkload: (cfg) => host.startWorkload(cfg),

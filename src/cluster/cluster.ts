@@ -65,6 +65,12 @@ export interface ClientStats {
 export interface ClusterStats {
   /** One report per replica, null for a replica that is down. */
   replicas: (ReplicaReport | null)[];
+  /**
+   * How far behind each replica is: the slots between its applied index and
+   * the highest applied index of any live replica (null: down). A replica
+   * behind the others' retained window catches up by snapshot.
+   */
+  behind: (number | null)[];
   client: ClientStats;
 }
 
@@ -180,6 +186,7 @@ export class Cluster {
       tuning: o.tuning,
       driver: { mailboxCapacity: o.mailboxCapacity },
       observe: o.observe,
+      snapshotEvery: o.snapshotEvery,
       ...(o.decisionsDir === undefined ? {} : { decisionsDir: o.decisionsDir }),
     };
   }
@@ -333,7 +340,19 @@ export class Cluster {
   async stats(): Promise<ClusterStats> {
     const replicas = await Promise.all(this.members.map((m) => (m === null ? null : m.stats().catch(() => null))));
     const in_flight = this.members.reduce((s, m) => s + (m?.client.inFlight ?? 0), 0);
-    return { replicas, client: { ...this.clientStats, in_flight, queued: this.queue.size } };
+    let top = 0;
+    for (const r of replicas) if (r !== null && r.applier.next_slot > top) top = r.applier.next_slot;
+    const behind = replicas.map((r) => (r === null ? null : top - r.applier.next_slot));
+    return { replicas, behind, client: { ...this.clientStats, in_flight, queued: this.queue.size } };
+  }
+
+  /**
+   * Replica i takes a snapshot now of what it applied: made durable, its log
+   * compacted below it. Resolves with its index (every slot below it is in it)
+   * and its bytes (replicas that applied the same slots give the same bytes).
+   */
+  snapshot(i: number): Promise<{ index: number; bytes: Uint8Array }> {
+    return this.member(i).snapshot();
   }
 
   /** The decided log of replica i (raw values: `requestId:value`, '' for a no-op), retained slots from `from`. */

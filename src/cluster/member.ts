@@ -20,6 +20,7 @@ export interface Member {
   readonly client: ClientConn;
   stats(): Promise<ReplicaReport>;
   decidedLog(from?: number, count?: number): Promise<{ from: number; values: string[] }>;
+  snapshot(): Promise<{ index: number; bytes: Uint8Array }>;
   runLoad(opts: LoadOptions): Promise<LoadResult>;
   resetLatency(): Promise<void>;
   startWorkload(cfg: WorkloadConfig): Promise<void>;
@@ -116,6 +117,7 @@ export async function startWorkerMember(init: Omit<WorkerInit, 'client' | 'entry
     client,
     stats: () => call(remote.stats()),
     decidedLog: (from, count) => call(remote.decidedLog(from, count)),
+    snapshot: () => call(remote.snapshot()),
     runLoad: (opts) => call(remote.runLoad(opts)),
     resetLatency: () => call(remote.resetLatency()),
     startWorkload: (cfg) => call(remote.startWorkload(cfg)),
@@ -160,6 +162,7 @@ export function startInlineMember(host: ConstructorParameters<typeof ReplicaHost
     client,
     stats: async () => h.stats(),
     decidedLog: async (from, count) => h.decidedLog(from, count),
+    snapshot: async () => h.snapshot(),
     runLoad: (opts) => h.runLoad(opts),
     resetLatency: async () => h.resetLatency(),
     startWorkload: async (cfg) => h.startWorkload(cfg),

@@ -9,7 +9,8 @@ import type { PlantedBugs } from '../paxos/replica.js';
 import { MAX_VALUE_BYTES } from '../paxos/codec.js';
 import { MAX_BATCH } from '../paxos/replica.js';
 import { DEFAULT_PARAMS, policySpec, type PolicyParams, type PolicySpec } from '../contention/registry.js';
-import type { ReplicaTuning } from '../runtime/host.js';
+import { DEFAULT_SNAPSHOT_EVERY, type ReplicaTuning } from '../runtime/host.js';
+import { MAX_CHUNK_CHARS } from '../paxos/codec.js';
 import { checkWritableDir } from '../storage/index.js';
 import type { FsyncMode, StorageFault, StorageSpec } from '../storage/storage.js';
 import type { FaultSpec } from '../runtime/fault-transport.js';
@@ -60,6 +61,13 @@ export interface ClusterOptions {
    * once, in order, on every replica.
    */
   batch?: { max: number; delay_us?: number };
+  /**
+   * A snapshot every this many applied commands (default 100,000; 0: none).
+   * Snapshots bound what a restart reads (the log is compacted below the
+   * latest) and let a replica that fell behind the others' retained window
+   * catch up (README, "Snapshots"). `cluster.snapshot(i)` takes one on demand.
+   */
+  snapshotEvery?: number;
 }
 
 export interface ResolvedOptions {
@@ -77,6 +85,7 @@ export interface ResolvedOptions {
   observe: boolean;
   faults: FaultSpec | null;
   decisionsDir: string | undefined;
+  snapshotEvery: number;
 }
 
 /** The longest payload propose() accepts (room left for the request id). */
@@ -113,8 +122,10 @@ export function refuseUnknownKeys(where: string, o: object, allowed: readonly st
   }
 }
 
-const TOP_KEYS: readonly (keyof ClusterOptions)[] = ['replicas', 'runtime', 'storage', 'policy', 'policyParams', 'seed', 'tuning', 'mailboxCapacity', 'maxInFlight', 'maxQueued', 'timeout_ms', 'retries', 'observe', 'faults', 'decisionsDir', 'batch'];
-const TUNING_KEYS: readonly (keyof ReplicaTuning)[] = ['attemptTimeout_ms', 'sync_ms', 'maxPending', 'retainDecided', 'batchMax', 'batchDelay_ms', 'bugs'];
+const TOP_KEYS: readonly (keyof ClusterOptions)[] = ['replicas', 'runtime', 'storage', 'policy', 'policyParams', 'seed', 'tuning', 'mailboxCapacity', 'maxInFlight', 'maxQueued', 'timeout_ms', 'retries', 'observe', 'faults', 'decisionsDir', 'batch', 'snapshotEvery'];
+const TUNING_KEYS: readonly (keyof ReplicaTuning)[] = ['attemptTimeout_ms', 'sync_ms', 'maxPending', 'retainDecided', 'batchMax', 'batchDelay_ms', 'snapshotChunk_chars', 'bugs'];
+/** Commands between snapshots, at most: past this a replica's core and applier hold that many slots of log. */
+export const MAX_SNAPSHOT_EVERY = 1 << 30;
 /** Every planted bug (the record makes the compiler list them all): test-only switches in `tuning.bugs`. */
 export const PLANTED_BUGS = Object.keys({ quorumOneTooSmall: 1, acceptBelowPromise: 1, proposeArbitraryValue: 1, reuseBallotAfterRestart: 1, skipPersistPromise: 1 } satisfies Record<keyof PlantedBugs, 1>);
 const LINK_KEYS = ['drop', 'delay_ms', 'duplicate', 'reorder'];
@@ -147,6 +158,7 @@ export function resolveOptions(o: ClusterOptions): ResolvedOptions {
     observe: resolveObserve(o.observe),
     faults: resolveFaults(o.faults, runtime),
     decisionsDir: decisionsDir(o.decisionsDir),
+    snapshotEvery: int('snapshotEvery', o.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY, 0, MAX_SNAPSHOT_EVERY),
   };
 }
 
@@ -210,6 +222,7 @@ function resolveTuning(t: unknown = {}): ReplicaTuning {
     if (v === undefined) continue;
     if (k === 'maxPending' || k === 'retainDecided') int(`tuning.${k}`, v, 1, MAX_CORE_TABLE, 'a table of that many entries per replica');
     else if (k === 'batchMax') int('tuning.batchMax', v, 1, MAX_BATCH);
+    else if (k === 'snapshotChunk_chars') int('tuning.snapshotChunk_chars', v, 1, MAX_CHUNK_CHARS, 'one chunk is one message');
     else if (k === 'batchDelay_ms' && v === 0) continue;
     else if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > HOUR_MS) throw new RangeError(`tuning.${k} must be a number of ms in (0, ${HOUR_MS}], got ${String(v)}`);
   }

@@ -222,16 +222,18 @@ export class Replica {
 
   /**
    * The driver made a snapshot of everything applied below `s.index` durable:
-   * slots below it may now be forgotten (retainDecided permitting), and the
-   * snapshot is served to peers that fall behind. The acceptor forgets what
-   * the learner forgets; the driver compacts its log with `durableState`.
+   * the acceptor forgets them at once, the learner once retainDecided allows,
+   * and the snapshot is served to peers that fall behind. The driver may then
+   * compact its log with `durableState`.
    */
   snapshotTaken(s: HeldSnapshot): void {
     const { learner, acceptor } = this.node;
     if (s.index > learner.firstUndecided) throw new RangeError(`a snapshot at ${s.index} is past the first undecided slot ${learner.firstUndecided}`);
     this.catchUp.hold(s);
     learner.snapshotted(s.index);
-    acceptor?.forgetBelow(learner.forgottenBelow);
+    // The acceptor forgets up to the snapshot, below what the learner still keeps: a prepare or an accept for
+    // a slot in between is answered with a Decide from the learner, and an open promise covers only from here.
+    acceptor?.forgetBelow(s.index);
   }
 
   /**
@@ -302,6 +304,10 @@ export class Replica {
   get firstUndecided(): Slot {
     return this.node.learner.firstUndecided;
   }
+  /** Slots below this are decided and forgotten (in a snapshot): refused as an acceptor, unknown as a learner. */
+  get forgottenBelow(): Slot {
+    return Math.max(this.node.learner.forgottenBelow, this.node.acceptor?.forgottenBelow ?? 0);
+  }
   get highestDecided(): Slot {
     return this.node.learner.highestDecided;
   }
@@ -370,11 +376,11 @@ export class Replica {
     const { acceptor, learner, stats, cfg } = this.node;
     if (acceptor === null) return void stats.staleMessages++;
     if (!open) {
-      // Forgotten: decided, and in a snapshot. Refused, never answered "no vote" (a hole filler would take that
-      // for a free slot); the proposer catches up by snapshot, from its own LearnRequests.
-      if (slot < learner.forgottenBelow) return void stats.refusedForgotten++;
       const v = learner.get(slot);
       if (v !== undefined) return this.node.send(from, { t: MsgType.Decide, slot, value: v });
+      // Forgotten: decided, and in a snapshot. Refused, never answered "no vote" (a hole filler would take that
+      // for a free slot); the proposer catches up by snapshot, from its own LearnRequests.
+      if (slot < acceptor.forgottenBelow) return void stats.refusedForgotten++;
     }
     if (this.role.blocksPrepare(from, now)) {
       const promised = Math.max(acceptor.promisedIn(slot), ballot);
@@ -382,7 +388,7 @@ export class Replica {
     }
     // An open promise covers only the slots whose votes we still hold: it says so in its slot field,
     // so a leader never takes the silence about a forgotten slot for "no vote there".
-    const covered = open ? Math.max(slot, learner.forgottenBelow) : slot;
+    const covered = open ? Math.max(slot, acceptor.forgottenBelow) : slot;
     const r = acceptor.prepare(covered, ballot, open);
     if (r.ok === 'full') return void stats.staleMessages++; // beyond the slots this acceptor can hold: not a rejection
     if (!r.ok) return this.node.send(from, { t: MsgType.Nack, slot, ballot, promised: r.promised });
@@ -393,9 +399,9 @@ export class Replica {
   private onAccept(from: NodeId, slot: Slot, ballot: Ballot, value: Value): void {
     const { acceptor, learner, stats } = this.node;
     if (acceptor === null) return void stats.staleMessages++;
-    if (slot < learner.forgottenBelow) return void stats.refusedForgotten++;
     const v = learner.get(slot);
     if (v !== undefined) return this.node.send(from, { t: MsgType.Decide, slot, value: v });
+    if (slot < acceptor.forgottenBelow) return void stats.refusedForgotten++;
     const r = acceptor.accept(slot, ballot, value);
     if (r.ok === 'full') return void stats.staleMessages++;
     if (!r.ok) return this.node.send(from, { t: MsgType.Nack, slot, ballot, promised: r.promised });

@@ -2,9 +2,16 @@
  * Turns the replica's decisions (which may arrive out of slot order) into the
  * applied log, in slot order, dropping no-ops and any request id applied
  * before (a retried request decided twice is applied once).
+ *
+ * Snapshot points: after the slot at which the commands applied since slot 0
+ * cross a multiple of `snapshotEvery` (or the slot index one of
+ * SNAPSHOT_SLOTS_MAX, for logs of no-ops), the applier calls `onPoint` before
+ * it applies the next slot, so the state captured there is a function of the
+ * log alone, and every replica captures the same one at the same slot.
  */
 import { commandsOf, isBatch } from '../paxos/batch.js';
 import type { Decision } from '../paxos/replica.js';
+import type { ApplierSnapshot, StreamState } from './snapshot-codec.js';
 
 export interface Applied {
   slot: number;
@@ -47,6 +54,20 @@ interface Stream {
   above: Set<number>;
 }
 
+/**
+ * A snapshot at least every this many slots, whatever the command count (a
+ * log of no-ops and duplicates applies no command): the core holds at most
+ * 2^20 slots above its forgotten mark (slot-window.ts), which a snapshot moves.
+ */
+export const SNAPSHOT_SLOTS_MAX = 1 << 18;
+
+export interface SnapshotSchedule {
+  /** Commands between snapshots (0: none). */
+  every: number;
+  /** A snapshot point: every slot below `index` is applied, and nothing above. */
+  onPoint(index: number): void;
+}
+
 export class Applier {
   readonly stats: ApplierStats = { applied: 0, duplicates: 0, noops: 0, batches: 0, malformed_batches: 0, next_slot: 0 };
   private readonly early = new Map<number, string>();
@@ -63,13 +84,33 @@ export class Applier {
   private lastStream: Stream | null = null;
   private lastStreamPrefix = '';
   private lastStreamEnd = -1;
+  /** Commands applied since slot 0 (carried in snapshots: it places the snapshot points). */
+  private commandsTotal = 0;
+  private nextPointAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly onApply: (a: Applied) => void,
     private readonly dedupeWindow = DEFAULT_DEDUPE_WINDOW,
     // The decided log a caller can read back; 100k slots bound the heap of a long run (the core keeps its own 10k).
     private readonly retain = 100_000,
-  ) {}
+    private readonly snapshots: SnapshotSchedule | null = null,
+  ) {
+    this.placeNextPoint();
+  }
+
+  private placeNextPoint(): void {
+    const every = this.snapshots?.every ?? 0;
+    this.nextPointAt = every > 0 ? (Math.floor(this.commandsTotal / every) + 1) * every : Number.POSITIVE_INFINITY;
+  }
+
+  /** True if the request was applied (and is still remembered): a client id, or a load id (`~stream.seq`). */
+  knows(requestId: string): boolean {
+    if (requestId.charCodeAt(0) !== 126 /* ~ */) return this.appliedIds.has(requestId);
+    const dot = requestId.lastIndexOf('.');
+    const st = this.streams.get(requestId.slice(1, dot));
+    const seq = Number(requestId.slice(dot + 1));
+    return st !== undefined && (seq < st.low || st.above.has(seq));
+  }
 
   /** The slot a request was applied in, if it was (and is still remembered). */
   slotOf(requestId: string): number | undefined {
@@ -94,6 +135,15 @@ export class Applier {
   private next(slot: number, value: string): void {
     this.stats.next_slot++;
     this.record(value);
+    this.applySlot(slot, value);
+    if (this.snapshots === null) return;
+    if (this.commandsTotal >= this.nextPointAt || (slot + 1) % SNAPSHOT_SLOTS_MAX === 0) {
+      this.placeNextPoint();
+      this.snapshots.onPoint(slot + 1);
+    }
+  }
+
+  private applySlot(slot: number, value: string): void {
     if (!isBatch(value)) return this.apply(slot, value);
     // A leader's batch: each command applied in order, deduplicated on its own request id.
     const commands = commandsOf(value);
@@ -124,6 +174,7 @@ export class Applier {
       return;
     }
     this.stats.applied++;
+    this.commandsTotal++;
     this.onApply({ slot, requestId, payload: value.slice(i + 1) });
   }
 
@@ -181,6 +232,57 @@ export class Applier {
       if (this.appliedIds.get(old) !== undefined) this.appliedIds.delete(old);
     }
     return true;
+  }
+
+  /** The state a snapshot holds (snapshot-codec.ts): the applied index, the command count, the dedupe table and streams. */
+  exportState(): ApplierSnapshot {
+    const ring = this.ring;
+    const n = ring.length;
+    // Oldest first: a full ring's oldest id is where the next one goes.
+    const start = n < this.dedupeWindow ? 0 : this.ringAt;
+    const ids = new Array<string>(n);
+    const slots = new Array<number>(n);
+    for (let k = 0; k < n; k++) {
+      const id = ring[(start + k) % n] as string;
+      ids[k] = id;
+      slots[k] = this.appliedIds.get(id) as number;
+    }
+    const streams = new Map<string, StreamState>();
+    for (const [key, st] of this.streams) streams.set(key, { low: st.low, above: [...st.above].sort((a, b) => a - b) });
+    return { index: this.stats.next_slot, commands_total: this.commandsTotal, ids, slots, results: new Array<string | undefined>(n), streams };
+  }
+
+  /**
+   * Replaces the applied state by a snapshot's: every slot below its index is
+   * applied. Decisions parked above it stay; the readable log starts there.
+   */
+  restoreState(a: ApplierSnapshot): void {
+    this.stats.next_slot = a.index;
+    this.commandsTotal = a.commands_total;
+    this.placeNextPoint();
+    for (const slot of [...this.early.keys()]) if (slot < a.index) this.early.delete(slot);
+    this.log = [];
+    this.logBase = a.index;
+    this.appliedIds.clear();
+    this.ring.length = 0;
+    this.ringAt = 0;
+    // A snapshot taken with a wider window keeps its newest ids here.
+    const from = Math.max(0, a.ids.length - this.dedupeWindow);
+    for (let k = from; k < a.ids.length; k++) {
+      const id = a.ids[k] as string;
+      this.appliedIds.set(id, a.slots[k] as number);
+      this.ring.push(id);
+    }
+    this.streams.clear();
+    for (const [key, st] of a.streams) this.streams.set(key, { low: st.low, above: new Set(st.above) });
+    this.lastStream = null;
+    this.lastStreamPrefix = '';
+    this.lastStreamEnd = -1;
+  }
+
+  /** Drains parked decisions that a restore made next (call after restoreState). */
+  drain(): void {
+    this.learned([]);
   }
 
   /** Decided values (raw, '' for a no-op) of slots [from, from + count) still retained. */

@@ -13,6 +13,8 @@ export interface ReplicaControl {
   ping(): number;
   stats(): ReplicaReport;
   decidedLog(from?: number, count?: number): { from: number; values: string[] };
+  /** A snapshot now (durable, the log compacted): its index and bytes. */
+  snapshot(): { index: number; bytes: Uint8Array };
   runLoad(opts: LoadOptions): Promise<LoadResult>;
   resetLatency(): void;
   startWorkload(cfg: WorkloadConfig): void;

@@ -10,7 +10,7 @@ import type { NodeId } from '../paxos/ballot.js';
 import { decode, encode, type Wire } from '../paxos/codec.js';
 import { MsgType, type Message } from '../paxos/messages.js';
 import { applyReady, isEmptyReady, type ReadySink } from '../paxos/ready.js';
-import type { Decision, Replica } from '../paxos/replica.js';
+import type { Decision, HeldSnapshot, Replica } from '../paxos/replica.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import type { Storage } from '../storage/storage.js';
 import { Mailbox } from './mailbox.js';
@@ -29,6 +29,8 @@ export interface DriverOptions {
    * was sent or published) and reports the error here. Absent: it is thrown.
    */
   onFatal?: (error: Error) => void;
+  /** A snapshot a peer sent, whole, to restore (the Ready's `install`); absent: refused. */
+  onInstall?: (snapshot: HeldSnapshot) => void;
 }
 
 export interface DriverStats {
@@ -53,10 +55,11 @@ export class ReplicaDriver {
   private readonly eagerTurns: boolean;
   private readonly now: () => number;
   private readonly onFatal: (error: Error) => void;
+  private readonly onInstall: (snapshot: HeldSnapshot) => void;
   private scheduled: NodeJS.Immediate | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
-  private closed = false;
+  private stopped = false;
   /** Inside a turn, input needs no new turn: the turn applies its effects before it ends. */
   private inTurn = false;
   private readonly handle = (from: number, raw: unknown): void => {
@@ -82,6 +85,7 @@ export class ReplicaDriver {
       ((e) => {
         throw e;
       });
+    this.onInstall = opts.onInstall ?? ((s) => this.replica.snapshotRefused(s.index));
     transport.setReceiver((from, batch) => this.deliver(from, batch));
     // The replica may have effects from start (timers); run one turn to arm them.
     this.schedule();
@@ -89,7 +93,7 @@ export class ReplicaDriver {
 
   /** An envelope from a peer (see transport.ts): each tuple goes to the mailbox; decoding happens in the turn. */
   deliver(from: NodeId, envelope: unknown): void {
-    if (this.closed) return;
+    if (this.stopped) return;
     const bad = forEachTuple(envelope, (tuple) => {
       if (!this.mailbox.push(from, tuple)) this.stats.mailbox_drops++;
     });
@@ -103,7 +107,7 @@ export class ReplicaDriver {
 
   /** An array of tuples, as if a peer had sent them one by one (tests inject junk here; each element is checked). */
   deliverTuples(from: NodeId, batch: unknown): void {
-    if (this.closed) return;
+    if (this.stopped) return;
     if (!Array.isArray(batch)) {
       this.malformed(`from replica ${from}: batch is not an array`);
       return;
@@ -117,7 +121,7 @@ export class ReplicaDriver {
 
   /** A client value for this replica to propose. False: its queue is full (overload). */
   propose(value: string): boolean {
-    if (this.closed) return false;
+    if (this.stopped) return false;
     const ok = this.replica.propose(value, this.now());
     this.schedule();
     return ok;
@@ -125,7 +129,7 @@ export class ReplicaDriver {
 
   /** Asks replica `to` to propose `value` itself (sent with this turn's batch). */
   forward(to: NodeId, value: string): void {
-    if (this.closed) return;
+    if (this.stopped) return;
     this.transport.send(to, encode({ t: MsgType.Submit, value }));
     this.schedule();
   }
@@ -139,12 +143,12 @@ export class ReplicaDriver {
   }
 
   private schedule(): void {
-    if (this.scheduled === null && !this.closed && !this.inTurn) this.scheduled = setImmediate(this.turn);
+    if (this.scheduled === null && !this.stopped && !this.inTurn) this.scheduled = setImmediate(this.turn);
   }
 
   private readonly turn = (): void => {
     this.scheduled = null;
-    if (this.closed) return;
+    if (this.stopped) return;
     this.stats.turns++;
     this.inTurn = true;
     let more: boolean;
@@ -156,7 +160,7 @@ export class ReplicaDriver {
     } finally {
       this.inTurn = false;
     }
-    if (this.closed) return;
+    if (this.stopped) return;
     if (more || this.mailbox.size > 0) this.schedule();
     this.armTimer();
   };
@@ -190,6 +194,7 @@ export class ReplicaDriver {
       this.transport.send(to, this.lastWire);
     },
     decided: (decisions) => this.onDecisions(decisions),
+    install: (snapshot) => this.onInstall(snapshot),
   };
   private lastSent: Message | null = null;
   private lastWire: Wire = [];
@@ -200,10 +205,16 @@ export class ReplicaDriver {
       this.storage.append(records);
       return true;
     } catch (e) {
-      this.close();
-      this.onFatal(e instanceof Error ? e : new Error(String(e)));
+      this.fail(e instanceof Error ? e : new Error(String(e)));
       return false;
     }
+  }
+
+  /** The storage failed (here or in a snapshot's write): stops for good and reports it. */
+  fail(e: Error): void {
+    if (this.stopped) return;
+    this.close();
+    this.onFatal(e);
   }
 
   /**
@@ -229,14 +240,37 @@ export class ReplicaDriver {
     this.schedule();
   };
 
+  // ---- snapshots (src/runtime/snapshots.ts): the core hears of them here, and a turn applies what follows ----
+
+  get closed(): boolean {
+    return this.stopped;
+  }
+
+  snapshotTaken(s: HeldSnapshot): void {
+    if (this.stopped) return;
+    this.replica.snapshotTaken(s);
+    this.schedule();
+  }
+
+  snapshotInstalled(s: HeldSnapshot): void {
+    if (this.stopped) return;
+    this.replica.snapshotInstalled(s, this.now());
+    this.schedule();
+  }
+
+  snapshotRefused(index: number): void {
+    if (this.stopped) return;
+    this.replica.snapshotRefused(index);
+  }
+
   transportStats(): TransportStats {
     return this.transport.stats;
   }
 
   /** Stops for good (idempotent): no more turns, timers, sends or appends. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.scheduled !== null) clearImmediate(this.scheduled);
     if (this.timer !== null) clearTimeout(this.timer);
     this.scheduled = null;

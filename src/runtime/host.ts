@@ -9,12 +9,13 @@ import { createHistogram, performance, type RecordableHistogram } from 'node:per
 import { getHeapStatistics } from 'node:v8';
 import { nanoid } from 'nanoid';
 import type { NodeId } from '../paxos/ballot.js';
-import { REPLICA_DEFAULTS, Replica, type ReplicaConfig, type ReplicaStats } from '../paxos/replica.js';
+import { REPLICA_DEFAULTS, Replica, type HeldSnapshot, type ReplicaConfig, type ReplicaStats } from '../paxos/replica.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
 import { SeededRandom } from '../base/random.js';
 import { openStorage } from '../storage/index.js';
 import type { Storage, StorageSpec, StorageStats } from '../storage/storage.js';
 import { Applier, type Applied, type ApplierStats } from './applier.js';
+import { NO_APP, Snapshots, type AppSource, type SnapshotStats } from './snapshots.js';
 import { Reply, joinValue, type HostBatch } from './client-wire.js';
 import { DecisionLog } from './decision-log.js';
 import { ReplicaDriver, type DriverOptions, type DriverStats } from './driver.js';
@@ -22,7 +23,10 @@ import type { Transport, TransportStats } from './transport.js';
 import { Workload, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from './workload.js';
 
 /** Replica tunables that travel to a worker as plain data. */
-export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided' | 'batchMax' | 'batchDelay_ms' | 'bugs'>;
+export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided' | 'batchMax' | 'batchDelay_ms' | 'snapshotChunk_chars' | 'bugs'>;
+
+/** Commands applied between snapshots, by default. */
+export const DEFAULT_SNAPSHOT_EVERY = 100_000;
 
 /** Load-generator request ids: counters, with a prefix no nanoid can start with. */
 const LOAD_PREFIX = '~';
@@ -41,6 +45,8 @@ export interface HostConfig {
   observe: boolean;
   /** Write every decision of this replica to `<dir>/decisions-<id>.jsonl` (see decision-log.ts). */
   decisionsDir?: string;
+  /** A snapshot every this many applied commands (0: no snapshots); default DEFAULT_SNAPSHOT_EVERY. */
+  snapshotEvery?: number;
 }
 
 export interface LoadOptions {
@@ -71,6 +77,7 @@ export interface ReplicaReport {
   transport: TransportStats;
   storage: StorageStats;
   applier: ApplierStats;
+  snapshot: SnapshotStats;
   /** Client proposals refused at this replica (its queue or window was full). */
   client_overloads: number;
   /** Process-wide CPU (Node 20 has no per-thread CPU clock): compare deltas, not per-replica splits. */
@@ -94,12 +101,16 @@ export interface HostHooks {
    * stopped for good and acknowledges nothing more. Absent: the error is thrown.
    */
   onFatal?: (error: Error) => void;
+  /** The application a snapshot captures and restores (see snapshots.ts); absent: none (an empty part). */
+  app?: AppSource;
 }
 
 export class ReplicaHost {
   readonly driver: ReplicaDriver;
   private readonly applier: Applier;
   private readonly storage: Storage;
+  private readonly snapshots: Snapshots;
+  private readonly snapshotEvery: number;
   private readonly latency = createHistogram();
   private readonly started = new Map<string, number>();
   private readonly maxWaiting: number;
@@ -126,21 +137,56 @@ export class ReplicaHost {
     this.storage = 'kind' in cfg.storage ? openStorage(cfg.storage, { replica: cfg.id, replicas: cfg.nodes }, false) : cfg.storage;
     const random = cfg.seed === undefined ? Math.random : new SeededRandom((cfg.seed * 65_537 + cfg.id) | 0).asFunction();
     const now = (): number => performance.now();
+    const records = this.storage.load();
+    const every = (this.snapshotEvery = cfg.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY);
+    this.snapshots = new Snapshots(cfg.id, this.storage, hooks.app ?? NO_APP, (e) => this.driver.fail(e));
+    this.applier = new Applier((a) => this.onApply(a), undefined, undefined, every > 0 ? { every, onPoint: (i) => this.snapshots.capture(i, this.applier) } : null);
+    const held = this.snapshots.restoreAtStart(this.storage.loadSnapshot(), this.applier, (this.storage as { snapshotPath?: string }).snapshotPath ?? 'in memory');
     const replica = Replica.start(
-      { id: cfg.id, nodes: cfg.nodes, policy: createPolicy(cfg.policy), random, ...cfg.tuning },
+      { id: cfg.id, nodes: cfg.nodes, policy: createPolicy(cfg.policy), random, ...cfg.tuning, snapshots: every > 0 },
       now(),
-      this.storage.load(),
+      records,
+      held,
     );
     this.maxWaiting = cfg.tuning?.maxPending ?? REPLICA_DEFAULTS.maxPending;
     this.observe = cfg.observe;
     this.loadStream = `${LOAD_PREFIX}${cfg.id}-${nanoid(8)}`;
-    this.applier = new Applier((a) => this.onApply(a));
     this.decisionLog = cfg.decisionsDir === undefined ? null : new DecisionLog(cfg.decisionsDir, cfg.id);
     this.driver = new ReplicaDriver(cfg.id, replica, this.storage, transport, (d) => {
       this.decisionLog?.record(d);
       this.workload?.decided(d);
       this.applier.learned(d);
-    }, { ...cfg.driver, now, ...(hooks.onFatal === undefined ? {} : { onFatal: hooks.onFatal }) });
+    }, { ...cfg.driver, now, onInstall: (s) => this.onInstall(s), ...(hooks.onFatal === undefined ? {} : { onFatal: hooks.onFatal }) });
+    const driver = this.driver;
+    this.snapshots.attach({
+      snapshotTaken: (s) => driver.snapshotTaken(s),
+      snapshotInstalled: (s) => driver.snapshotInstalled(s),
+      snapshotRefused: (i) => driver.snapshotRefused(i),
+      durableState: () => driver.replica.durableState(),
+      get closed() {
+        return driver.closed;
+      },
+    });
+  }
+
+  // ---- snapshots (src/runtime/snapshots.ts) ----
+
+  /** A snapshot a peer sent: installed, the slots parked above it applied, the requests it answers answered. */
+  private onInstall(s: HeldSnapshot): void {
+    if (!this.snapshots.install(s, this.applier)) return;
+    this.applier.drain();
+    for (const id of [...this.started.keys()]) {
+      if (!this.applier.knows(id)) continue;
+      this.started.delete(id);
+      if (id.startsWith(LOAD_PREFIX)) this.loadDecided();
+      else this.reply(Reply.Decided, id, this.applier.slotOf(id) ?? -1);
+    }
+  }
+
+  /** On demand: a snapshot of what this replica applied, made durable, its log compacted. */
+  snapshot(): { index: number; bytes: Uint8Array } {
+    if (this.snapshotEvery === 0) throw new Error(`replica ${this.cfg.id} takes no snapshots (snapshotEvery 0)`);
+    return this.snapshots.takeNow(this.applier);
   }
 
   // ---- benchmark workload (src/runtime/workload.ts): control plane only ----
@@ -311,6 +357,7 @@ export class ReplicaHost {
       transport: { ...this.transportStats() },
       storage: { ...this.storage.stats },
       applier: { ...this.applier.stats },
+      snapshot: { ...this.snapshots.stats },
       client_overloads: this.clientOverloads,
       cpu_process_user_us: cpu.user,
       cpu_process_system_us: cpu.system,
@@ -336,6 +383,7 @@ export class ReplicaHost {
       this.finishLoad();
     }
     this.workload?.close();
+    this.snapshots.close();
     this.driver.close();
     this.decisionLog?.close();
   }

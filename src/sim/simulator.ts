@@ -35,6 +35,8 @@ import { ContentionMeter, type RunMetrics } from './metrics.js';
 import { checkLinks, Network, type LinkOverride } from './network.js';
 import { Timeline } from './timeline.js';
 import { DEFAULT_WORKLOAD, Workload, checkWorkload, clientOf, type WorkloadSpec } from './workload.js';
+import { SIM_SNAPSHOT_CHUNK, SimApplier, hashOfChosen, parseSnapshot } from './snapshots.js';
+import type { HeldSnapshot } from '../paxos/catch-up.js';
 
 /** What a proposer does with its value after another value wins its slot. */
 export const AFTER_LOSS = ['move', 'backoff'] as const;
@@ -72,6 +74,8 @@ export interface SimConfig {
   attemptTimeout_ms?: number;
   /** Decided slots each replica keeps (default: all). Small values exercise forgetting; lagging replicas then cannot catch up. */
   retainDecided?: number;
+  /** Each node snapshots every this many applied slots and compacts its records (src/sim/snapshots.ts); absent: no snapshots. */
+  snapshotEvery?: number;
   bugs?: PlantedBugs;
   /** Stop after this many events (a livelocked run still ends). */
   maxEvents?: number;
@@ -133,6 +137,9 @@ interface SimNode {
   crashes: number;
   /** With processing time: when the node finishes the messages queued so far. */
   busyUntil: number;
+  /** The latest durable snapshot (kept across crashes, like `records`), and the applier it comes from. */
+  snap: HeldSnapshot | null;
+  app: SimApplier | null;
 }
 
 function addStats(into: ReplicaStats, from: ReplicaStats): void {
@@ -226,6 +233,8 @@ class Simulation {
   private livelockEpisodes = 0;
   private healedDone: number | null = null;
   private lastSent: { sent: Message; wire: Wire; msg: Message } | null = null;
+  /** The node whose step installed a snapshot (its new effects are applied in the same step). */
+  private installedIn = -1;
 
   constructor(private readonly cfg: SimConfig) {
     checkConfig(cfg);
@@ -255,7 +264,7 @@ class Simulation {
     this.blocked = Array.from({ length: n }, () => new Array<boolean>(n).fill(false));
     this.nodes = Array.from({ length: n }, (_, id) => ({
       replica: null, records: [], rate: this.plan.clockRates[id] ?? 0, timerAt: Number.POSITIVE_INFINITY, timerLocal: 0,
-      owed: new Set<Value>(), crashes: 0, busyUntil: 0,
+      owed: new Set<Value>(), crashes: 0, busyUntil: 0, snap: null, app: null,
     }));
     this.nodes.forEach((sn, id) => this.sinks.push(this.sinkFor(id, sn)));
     for (let id = 0; id < n; id++) this.boot(id);
@@ -290,10 +299,13 @@ class Simulation {
       {
         id, nodes: this.cfg.replicas, policy: createPolicy(this.cfg.policy), random: this.rng.fork().asFunction(),
         attemptTimeout_ms: this.attemptTimeout_ms, sync_ms: 50, retainDecided: this.cfg.retainDecided ?? 1 << 30, batchMax: this.cfg.batchMax ?? 1, bugs: this.cfg.bugs ?? {},
+        snapshots: this.cfg.snapshotEvery !== undefined, snapshotChunk_chars: SIM_SNAPSHOT_CHUNK,
       },
       this.local(id),
       sn.records,
+      sn.snap,
     );
+    if (this.cfg.snapshotEvery !== undefined) sn.app = SimApplier.at(this.cfg.snapshotEvery, sn.snap);
     if (sn.crashes > 0) this.checker.recovered(id, sn.replica);
     this.afterStep(id);
   }
@@ -508,6 +520,11 @@ class Simulation {
     applyReady(id, ready, this.sinks[id] ?? this.sinkFor(id, sn));
     this.meter.stepped(id, ready, this.now);
     this.meter.settle(id, { attemptIn: (slot) => attemptIn(r, slot), leadership: leadership(r) });
+    // An installed snapshot made effects of its own (the mark to persist, the role's next work): apply them now.
+    if (this.installedIn === id) {
+      this.installedIn = -1;
+      return this.afterStep(id);
+    }
     this.armTimer(id, sn, r);
   }
 
@@ -536,11 +553,40 @@ class Simulation {
       decided: (decisions) => {
         for (const d of decisions) this.decided(id, sn, d);
       },
+      install: (s) => this.install(id, sn, s),
     };
+  }
+
+  /** A snapshot of what node `id` applied: durable, the core told, the records compacted to its live state. */
+  private snapshotTaken(id: NodeId, sn: SimNode, s: HeldSnapshot): void {
+    const r = sn.replica;
+    if (r === null) return;
+    sn.snap = s;
+    this.checker.snapshotAt(id, s.index);
+    r.snapshotTaken(s);
+    sn.records = r.durableState();
+  }
+
+  /** A snapshot a peer sent: checked against the values chosen below it, then installed. */
+  private install(id: NodeId, sn: SimNode, s: HeldSnapshot): void {
+    const r = sn.replica;
+    if (r === null || sn.app === null) return;
+    const { index, hash } = parseSnapshot(s.data);
+    if (index !== s.index || hashOfChosen((slot) => this.checker.chosenIn(slot), index) !== hash) {
+      this.checker.report('snapshot-chosen', `n${id} was sent a snapshot at ${s.index} that does not hold the values chosen below it`);
+      return r.snapshotRefused(s.index);
+    }
+    sn.snap = s;
+    this.checker.snapshotAt(id, s.index);
+    r.snapshotInstalled(s, this.local(id));
+    for (const taken of sn.app.restore(s)) this.snapshotTaken(id, sn, taken);
+    this.installedIn = id;
+    this.note(() => `n${id} installed a snapshot at ${s.index}`);
   }
 
   private decided(id: NodeId, sn: SimNode, d: Decision): void {
     this.checker.learnedBy(id, d.slot, d.value);
+    if (sn.app !== null) for (const s of sn.app.learned(d.slot, d.value)) this.snapshotTaken(id, sn, s);
     // A leader's batch holds several commands (src/paxos/batch.ts): each is a proposal of its own.
     for (const value of isBatch(d.value) ? (commandsOf(d.value) ?? []) : [d.value]) {
       if (!sn.owed.delete(value)) continue;

@@ -15,6 +15,8 @@
  * - persist-before-send: a promise, a vote or an own ballot is durable before a message shows it.
  * - ballot-monotonic:   a node's prepares never go down, and never reuse a ballot from before a restart.
  * - only-acceptors-vote: a proposer-only node (id >= acceptors) never promises or accepts.
+ * - forgotten-refused:  below its snapshot a node never promises in a slot or accepts, and an open promise
+ *                       covers only from there (answering "no vote" there could let a chosen value be overwritten).
  */
 import { Acceptor } from '../paxos/acceptor.js';
 import { nodeOf, roundOf, type Ballot, type NodeId } from '../paxos/ballot.js';
@@ -32,6 +34,8 @@ export interface Violation {
 export interface AcceptorView {
   promisedIn(slot: Slot): Ballot;
   voteIn(slot: Slot): Vote | null;
+  /** Slots below this are forgotten (decided, in a snapshot) and refused: their promises and votes are gone on purpose. */
+  readonly forgottenBelow?: Slot;
 }
 
 const ANY_SLOT = Number.MAX_SAFE_INTEGER;
@@ -49,6 +53,8 @@ interface NodeGhost {
   /** Highest ballot this node prepared, and the highest it had prepared before its last restart. */
   maxPrepared: Ballot;
   retired: Ballot;
+  /** The node's latest snapshot (taken, installed or restored): below it it refuses every slot. */
+  snapshot: Slot;
 }
 
 /** The message types whose sending `SafetyChecker.sent` records; it ignores every other (the model checker skips those). */
@@ -88,6 +94,7 @@ export class SafetyChecker {
       durableRound: 0,
       maxPrepared: 0,
       retired: 0,
+      snapshot: 0,
     }));
   }
 
@@ -132,6 +139,12 @@ export class SafetyChecker {
     return commands !== null && commands.every((c) => this.proposed.has(c));
   }
 
+  /** Node `node` holds a durable snapshot at `index` (taken, installed or restored at start). */
+  snapshotAt(node: NodeId, index: Slot): void {
+    const g = this.ghost(node);
+    if (index > g.snapshot) g.snapshot = index;
+  }
+
   persisted(node: NodeId, r: PersistRecord): void {
     const g = this.ghost(node);
     if (r.k === 'round') g.durableRound = Math.max(g.durableRound, r.round);
@@ -152,9 +165,11 @@ export class SafetyChecker {
         return this.onAcceptSent(from, g, m.slot, m.ballot, m.value);
       case MsgType.Promise:
         if (from >= this.acceptorCount) return this.report('only-acceptors-vote', `proposer-only n${from} sent a promise for ballot ${m.ballot}`);
+        if (m.slot < g.snapshot) this.report('forgotten-refused', `n${from} promised ${m.ballot} ${m.open ? 'from' : 'in'} slot ${m.slot}, below its snapshot at ${g.snapshot}`);
         return this.onPromiseSent(from, g, m.slot, m.ballot, m.open, m.votes);
       case MsgType.Accepted:
         if (from >= this.acceptorCount) return this.report('only-acceptors-vote', `proposer-only n${from} accepted ballot ${m.ballot} in slot ${m.slot}`);
+        if (m.slot < g.snapshot) this.report('forgotten-refused', `n${from} accepted ballot ${m.ballot} in slot ${m.slot}, below its snapshot at ${g.snapshot}`);
         return this.onAcceptedSent(from, g, m.slot, m.ballot);
       case MsgType.Commit:
         // "Every slot in [from, to) was chosen at `ballot`": followers learn their votes at that ballot from it.
@@ -185,17 +200,25 @@ export class SafetyChecker {
     else if (l !== value) this.report('agreement', `slot ${slot}: n${node} learned ${JSON.stringify(value)}, another replica ${JSON.stringify(l)}`);
   }
 
-  /** After a restart: the live acceptor must still hold every promise and vote it ever showed. */
+  /**
+   * After a restart: the live acceptor must still hold every promise and vote
+   * it ever showed, except below its forgotten mark, which must not be above
+   * a snapshot it holds (there it refuses, forgotten-refused checks that).
+   */
   recovered(node: NodeId, view: AcceptorView): void {
     const g = this.ghost(node);
     g.retired = g.maxPrepared;
+    const mark = view.forgottenBelow ?? 0;
+    if (mark > g.snapshot) this.report('forgotten-refused', `n${node} restarted forgetting every slot below ${mark}, past its latest snapshot at ${g.snapshot}`);
     if (view.promisedIn(ANY_SLOT) < g.floor) {
       this.report('promise-monotonic', `n${node} restarted with floor ${view.promisedIn(ANY_SLOT)} < ${g.floor} it promised`);
     }
     for (const [slot, b] of g.promised) {
+      if (slot < mark) continue;
       if (view.promisedIn(slot) < b) this.report('promise-monotonic', `n${node} restarted promising ${view.promisedIn(slot)} in slot ${slot} after promising ${b}`);
     }
     for (const [slot, b] of g.maxVote) {
+      if (slot < mark) continue;
       const v = view.voteIn(slot);
       if (v === null || v.ballot < b) this.report('votes-real', `n${node} restarted without its vote at ballot ${b} in slot ${slot}`);
     }

@@ -1,0 +1,247 @@
+/**
+ * Snapshots in the runtime, for one replica: restoring the latest at start,
+ * taking one at each of the applier's snapshot points (and on demand),
+ * making it durable, telling the core (which forgets below it and serves it to
+ * peers), compacting the log, and installing the snapshots peers send.
+ *
+ * Taking one does not stall the turn for long: the state is captured at the
+ * snapshot point by encoding it (the applier's tables and the application's
+ * `snapshot()`: what it costs is measured, `capture_ms_max` in the stats, and
+ * bounded by the dedupe window and the application); the file write, its
+ * fsync and the compaction wait for the end of the turn (setImmediate), so the
+ * turn's messages leave first.
+ *
+ * Installing: the bytes are checked (checksum, decoding, the index they
+ * claim), the application state is restored into a fresh instance, the
+ * snapshot is made durable, and only then are the applier and the core moved
+ * to it. A snapshot that fails any step changes nothing (the replica keeps its
+ * state and stays behind, the error is in the stats), and the core does not
+ * fetch that one again.
+ */
+import { performance } from 'node:perf_hooks';
+import { crc32 } from 'node:zlib';
+import type { HeldSnapshot } from '../paxos/catch-up.js';
+import type { PersistRecord } from '../paxos/storage-records.js';
+import type { Storage, StoredSnapshot } from '../storage/storage.js';
+import type { Applier } from './applier.js';
+import { decodeSnapshot, encodeSnapshot, type DecodedSnapshot } from './snapshot-codec.js';
+
+/**
+ * What a snapshot needs from the application: its state as bytes, and back.
+ * (Issue 16's state machine module implements it beside apply and query;
+ * until then a host may be given one directly, and without one the
+ * application's part of a snapshot is empty.)
+ */
+export interface SnapshotApp {
+  /** The whole state, deterministically: replicas that applied the same commands give the same bytes. */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state by a snapshot's; throws if the bytes are not one it can restore. */
+  restore(bytes: Uint8Array): void;
+}
+
+/** The application behind a replica: the running instance, and fresh ones to restore into. */
+export interface AppSource {
+  create(): SnapshotApp;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** No application: its part of a snapshot is empty, and a snapshot that holds one is refused. */
+export const NO_APP: AppSource = {
+  create: () => ({
+    snapshot: () => EMPTY,
+    restore: (bytes) => {
+      if (bytes.length > 0) throw new Error(`it holds ${bytes.length} bytes of application state, but this replica runs no state machine`);
+    },
+  }),
+};
+
+export interface SnapshotStats {
+  /** Snapshots this replica took (at snapshot points and on demand) and installed from peers. */
+  taken: number;
+  installed: number;
+  /** Snapshots from peers that did not restore (each changed nothing). */
+  restore_failures: number;
+  last_error: string | null;
+  /** The latest durable snapshot (-1: none yet). */
+  index: number;
+  bytes: number;
+  /** The longest capture at a snapshot point (encoding the state, inside the turn). */
+  capture_ms_max: number;
+  /** The longest write + fsync + compaction after one (between turns). */
+  persist_ms_max: number;
+}
+
+/** What the snapshots need of the replica's core and driver. */
+export interface SnapshotCore {
+  snapshotTaken(s: HeldSnapshot): void;
+  snapshotInstalled(s: HeldSnapshot): void;
+  snapshotRefused(index: number): void;
+  /** The live durable state, for compaction. */
+  durableState(): PersistRecord[];
+  readonly closed: boolean;
+}
+
+/** The log is compacted after a snapshot once it holds this much and twice what it held after the last compaction. */
+export const COMPACT_MIN_BYTES = 4 << 20;
+
+export class Snapshots {
+  readonly stats: SnapshotStats = { taken: 0, installed: 0, restore_failures: 0, last_error: null, index: -1, bytes: 0, capture_ms_max: 0, persist_ms_max: 0 };
+  app: SnapshotApp;
+  private pending: { index: number; body: Buffer } | null = null;
+  private scheduled: NodeJS.Immediate | null = null;
+  private liveBytes = 0;
+  private core: SnapshotCore | null = null;
+
+  constructor(
+    private readonly id: number,
+    private readonly storage: Storage,
+    private readonly source: AppSource,
+    private readonly onFatal: (e: Error) => void,
+  ) {
+    this.app = source.create();
+  }
+
+  /** The core and driver, once they exist (they need the restored snapshot to start). */
+  attach(core: SnapshotCore): void {
+    this.core = core;
+  }
+
+  /**
+   * Restores the stored snapshot into `applier` and the application; returns
+   * it for the core, or null. Throws a one-line error (the replica does not
+   * start; nothing is changed) when it cannot be restored.
+   */
+  restoreAtStart(stored: StoredSnapshot | null, applier: Applier, where: string): HeldSnapshot | null {
+    if (stored === null) return null;
+    let decoded: DecodedSnapshot;
+    let app: SnapshotApp;
+    try {
+      decoded = this.check(stored.index, stored.body);
+      app = this.restoreApp(decoded);
+    } catch (e) {
+      throw new Error(`replica ${this.id}: its snapshot at ${stored.index} (${where}) does not restore: ${firstLine(e)}; refusing to start (nothing was changed)`);
+    }
+    applier.restoreState(decoded.applier);
+    this.app = app;
+    this.stats.index = stored.index;
+    this.stats.bytes = stored.body.length;
+    return held(stored.index, stored.body);
+  }
+
+  /** A snapshot point (the applier's state is the state below `index`): captures it now, persists after the turn. */
+  capture(index: number, applier: Applier): void {
+    const t0 = performance.now();
+    const body = encodeSnapshot(applier.exportState(), this.app.snapshot());
+    this.stats.capture_ms_max = Math.max(this.stats.capture_ms_max, performance.now() - t0);
+    // A later point before the write replaces an earlier one: only the latest is worth a write.
+    this.pending = { index, body };
+    this.scheduled ??= setImmediate(() => {
+      this.scheduled = null;
+      this.persistPending(false);
+    });
+  }
+
+  /** On demand: a snapshot of what is applied now, durable and compacted before this returns. */
+  takeNow(applier: Applier): { index: number; bytes: Uint8Array } {
+    this.capture(applier.stats.next_slot, applier);
+    const p = this.pending as { index: number; body: Buffer };
+    if (this.scheduled !== null) clearImmediate(this.scheduled);
+    this.scheduled = null;
+    this.persistPending(true);
+    return { index: p.index, bytes: new Uint8Array(p.body.buffer, p.body.byteOffset, p.body.length) };
+  }
+
+  private persistPending(compact: boolean): void {
+    const p = this.pending;
+    const core = this.core;
+    this.pending = null;
+    if (p === null || core === null || core.closed) return;
+    const t0 = performance.now();
+    try {
+      this.storage.saveSnapshot(p.index, p.body);
+      this.stats.taken++;
+      this.stats.index = p.index;
+      this.stats.bytes = p.body.length;
+      core.snapshotTaken(held(p.index, p.body));
+      const log = this.storage.stats.log_bytes;
+      if (compact || (log >= COMPACT_MIN_BYTES && log >= 2 * this.liveBytes)) {
+        this.storage.compact(core.durableState());
+        this.liveBytes = this.storage.stats.log_bytes;
+      }
+    } catch (e) {
+      return this.onFatal(e instanceof Error ? e : new Error(String(e)));
+    }
+    this.stats.persist_ms_max = Math.max(this.stats.persist_ms_max, performance.now() - t0);
+  }
+
+  /**
+   * A snapshot a peer sent, whole (the Ready's `install`). Returns true when
+   * it was installed; false when it was not needed or did not restore (then
+   * nothing changed, and the core does not fetch it again).
+   */
+  install(s: HeldSnapshot, applier: Applier): boolean {
+    const core = this.core;
+    if (core === null) return false;
+    if (s.index <= applier.stats.next_slot) {
+      core.snapshotRefused(s.index); // applied past it meanwhile
+      return false;
+    }
+    const body = Buffer.from(s.data, 'latin1');
+    let decoded: DecodedSnapshot;
+    let app: SnapshotApp;
+    try {
+      if (crc32(body) !== s.crc) throw new Error(`checksum mismatch (${crc32(body)}, the sender said ${s.crc})`);
+      decoded = this.check(s.index, body);
+      app = this.restoreApp(decoded);
+    } catch (e) {
+      this.stats.restore_failures++;
+      this.stats.last_error = `replica ${this.id}: the snapshot at ${s.index} from a peer does not restore: ${firstLine(e)}; the replica keeps its state and stays behind`;
+      if (this.stats.restore_failures === 1) console.warn(`synod ${this.stats.last_error}`);
+      core.snapshotRefused(s.index);
+      return false;
+    }
+    try {
+      this.storage.saveSnapshot(s.index, body);
+    } catch (e) {
+      this.onFatal(e instanceof Error ? e : new Error(String(e)));
+      return false;
+    }
+    applier.restoreState(decoded.applier);
+    this.app = app;
+    this.stats.installed++;
+    this.stats.index = s.index;
+    this.stats.bytes = body.length;
+    core.snapshotInstalled(s);
+    return true;
+  }
+
+  /** Decodes and checks a snapshot's bytes against the index it is stored or sent as. */
+  private check(index: number, body: Buffer): DecodedSnapshot {
+    const decoded = decodeSnapshot(body);
+    if (decoded.applier.index !== index) throw new Error(`its bytes are of index ${decoded.applier.index}`);
+    return decoded;
+  }
+
+  /** The application restored into a fresh instance: the running one is untouched if this throws. */
+  private restoreApp(decoded: DecodedSnapshot): SnapshotApp {
+    const app = this.source.create();
+    app.restore(decoded.app);
+    return app;
+  }
+
+  close(): void {
+    if (this.scheduled !== null) clearImmediate(this.scheduled);
+    this.scheduled = null;
+    this.pending = null;
+  }
+}
+
+function held(index: number, body: Buffer): HeldSnapshot {
+  return { index, data: body.toString('latin1'), crc: crc32(body) };
+}
+
+function firstLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0] ?? text;
+}

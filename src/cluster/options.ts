@@ -127,7 +127,7 @@ const TUNING_KEYS: readonly (keyof ReplicaTuning)[] = ['attemptTimeout_ms', 'syn
 /** Commands between snapshots, at most: past this a replica's core and applier hold that many slots of log. */
 export const MAX_SNAPSHOT_EVERY = 1 << 30;
 /** Every planted bug (the record makes the compiler list them all): test-only switches in `tuning.bugs`. */
-export const PLANTED_BUGS = Object.keys({ quorumOneTooSmall: 1, acceptBelowPromise: 1, proposeArbitraryValue: 1, reuseBallotAfterRestart: 1, skipPersistPromise: 1 } satisfies Record<keyof PlantedBugs, 1>);
+export const PLANTED_BUGS = Object.keys({ quorumOneTooSmall: 1, acceptBelowPromise: 1, proposeArbitraryValue: 1, reuseBallotAfterRestart: 1, skipPersistPromise: 1, promiseForgotten: 1 } satisfies Record<keyof PlantedBugs, 1>);
 const LINK_KEYS = ['drop', 'delay_ms', 'duplicate', 'reorder'];
 
 function isObject(v: unknown): v is Record<string, unknown> {

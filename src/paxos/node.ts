@@ -20,6 +20,8 @@ export interface PlantedBugs {
   proposeArbitraryValue?: boolean;
   reuseBallotAfterRestart?: boolean;
   skipPersistPromise?: boolean;
+  /** Answer a per-slot prepare below the forgotten mark with a promise and no vote (instead of refusing it). */
+  promiseForgotten?: boolean;
 }
 
 export interface ReplicaStats {

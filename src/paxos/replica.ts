@@ -380,7 +380,10 @@ export class Replica {
       if (v !== undefined) return this.node.send(from, { t: MsgType.Decide, slot, value: v });
       // Forgotten: decided, and in a snapshot. Refused, never answered "no vote" (a hole filler would take that
       // for a free slot); the proposer catches up by snapshot, from its own LearnRequests.
-      if (slot < acceptor.forgottenBelow) return void stats.refusedForgotten++;
+      if (slot < acceptor.forgottenBelow) {
+        if (!cfg.bugs.promiseForgotten) return void stats.refusedForgotten++;
+        return this.node.send(from, { t: MsgType.Promise, slot, ballot, open: false, votes: [] });
+      }
     }
     if (this.role.blocksPrepare(from, now)) {
       const promised = Math.max(acceptor.promisedIn(slot), ballot);

@@ -14,7 +14,7 @@ import { formatLink, parseLink, type LinkOverride } from './network.js';
 import { AFTER_LOSS, autoAttemptTimeout_ms, checkConfig, type AfterLoss, type SimConfig } from './simulator.js';
 import { DEFAULT_WORKLOAD, WORKLOADS, type WorkloadKind, type WorkloadSpec } from './workload.js';
 
-export const BUGS: Array<keyof PlantedBugs> = ['quorumOneTooSmall', 'acceptBelowPromise', 'proposeArbitraryValue', 'reuseBallotAfterRestart', 'skipPersistPromise'];
+export const BUGS: Array<keyof PlantedBugs> = ['quorumOneTooSmall', 'acceptBelowPromise', 'proposeArbitraryValue', 'reuseBallotAfterRestart', 'skipPersistPromise', 'promiseForgotten'];
 
 /** Flags that set a run parameter (a sweep may vary any of them): [argument, help]. */
 export const PARAM_HELP = {
@@ -34,6 +34,8 @@ export const PARAM_HELP = {
   'attempt-timeout': ['D', "an attempt without a quorum this long has failed (default auto: 20ms, or 4x the slowest link's p99 latency)"],
   isolate: ['N@T', "cut node N off from all others at virtual time T until faults stop (failover timing)"],
   'max-events': ['N', "stop a run after this many events (a livelocked run still ends; default 2000000)"],
+  retain: ['N', "decided slots each node keeps below its first undecided one (default: all)"],
+  'snapshot-every': ['N', "each node snapshots every N applied slots and compacts its records; a node behind catches up by snapshot (default: none)"],
   'after-loss': ['move|backoff', "after another value wins a proposer's slot: next free slot at once (this core) or after backoff"],
   policy: ['NAME', "contention policy (default exponential)"],
 } as const;
@@ -71,6 +73,10 @@ export interface RunSpec {
   isolate: { node: number; at_ms: number } | null;
   afterLoss: AfterLoss;
   maxEvents: number;
+  /** Null: every decided slot kept. */
+  retainDecided: number | null;
+  /** Null: no snapshots. */
+  snapshotEvery: number | null;
   bug: keyof PlantedBugs | null;
   traceTail: number;
 }
@@ -109,6 +115,8 @@ export function parseRunSpec(params: RawParams, links: readonly string[], bug: s
     isolate: opt(get('isolate'), parseIsolate),
     afterLoss: afterLoss as AfterLoss,
     maxEvents: parseInteger('max-events', get('max-events') ?? '2000000', 1000, 1_000_000_000),
+    retainDecided: opt(get('retain'), (v) => parseInteger('retain', v, 1, 1 << 20)),
+    snapshotEvery: opt(get('snapshot-every'), (v) => parseInteger('snapshot-every', v, 1, 1 << 20)),
     bug: (bug as keyof PlantedBugs | undefined) ?? null,
     traceTail: trace ? 40 : 0,
   };
@@ -159,6 +167,8 @@ export function configFor(spec: RunSpec, seed: number): SimConfig {
     faultPhase_ms: spec.faultPhase_ms, liveness_ms: spec.liveness_ms, latency: spec.latency, links: spec.links,
     processing_ms: spec.processing_ms, isolate: spec.isolate, afterLoss: spec.afterLoss, maxEvents: spec.maxEvents,
     ...(spec.attemptTimeout_ms === null ? {} : { attemptTimeout_ms: spec.attemptTimeout_ms }),
+    ...(spec.retainDecided === null ? {} : { retainDecided: spec.retainDecided }),
+    ...(spec.snapshotEvery === null ? {} : { snapshotEvery: spec.snapshotEvery }),
     bugs: spec.bug === null ? {} : { [spec.bug]: true }, traceTail: spec.traceTail,
   };
 }
@@ -192,6 +202,8 @@ export function specColumns(spec: RunSpec): Record<string, string | number> {
     isolate: spec.isolate === null ? '' : `${spec.isolate.node}@${spec.isolate.at_ms}ms`,
     after_loss: spec.afterLoss,
     max_events: spec.maxEvents,
+    retain_decided: spec.retainDecided ?? 'all',
+    snapshot_every: spec.snapshotEvery ?? '',
     policy: spec.policy.name,
   };
   for (const key of Object.values(POLICY_FLAGS)) {

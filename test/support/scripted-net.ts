@@ -5,7 +5,7 @@
  */
 import type { NodeId } from '../../src/paxos/ballot.js';
 import type { Message, Slot, Value } from '../../src/paxos/messages.js';
-import { Replica, type ReplicaConfig } from '../../src/paxos/replica.js';
+import { Replica, type HeldSnapshot, type ReplicaConfig } from '../../src/paxos/replica.js';
 import type { PersistRecord } from '../../src/paxos/storage-records.js';
 import { applyReady } from '../../src/paxos/ready.js';
 import { createPolicy, policySpec, type PolicySpec } from '../../src/contention/registry.js';
@@ -26,6 +26,10 @@ export class ScriptedNet {
   /** Every send, self-addressed ones included, in order. */
   readonly log: InFlight[] = [];
   readonly decisions: Array<{ node: NodeId; slot: Slot; value: Value; ballots: number }> = [];
+  /** Snapshots received whole (the Ready's install), in order. */
+  readonly installs: Array<{ node: NodeId; snapshot: HeldSnapshot }> = [];
+  /** What the driver does with one: by default it restores it and tells the core (false: refuses it). */
+  acceptInstall: (node: NodeId, s: HeldSnapshot) => boolean = () => true;
   now = 0;
 
   constructor(nodes: number, policy: string | PolicySpec = 'immediate', extra: Partial<ReplicaConfig> = {}) {
@@ -135,6 +139,22 @@ export class ScriptedNet {
           this.decisions.push({ node, slot: d.slot, value: d.value, ballots: d.ballots });
         }
       },
+      install: (snapshot) => {
+        this.installs.push({ node, snapshot });
+        if (!this.acceptInstall(node, snapshot)) return r.snapshotRefused(snapshot.index);
+        this.checker.snapshotAt(node, snapshot.index);
+        r.snapshotInstalled(snapshot, this.now);
+      },
     });
+    // An install made effects of its own (the mark to persist, the role's next work).
+    if (this.pendingAfterInstall(node)) this.flush(node);
+  }
+
+  private lastInstalls = 0;
+  private pendingAfterInstall(node: NodeId): boolean {
+    const n = this.installs.length;
+    const more = n > this.lastInstalls && this.installs[n - 1]?.node === node;
+    this.lastInstalls = n;
+    return more;
   }
 }

@@ -57,6 +57,8 @@ export const NO_APP: AppSource = {
 };
 
 export interface SnapshotStats {
+  /** The snapshot this replica restored at start (-1: none). */
+  restored: number;
   /** Snapshots this replica took (at snapshot points and on demand) and installed from peers. */
   taken: number;
   installed: number;
@@ -86,7 +88,7 @@ export interface SnapshotCore {
 export const COMPACT_MIN_BYTES = 4 << 20;
 
 export class Snapshots {
-  readonly stats: SnapshotStats = { taken: 0, installed: 0, restore_failures: 0, last_error: null, index: -1, bytes: 0, capture_ms_max: 0, persist_ms_max: 0 };
+  readonly stats: SnapshotStats = { restored: -1, taken: 0, installed: 0, restore_failures: 0, last_error: null, index: -1, bytes: 0, capture_ms_max: 0, persist_ms_max: 0 };
   app: SnapshotApp;
   private pending: { index: number; body: Buffer } | null = null;
   private scheduled: NodeJS.Immediate | null = null;
@@ -124,6 +126,7 @@ export class Snapshots {
     }
     applier.restoreState(decoded.applier);
     this.app = app;
+    this.stats.restored = stored.index;
     this.stats.index = stored.index;
     this.stats.bytes = stored.body.length;
     return held(stored.index, stored.body);

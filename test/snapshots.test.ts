@@ -14,7 +14,7 @@ import { ReplicaHost, type HostConfig } from '../src/runtime/host.js';
 import { InlineHub, InlineTransport } from '../src/runtime/inline-transport.js';
 import type { AppSource, SnapshotApp } from '../src/runtime/snapshots.js';
 import { Applier } from '../src/runtime/applier.js';
-import { decodeSnapshot, encodeSnapshot } from '../src/runtime/snapshot-codec.js';
+import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from '../src/runtime/snapshot-codec.js';
 import { MemoryStorage } from '../src/storage/index.js';
 import { snapshotFile } from '../src/storage/snapshot-file.js';
 import { tmpDir } from './support/storage-files.js';
@@ -115,6 +115,31 @@ describe("the applier's state in a snapshot", () => {
     expect(() => decodeSnapshot(bytes.subarray(0, bytes.length - 1))).toThrow('the application state runs past the end');
     expect(() => decodeSnapshot(Buffer.from('not a snapshot'))).toThrow('not a synod snapshot (bad magic)');
   });
+});
+
+describe('taking a snapshot does not stop applying: the dedupe window is captured copy on write', () => {
+  for (const [what, before] of [['a full window', 120], ['a window not full yet', 45]] as const) {
+    it(`${what}: encoded a few entries at a time while applying evicts them, the bytes are those of the state at the capture`, () => {
+      const a = new Applier(() => {}, 50);
+      let slot = 0;
+      const apply = (n: number): void => a.learned(Array.from({ length: n }, () => ({ slot, value: `id${slot++}:p`, ballots: 0 })));
+      apply(before);
+      const atCapture = encodeSnapshot(a.exportState(), new Uint8Array([9]));
+      const c = a.captureState();
+      const enc = new SnapshotEncoder({ ...c, app: new Uint8Array([9]) });
+      let steps = 0;
+      // Between two steps of 3 entries, 11 commands are applied (each evicts the oldest id once the window is full).
+      while (!enc.step(3)) {
+        apply(11);
+        steps++;
+      }
+      a.releaseCapture();
+      expect(steps).toBe(Math.ceil(Math.min(before, 50) / 3) - 1);
+      expect(enc.finish().equals(atCapture)).toBe(true);
+      // The applier went on as if nothing had been read.
+      expect(decodeSnapshot(encodeSnapshot(a.exportState(), new Uint8Array(0))).applier.ids).toEqual(Array.from({ length: 50 }, (_, k) => `id${slot - 50 + k}`));
+    });
+  }
 });
 
 describe('catch-up by snapshot', () => {

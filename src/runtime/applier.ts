@@ -12,6 +12,7 @@
 import { commandsOf, isBatch } from '../paxos/batch.js';
 import type { Decision } from '../paxos/replica.js';
 import type { ApplierSnapshot, StreamState } from './snapshot-codec.js';
+import { WindowCapture, type WindowEntry } from './window-capture.js';
 
 export interface Applied {
   slot: number;
@@ -77,7 +78,7 @@ export class Applier {
   private log: string[] = [];
   private logBase = 0;
   /** Applied request ids in apply order, for eviction beyond `dedupeWindow`. */
-  private readonly ring: string[] = [];
+  private ring: string[] = [];
   private ringAt = 0;
   private readonly streams = new Map<string, Stream>();
   /** The stream of the last load id, its `~key` prefix and where its dot is (see firstInStream). */
@@ -87,6 +88,8 @@ export class Applier {
   /** Commands applied since slot 0 (carried in snapshots: it places the snapshot points). */
   private commandsTotal = 0;
   private nextPointAt = Number.POSITIVE_INFINITY;
+  /** The dedupe window of a snapshot being encoded (it is told of each eviction), or null. */
+  private capture: WindowCapture | null = null;
 
   constructor(
     private readonly onApply: (a: Applied) => void,
@@ -227,6 +230,7 @@ export class Applier {
     if (ring.length < this.dedupeWindow) ring.push(requestId);
     else {
       const old = ring[this.ringAt] as string;
+      this.capture?.evicting(this.entryOf(old));
       ring[this.ringAt] = requestId;
       this.ringAt = (this.ringAt + 1) % this.dedupeWindow;
       if (this.appliedIds.get(old) !== undefined) this.appliedIds.delete(old);
@@ -234,22 +238,45 @@ export class Applier {
     return true;
   }
 
-  /** The state a snapshot holds (snapshot-codec.ts): the applied index, the command count, the dedupe table and streams. */
-  exportState(): ApplierSnapshot {
-    const ring = this.ring;
-    const n = ring.length;
+  /**
+   * The state a snapshot holds, captured now (snapshot-codec.ts): the applied
+   * index, the command count and the load streams copied (small), the dedupe
+   * window as a copy-on-write capture (read while applying goes on). One
+   * capture at a time: `releaseCapture` when it has been read.
+   */
+  captureState(): { index: number; commands_total: number; window: WindowCapture; streams: Map<string, StreamState> } {
+    const n = this.ring.length;
     // Oldest first: a full ring's oldest id is where the next one goes.
     const start = n < this.dedupeWindow ? 0 : this.ringAt;
-    const ids = new Array<string>(n);
-    const slots = new Array<number>(n);
-    for (let k = 0; k < n; k++) {
-      const id = ring[(start + k) % n] as string;
-      ids[k] = id;
-      slots[k] = this.appliedIds.get(id) as number;
-    }
+    this.capture = new WindowCapture(n, start, this.dedupeWindow, this.ring, (id) => this.entryOf(id));
     const streams = new Map<string, StreamState>();
     for (const [key, st] of this.streams) streams.set(key, { low: st.low, above: [...st.above].sort((a, b) => a - b) });
-    return { index: this.stats.next_slot, commands_total: this.commandsTotal, ids, slots, results: new Array<string | undefined>(n), streams };
+    return { index: this.stats.next_slot, commands_total: this.commandsTotal, window: this.capture, streams };
+  }
+
+  releaseCapture(): void {
+    this.capture = null;
+  }
+
+  /** A window entry: its id, the slot it was applied in, its cached result (issue 16: none kept yet). */
+  private entryOf(id: string): WindowEntry {
+    return [id, this.appliedIds.get(id) as number, undefined];
+  }
+
+  /** The state a snapshot holds, read whole now (tests, tools). */
+  exportState(): ApplierSnapshot {
+    const c = this.captureState();
+    const ids: string[] = [];
+    const slots: number[] = [];
+    const results: (string | undefined)[] = [];
+    while (!c.window.done) {
+      const [id, slot, result] = c.window.next();
+      ids.push(id);
+      slots.push(slot);
+      results.push(result);
+    }
+    this.releaseCapture();
+    return { index: c.index, commands_total: c.commands_total, ids, slots, results, streams: c.streams };
   }
 
   /**
@@ -257,6 +284,7 @@ export class Applier {
    * applied. Decisions parked above it stay; the readable log starts there.
    */
   restoreState(a: ApplierSnapshot): void {
+    this.capture = null;
     this.stats.next_slot = a.index;
     this.commandsTotal = a.commands_total;
     this.placeNextPoint();
@@ -264,7 +292,7 @@ export class Applier {
     this.log = [];
     this.logBase = a.index;
     this.appliedIds.clear();
-    this.ring.length = 0;
+    this.ring = [];
     this.ringAt = 0;
     // A snapshot taken with a wider window keeps its newest ids here.
     const from = Math.max(0, a.ids.length - this.dedupeWindow);

@@ -26,6 +26,8 @@
  * per stream: key string, low f64, count u32, seqs f64...; app_bytes f64, app.
  * A string: u32 length (bit 31 set: UTF-16LE), bytes. A missing result: 0xFFFFFFFF.
  */
+import type { WindowCapture } from './window-capture.js';
+
 export const SNAPSHOT_CODEC_MAGIC = 'SYNODSS1';
 
 export interface StreamState {
@@ -58,8 +60,11 @@ const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): 
 
 /** An append-only byte buffer that doubles as it fills. */
 class Writer {
-  buf = Buffer.allocUnsafe(1 << 16);
+  buf: Buffer;
   at = 0;
+  constructor(expect_bytes = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(expect_bytes);
+  }
   private room(n: number): void {
     if (this.at + n <= this.buf.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
@@ -94,28 +99,84 @@ class Writer {
     this.buf.set(b, this.at);
     this.at += b.length;
   }
+  /** The bytes written (a copy only when the buffer is far larger: no 40 MB copy of a full window). */
+  take(): Buffer {
+    const b = this.buf.subarray(0, this.at);
+    return this.buf.length - this.at > this.at / 8 ? Buffer.from(b) : b;
+  }
 }
 
+/** Encodes a whole snapshot at once (tests, tools; the runtime encodes a piece at a time: SnapshotEncoder). */
 export function encodeSnapshot(a: ApplierSnapshot, app: Uint8Array): Buffer {
   const w = new Writer();
+  writeHead(w, a.index, a.commands_total, a.ids.length);
+  for (let i = 0; i < a.ids.length; i++) writeEntry(w, a.ids[i] as string, a.slots[i] as number, a.results[i]);
+  writeTail(w, a.streams, app);
+  return w.take();
+}
+
+function writeHead(w: Writer, index: number, commands_total: number, ids: number): void {
   w.latin1(SNAPSHOT_CODEC_MAGIC);
-  w.f64(a.index);
-  w.f64(a.commands_total);
-  w.u32(a.ids.length);
-  for (let i = 0; i < a.ids.length; i++) {
-    w.str(a.ids[i]);
-    w.f64(a.slots[i] as number);
-    w.str(a.results[i]);
-  }
-  w.u32(a.streams.size);
-  for (const [key, st] of a.streams) {
+  w.f64(index);
+  w.f64(commands_total);
+  w.u32(ids);
+}
+
+function writeEntry(w: Writer, id: string, slot: number, result: string | undefined): void {
+  w.str(id);
+  w.f64(slot);
+  w.str(result);
+}
+
+function writeTail(w: Writer, streams: ReadonlyMap<string, StreamState>, app: Uint8Array): void {
+  w.u32(streams.size);
+  for (const [key, st] of streams) {
     w.str(key);
     w.f64(st.low);
     w.u32(st.above.length);
     for (const seq of st.above) w.f64(seq);
   }
   w.bytes(app);
-  return Buffer.from(w.buf.subarray(0, w.at));
+}
+
+/** What a snapshot point captured: the applier's (its window copy on write) and the application's bytes. */
+export interface CapturedState {
+  index: number;
+  commands_total: number;
+  window: WindowCapture;
+  streams: ReadonlyMap<string, StreamState>;
+  app: Uint8Array;
+}
+
+/**
+ * Encodes a captured snapshot a piece at a time, so the dedupe window (up to
+ * a million ids) is written between turns instead of inside one. The bytes
+ * are those encodeSnapshot writes for the same state.
+ */
+export class SnapshotEncoder {
+  private readonly w: Writer;
+
+  constructor(readonly state: CapturedState) {
+    // About 40 bytes per window entry (a nanoid, its slot, no result): one buffer, seldom grown.
+    this.w = new Writer(Math.min(1 << 26, 4096 + state.window.size * 40 + state.app.length));
+    writeHead(this.w, state.index, state.commands_total, state.window.size);
+  }
+
+  /** Encodes up to `entries` more window entries; true once the whole snapshot is encoded. */
+  step(entries: number): boolean {
+    const { window } = this.state;
+    for (let i = 0; i < entries && !window.done; i++) {
+      const [id, slot, result] = window.next();
+      writeEntry(this.w, id, slot, result);
+    }
+    return window.done;
+  }
+
+  /** The bytes (call once step has returned true). */
+  finish(): Buffer {
+    writeTail(this.w, this.state.streams, this.state.app);
+    return this.w.take();
+  }
 }
 
 /** Reads what Writer wrote; every read is bounds-checked and says what was wrong. */

@@ -35,6 +35,7 @@ export class MemoryStorage implements Storage {
   append(records: readonly PersistRecord[]): void {
     if (this.keepRecords) for (const r of records) this.records.push(r);
     this.stats.records += records.length;
+    if (this.keepRecords) this.stats.log_bytes += sizeOf(records);
   }
 
   saveSnapshot(index: number, body: Buffer): void {
@@ -46,9 +47,19 @@ export class MemoryStorage implements Storage {
   }
 
   compact(records: readonly PersistRecord[]): void {
-    if (this.keepRecords) this.records = records.slice();
+    if (this.keepRecords) {
+      this.records = records.slice();
+      this.stats.log_bytes = sizeOf(records);
+    }
     this.stats.compactions++;
   }
 
   close(): void {}
+}
+
+/** About what the records would take in a log file (log_bytes drives compaction here too). */
+function sizeOf(records: readonly PersistRecord[]): number {
+  let n = 0;
+  for (const r of records) n += r.k === 'accept' ? 21 + r.value.length : 17;
+  return n;
 }

@@ -154,20 +154,27 @@ export interface CapturedState {
  * are those encodeSnapshot writes for the same state.
  */
 export class SnapshotEncoder {
-  private readonly w: Writer;
+  /** Made on the first step, between turns: a large buffer's allocation may cost a collection. */
+  private writer: Writer | null = null;
 
-  constructor(readonly state: CapturedState) {
-    // About 40 bytes per window entry (a nanoid, its slot, no result): one buffer, seldom grown.
-    this.w = new Writer(Math.min(1 << 26, 4096 + state.window.size * 40 + state.app.length));
-    writeHead(this.w, state.index, state.commands_total, state.window.size);
+  constructor(readonly state: CapturedState) {}
+
+  private get w(): Writer {
+    if (this.writer === null) {
+      // About 40 bytes per window entry (a nanoid, its slot, no result): one buffer, seldom grown.
+      this.writer = new Writer(Math.min(1 << 26, 4096 + this.state.window.size * 40 + this.state.app.length));
+      writeHead(this.writer, this.state.index, this.state.commands_total, this.state.window.size);
+    }
+    return this.writer;
   }
 
   /** Encodes up to `entries` more window entries; true once the whole snapshot is encoded. */
   step(entries: number): boolean {
     const { window } = this.state;
+    const w = this.w;
     for (let i = 0; i < entries && !window.done; i++) {
       const [id, slot, result] = window.next();
-      writeEntry(this.w, id, slot, result);
+      writeEntry(w, id, slot, result);
     }
     return window.done;
   }

@@ -39,6 +39,18 @@ export const PARAM_HELP = {
 
 export type ParamKey = keyof typeof PARAM_HELP | keyof typeof POLICY_FLAGS;
 
+/** The results.csv column of each run parameter (specColumns' key), where it differs from the flag's name. */
+const PARAM_COLUMN: Readonly<Partial<Record<keyof typeof PARAM_HELP, string>>> = {
+  proposals: 'proposals_per_proposer', rate: 'rate_per_s', duration: 'duration_ms', conflict: 'conflict_pct', 'fault-ms': 'fault_ms', 'liveness-ms': 'liveness_ms',
+  processing: 'processing_ms', 'attempt-timeout': 'attempt_timeout_ms', 'max-events': 'max_events',
+};
+
+/** The column of a flag (`--base-ms` -> base_ms, `--rate` -> rate_per_s). */
+export function columnOf(key: ParamKey): string {
+  if (isPolicyFlag(key)) return POLICY_FLAGS[key];
+  return PARAM_COLUMN[key] ?? key;
+}
+
 export function isParamKey(key: string): key is ParamKey {
   return Object.hasOwn(PARAM_HELP, key) || isPolicyFlag(key);
 }
@@ -169,7 +181,8 @@ export function specColumns(spec: RunSpec): Record<string, string | number> {
     replicas: spec.replicas ?? 'by-seed',
     proposers: spec.proposers ?? 'by-seed',
     workload: w.kind,
-    proposals: applies('proposals') ? w.proposalsPerProposer : '',
+    // Not `proposals`: that is a metric (proposals submitted in a run).
+    proposals_per_proposer: applies('proposals') ? w.proposalsPerProposer : '',
     outstanding: applies('outstanding') ? w.outstanding : '',
     rate_per_s: applies('rate') ? w.rate_per_s : '',
     duration_ms: applies('duration') && Number.isFinite(w.duration_ms) ? w.duration_ms : '',

@@ -10,10 +10,10 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { round3, type Interval } from '../report/stats.js';
+import { lineChartSvg, type ChartSeries } from '../report/svg-chart.js';
 import { sweepPlanFromArgv } from './cli-main.js';
 import type { MetricName } from './metrics.js';
 import type { Summary } from './outcome.js';
-import { chartFor } from './report-html.js';
 import { pointLabel, sweptValue, type Point, type Sweep } from './sweep.js';
 import { runSweep } from './sweep-run.js';
 
@@ -99,6 +99,29 @@ function table(x: Sweep, sweeps: readonly Sweep[], points: readonly Point[], sum
   return head + x.values.map((v) => `| ${v} | ${cols.map((c) => cells.get(`${v}|${c}`) ?? '-').join(' | ')} |`).join('\n');
 }
 
+/** One chart of `metric`: x = the values of sweep `x`, one line per combination of the other swept keys. */
+export function chartFor(points: readonly Point[], summaries: readonly Summary[], sweeps: readonly Sweep[], x: Sweep, metric: MetricName, title: string, logY: boolean): string {
+  const xs = x.values;
+  const series = new Map<string, ChartSeries>();
+  points.forEach((p, i) => {
+    const rest = new Map([...p].filter(([k]) => !x.keys.includes(k)));
+    // The policy's name alone says which it is.
+    const name = rest.size === 0 ? metric : pointLabel(rest, sweeps).replace(/^policy=/, '');
+    let s = series.get(name);
+    if (s === undefined) {
+      s = { name, y: xs.map(() => Number.NaN), ci: xs.map(() => Number.NaN) };
+      series.set(name, s);
+    }
+    const at = xs.indexOf(sweptValue(x, p) ?? '');
+    const v = (summaries[i] as Summary).metrics[metric];
+    if (at >= 0) {
+      s.y[at] = v.mean;
+      s.ci[at] = v.ci95;
+    }
+  });
+  return lineChartSvg({ title, xLabel: x.key, yLabel: metric, x: xs, series: [...series.values()], logY });
+}
+
 export async function runFigure(f: Figure, seeds: number, threads: number, svgDir: string, docDir: string): Promise<string> {
   const argv = [...f.argv, '--seeds', String(seeds)];
   const plan = sweepPlanFromArgv([...argv, '--threads', String(threads)]);
@@ -125,7 +148,7 @@ export async function runFigure(f: Figure, seeds: number, threads: number, svgDi
   for (const m of f.metrics) {
     const file = `${f.id}-${m.metric}.svg`;
     const title = `${m.metric}${m.awaitsCore === true ? ' (re-run once attempts count across slots)' : ''}`;
-    writeFileSync(join(svgDir, file), chartFor({ points: plan.points, summaries: r.summaries, sweeps: plan.sweeps }, x, m.metric, title, m.logY === true));
+    writeFileSync(join(svgDir, file), chartFor(plan.points, r.summaries, plan.sweeps, x, m.metric, title, m.logY === true));
     out.push(`**${m.metric}**: ${m.caption}.${m.awaitsCore === true ? ' **To be re-run once the core counts attempts across slots** (today it counts only the ballots of the slot a value was decided in).' : ''}`);
     out.push('', `![${m.metric}](${relative(docDir, join(svgDir, file))})`, '', table(x, plan.sweeps, plan.points, r.summaries, m.metric), '');
   }

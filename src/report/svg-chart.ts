@@ -1,7 +1,7 @@
 /**
- * A small, self-contained SVG line chart with 95% interval bars, for the
- * sweep's report.html and the study's figures. (The benchmark's report code
- * is moving to src/report; once it has a chart, this one should go.)
+ * A small, self-contained static SVG line chart with 95% interval bars, for
+ * pages where no script runs (the study's figures in docs/contention.md, read
+ * on GitHub). report.html draws its plots with Observable Plot instead.
  */
 
 export interface ChartSeries {

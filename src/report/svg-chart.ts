@@ -22,9 +22,9 @@ export interface Chart {
   logY?: boolean;
 }
 
-const W = 780;
+const W = 820;
 const H = 360;
-const PAD = { left: 70, right: 230, top: 36, bottom: 48 };
+const PAD = { left: 70, right: 250, top: 36, bottom: 48 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 function esc(s: string): string {
@@ -101,4 +101,10 @@ function seriesSvg(s: ChartSeries, color: string, k: number, sx: (i: number) => 
   out.push(`<line x1="${legendX}" y1="${ly}" x2="${legendX + 16}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
   out.push(`<text x="${legendX + 20}" y="${ly + 4}">${esc(s.name)}</text>`);
   return out;
+}
+
+/** Several charts of lineChartSvg, one under another, in one SVG document. */
+export function stackCharts(charts: readonly string[]): string {
+  const inner = charts.map((c, i) => c.replace(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" /, `<svg y="${i * H}" `));
+  return [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H * charts.length}" viewBox="0 0 ${W} ${H * charts.length}">`, ...inner, '</svg>'].join('\n');
 }

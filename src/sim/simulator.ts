@@ -29,6 +29,7 @@ import type { PersistRecord } from '../paxos/storage-records.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
 import { SeededRandom } from '../base/random.js';
 import { SafetyChecker, type Violation } from '../verify/invariants.js';
+import type { BallotRecorder } from '../report/ballot-timeline.js';
 import { CALM, drawFaultPlan, type FaultPlan } from './faults.js';
 import { latencyP99, type LatencyModel } from './latency.js';
 import { ContentionMeter, type RunMetrics } from './metrics.js';
@@ -81,6 +82,8 @@ export interface SimConfig {
   livelockThreshold_ms?: number;
   /** Stable-leader policies: commands per slot (default 1: no batching). */
   batchMax?: number;
+  /** Records the ballot timeline of the run (sends, deliveries, decisions in virtual ms). Not plain data: in-process runs only. */
+  timeline?: BallotRecorder;
 }
 
 export interface SimResult {
@@ -456,6 +459,7 @@ class Simulation {
     }
     this.mix(msg.t);
     this.note(() => `n${from}->n${to} ${JSON.stringify(wire)}`);
+    this.cfg.timeline?.received(this.now, from, to, msg);
     r.receive(from, msg, this.local(to));
     this.afterStep(to);
   }
@@ -551,9 +555,13 @@ class Simulation {
           this.checker.persisted(id, rec);
         }
       },
-      observe: (_to, msg) => this.checker.sent(id, msg),
+      observe: (to, msg) => {
+        this.checker.sent(id, msg);
+        this.cfg.timeline?.sent(this.now, id, to, msg);
+      },
       send: (to, msg) => this.transmit(id, to, msg),
       decided: (decisions) => {
+        this.cfg.timeline?.learned(this.now, id, decisions);
         for (const d of decisions) this.decided(id, sn, d);
       },
     };
@@ -585,6 +593,7 @@ class Simulation {
     const wire = encode(msg);
     const back = decode(wire);
     if (typeof back === 'string') throw new Error(`the codec cannot read what it wrote: ${back}`);
+    this.cfg.timeline?.sameMessage(back, msg);
     this.lastSent = { sent: msg, wire, msg: back };
     return this.lastSent;
   }

@@ -33,8 +33,8 @@ export interface SweepPlan {
   outRoot: string;
   baseline: { key: string; value: string } | null;
   compareMetrics: MetricName[];
-  /** Extra sections for report.html (a ballot timeline of one point), built once the sweep has run. */
-  reportSections?: (outcome: Omit<SweepOutcome, 'dir'>) => NonNullable<ReportExtras['sections']>;
+  /** Extra sections for report.html (a ballot timeline of one point), built once the sweep has run; may write files into the folder. */
+  reportSections?: (outcome: SweepOutcome) => NonNullable<ReportExtras['sections']>;
 }
 
 export interface SweepOutcome {
@@ -140,7 +140,7 @@ export async function runSweep(plan: SweepPlan, write: (line: string) => void): 
     }
   }
   if (comparisons.length > 0) write(`paired differences (b - a over the same seeds, 95% interval):\n${comparisons.join('\n')}\n`);
-  const sections = [...(comparisons.length > 0 ? [comparisonSection(comparisons)] : []), ...(plan.reportSections?.({ summaries, outcomes, comparisons }) ?? [])];
+  const sections = [...(comparisons.length > 0 ? [comparisonSection(comparisons)] : []), ...(plan.reportSections?.({ dir, summaries, outcomes, comparisons }) ?? [])];
   writeReport(dir, { notes: notes(plan, summaries), sections });
   const events = summaries.reduce((a, x) => a + x.events, 0);
   const thread_s = summaries.reduce((a, x) => a + x.wall_ms, 0) / 1000;

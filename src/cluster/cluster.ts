@@ -72,8 +72,13 @@ export class Cluster {
   private readonly members: (Member | null)[];
   private readonly events = new EventEmitter();
   private readonly queue: PQueue;
-  /** Aborted by close(): proposals still waiting in the queue reject instead of hanging. */
-  private readonly closing = new AbortController();
+  /**
+   * Rejecters of proposals still waiting in the queue: close() rejects them
+   * instead of leaving them hanging. (Not p-queue's per-task `signal`: it adds
+   * one abort listener per queued task to one shared signal, and more than 10
+   * print MaxListenersExceededWarning.) Bounded by maxQueued.
+   */
+  private readonly waiting = new Set<(e: Error) => void>();
   /** Replicas in the middle of a crash or restart: a second lifecycle call on one of them is refused. */
   private readonly changing = new Set<number>();
   private readonly hub: InlineHub | null;
@@ -225,7 +230,15 @@ export class Cluster {
       return Promise.reject(new OverloadError(`client queue full (${this.options.maxQueued} waiting, ${this.options.maxInFlight} in flight)`));
     }
     this.clientStats.proposals++;
-    return this.queue.add(() => this.attempt(value, opts.via), { signal: this.closing.signal });
+    return new Promise<Proposed>((resolve, reject) => {
+      this.waiting.add(reject);
+      this.queue
+        .add(() => {
+          this.waiting.delete(reject);
+          return this.attempt(value, opts.via);
+        })
+        .then(resolve, reject);
+    });
   }
 
   private nextLive(from: number): number {
@@ -366,8 +379,10 @@ export class Cluster {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.closing.abort(new Error('cluster closed'));
     this.queue.clear();
+    const closed = new Error('cluster closed');
+    for (const reject of this.waiting) reject(closed);
+    this.waiting.clear();
     const ms = this.members.slice();
     this.members.fill(null);
     await Promise.all(ms.map((m) => m?.close()));

@@ -21,6 +21,7 @@ import { MsgType, NOOP, type Heartbeat, type LeaseGrant, type LeaseRequest, type
 import type { Node } from './node.js';
 import type { ElectionParams, FailureReason } from './policy.js';
 import { QuorumCounter } from './quorum.js';
+import { KeyedQueue } from './queue.js';
 import type { ProposerRole } from './role.js';
 import { commandsOf, encodeBatch } from './batch.js';
 import { MAX_VALUE_BYTES } from './codec.js';
@@ -41,7 +42,7 @@ export interface StableLeaderState {
   p1Promises: QuorumCounter;
   p1Votes: Map<Slot, Vote>;
   nextSlot: Slot;
-  pending: Map<Value, true>;
+  pending: KeyedQueue<Value, true>;
   instances: Map<Slot, Instance>;
   /** Values handed to the leader, with the time to re-route them if not decided by then. */
   forwarded: Map<Value, number>;
@@ -87,7 +88,7 @@ export class StableLeader implements ProposerRole {
     this.holder = lease === null ? null : new LeaseHolder(lease, cfg.quorum);
     this.state = {
       role: 'idle', leadBallot: NO_BALLOT, leadFailures: 0, p1From: 0, p1Covered: 0, p1Promises: new QuorumCounter(cfg.quorum),
-      p1Votes: new Map(), nextSlot: 0, pending: new Map(), instances: new Map(), forwarded: new Map(),
+      p1Votes: new Map(), nextSlot: 0, pending: new KeyedQueue(), instances: new Map(), forwarded: new Map(),
       commitFrom: 0, commitTo: 0, advertisedTo: 0, quorumDecided: new Set(), leaseWasValid: false, batchSince: now,
       heartbeatAt: now, leadAt: Number.POSITIVE_INFINITY, leaseAt: Number.POSITIVE_INFINITY, forwardAt: Number.POSITIVE_INFINITY,
       batchAt: Number.POSITIVE_INFINITY,
@@ -116,8 +117,8 @@ export class StableLeader implements ProposerRole {
     const leader = this.omega.leader(now);
     if (leader === this.node.id || leader < 0) return; // we will lead (or know no leader yet): keep the values
     const reroute = now + this.node.cfg.attemptTimeout_ms * 4;
-    for (const value of st.pending.keys()) {
-      st.pending.delete(value);
+    while (st.pending.size > 0) {
+      const [value] = st.pending.shift();
       st.forwarded.set(value, reroute);
       this.node.stats.forwarded++;
       this.node.send(leader, { t: MsgType.Forward, value });
@@ -142,22 +143,32 @@ export class StableLeader implements ProposerRole {
         st.batchAt = st.batchSince + batchDelay_ms; // a partial batch waits to fill
         return;
       }
+      if (batchMax === 1) {
+        const [value] = st.pending.shift();
+        this.startPhase2(this.takeSlot(), value, value, now);
+        continue;
+      }
       const commands: Value[] = [];
       let bytes = 0;
       while (commands.length < batchMax && st.pending.size > 0) {
-        const next = st.pending.keys().next().value as Value;
+        const next = st.pending.peek() as Value;
         // The batch's value must stay within the codec's limit; one command alone always fits.
         if (commands.length > 0 && bytes + next.length + 16 > BATCH_BYTES_MAX) break;
-        st.pending.delete(next);
+        st.pending.shift();
         commands.push(next);
         bytes += next.length + 16;
       }
       st.batchSince = now;
       const value = encodeBatch(commands);
-      const slot = this.nextFreeSlot(st.nextSlot);
-      st.nextSlot = slot + 1;
-      this.startPhase2(slot, value, value, now);
+      this.startPhase2(this.takeSlot(), value, value, now);
     }
+  }
+
+  /** The next slot for new phase-2 work. */
+  private takeSlot(): Slot {
+    const slot = this.nextFreeSlot(this.state.nextSlot);
+    this.state.nextSlot = slot + 1;
+    return slot;
   }
 
   /** Puts every command of a slot value we owe back in the queue. */
@@ -256,7 +267,7 @@ export class StableLeader implements ProposerRole {
 
   /** Phase 2 only, under the leader's ballot. */
   private startPhase2(slot: Slot, own: Value | null, value: Value, now: number): void {
-    const inst = newInstance(slot, own, value, this.node.cfg.quorum);
+    const inst = newInstance(slot, own, value, this.node.cfg.quorum, false);
     inst.ballot = this.state.leadBallot;
     inst.ballots = 1;
     inst.phase = Phase.Accept;
@@ -293,7 +304,8 @@ export class StableLeader implements ProposerRole {
       if (inst.own === value) ballots = inst.ballots;
       else if (inst.own !== null) this.requeue(inst.own);
     }
-    if (value !== NOOP) {
+    // Release every command of the value we still queue or forwarded (skipped when there is none: a follower).
+    if (value !== NOOP && (st.pending.size > 0 || st.forwarded.size > 0)) {
       for (const c of commandsOf(value) ?? [value]) {
         st.pending.delete(c);
         st.forwarded.delete(c);
@@ -425,6 +437,12 @@ export class StableLeader implements ProposerRole {
     const ballot = st.role === 'leading' ? st.leadBallot : NO_BALLOT;
     this.node.toOthers({ t: MsgType.Heartbeat, ballot, decidedUpTo: this.node.learner.firstUndecided });
     if (st.role === 'leading') this.advanceCommit(true);
+    // A candidate re-sends its phase 1 to the acceptors that have not promised yet: a prepare lost (a peer that
+    // was down, a dropped message) would otherwise cost a whole attempt timeout before anyone leads.
+    if (st.role === 'preparing') {
+      const prepare = { t: MsgType.Prepare, slot: st.p1From, ballot: st.leadBallot, open: true } as const;
+      for (let to = 0; to < this.node.cfg.acceptors; to++) if (to !== this.node.id && !st.p1Promises.has(to)) this.node.send(to, prepare);
+    }
     if (this.holder !== null) {
       const valid = this.leaseValid(now);
       if (st.leaseWasValid && !valid) this.node.stats.leaseExpiries++;

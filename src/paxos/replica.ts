@@ -61,6 +61,16 @@ export interface ReplicaConfig {
 /** A batch stays well inside the codec's value limit (MAX_VALUE_BYTES, 1 MiB). */
 export const MAX_BATCH = 65_536;
 
+/** The one table of the core's defaults (the cluster, the host and the tools read them from here). */
+export const REPLICA_DEFAULTS = Object.freeze({
+  attemptTimeout_ms: 50,
+  sync_ms: 100,
+  maxPending: 4096,
+  retainDecided: 10_000,
+  batchMax: 1,
+  batchDelay_ms: 0,
+});
+
 const LEARN_BATCH = 64;
 /** Slots one Commit may make a replica scan (bounds the work per message). */
 const COMMIT_SCAN_MAX = 4096;
@@ -70,6 +80,14 @@ export interface SyncState {
   syncAt: number;
   lastLearnRequest_ms: number;
   syncPeer: NodeId;
+  /**
+   * Our first undecided slot when the last heartbeat said the leader had
+   * decided past it (-1: not behind). A follower is nearly always a few slots
+   * behind a busy leader (Commit ranges arrive at the end of its turns), and
+   * asking for Decides then only re-sends values it already holds as votes:
+   * it asks only when a whole heartbeat period brought no progress.
+   */
+  behindAt: Slot;
 }
 
 export class Replica {
@@ -90,25 +108,25 @@ export class Replica {
       throw new RangeError(`id must be an integer in 0..${cfg.nodes - 1}, got ${cfg.id}`);
     }
     const bugs = cfg.bugs ?? {};
-    const batchMax = cfg.batchMax ?? 1;
+    const batchMax = cfg.batchMax ?? REPLICA_DEFAULTS.batchMax;
     if (!Number.isInteger(batchMax) || batchMax < 1 || batchMax > MAX_BATCH) throw new RangeError(`batchMax must be an integer in 1..${MAX_BATCH}, got ${batchMax}`);
-    const batchDelay = cfg.batchDelay_ms ?? 0;
+    const batchDelay = cfg.batchDelay_ms ?? REPLICA_DEFAULTS.batchDelay_ms;
     if (!Number.isFinite(batchDelay) || batchDelay < 0 || batchDelay > 10_000) throw new RangeError(`batchDelay_ms must be in 0..10000, got ${batchDelay}`);
-    const sync_ms = cfg.sync_ms ?? 100;
+    const sync_ms = cfg.sync_ms ?? REPLICA_DEFAULTS.sync_ms;
     this.node = new Node(
       {
         id: cfg.id, nodes: cfg.nodes, acceptors, quorum: majority(acceptors) - (bugs.quorumOneTooSmall ? 1 : 0),
-        attemptTimeout_ms: cfg.attemptTimeout_ms ?? 50, sync_ms, holeGrace_ms: cfg.holeGrace_ms ?? 2 * sync_ms,
-        maxPending: cfg.maxPending ?? 4096, batchMax: cfg.batchMax ?? 1, batchDelay_ms: cfg.batchDelay_ms ?? 0, bugs,
+        attemptTimeout_ms: cfg.attemptTimeout_ms ?? REPLICA_DEFAULTS.attemptTimeout_ms, sync_ms, holeGrace_ms: cfg.holeGrace_ms ?? 2 * sync_ms,
+        maxPending: cfg.maxPending ?? REPLICA_DEFAULTS.maxPending, batchMax, batchDelay_ms: batchDelay, bugs,
       },
-      cfg.policy, cfg.random, cfg.retainDecided ?? 10_000,
+      cfg.policy, cfg.random, cfg.retainDecided ?? REPLICA_DEFAULTS.retainDecided,
     );
     const election = cfg.policy.election;
     this.role = election === null ? new PerSlotProposer(this.node) : new StableLeader(this.node, election, now_ms);
     this.node.role = this.role;
     // An infinite period (anti-entropy off) arms nothing: the timer could never fire.
     const syncAt = Number.isFinite(sync_ms) ? now_ms + sync_ms * (0.5 + cfg.random()) : Number.POSITIVE_INFINITY;
-    this.sync = { syncAt, lastLearnRequest_ms: Number.NEGATIVE_INFINITY, syncPeer: 0 };
+    this.sync = { syncAt, lastLearnRequest_ms: Number.NEGATIVE_INFINITY, syncPeer: 0, behindAt: -1 };
   }
 
   /** A fresh replica, or one restarted on its persisted records (volatile state is lost, durable state kept). */
@@ -230,7 +248,7 @@ export class Replica {
         return this.role.onForward(m.value, now);
       case MsgType.Heartbeat:
         node.see(m.ballot);
-        if (m.decidedUpTo > node.learner.firstUndecided) this.requestLearn(from, now);
+        this.onHeartbeat(from, m.decidedUpTo, now);
         return this.role.onHeartbeat(from, m, now);
       case MsgType.LeaseRequest:
         return this.role.onLeaseRequest(from, m, now);
@@ -262,6 +280,7 @@ export class Replica {
     // so a leader never takes the silence about a forgotten slot for "no vote there".
     const covered = open ? Math.max(slot, learner.forgottenBelow) : slot;
     const r = acceptor.prepare(covered, ballot, open);
+    if (r.ok === 'full') return void stats.staleMessages++; // beyond the slots this acceptor can hold: not a rejection
     if (!r.ok) return this.node.send(from, { t: MsgType.Nack, slot, ballot, promised: r.promised });
     if (!cfg.bugs.skipPersistPromise) this.node.persist(r.record);
     this.node.send(from, { t: MsgType.Promise, slot: covered, ballot, open, votes: r.votes });
@@ -273,6 +292,7 @@ export class Replica {
     const v = learner.get(slot);
     if (v !== undefined) return this.node.send(from, { t: MsgType.Decide, slot, value: v });
     const r = acceptor.accept(slot, ballot, value);
+    if (r.ok === 'full') return void stats.staleMessages++;
     if (!r.ok) return this.node.send(from, { t: MsgType.Nack, slot, ballot, promised: r.promised });
     this.node.persist(r.record);
     this.node.send(from, { t: MsgType.Accepted, slot, ballot });
@@ -287,10 +307,8 @@ export class Replica {
     const start = Math.max(from, learner.firstUndecided, learner.forgottenBelow);
     const end = Math.min(to, start + COMMIT_SCAN_MAX);
     for (let s = start; s < end; s++) {
-      if (learner.has(s)) continue;
-      const v = acceptor.vote(s);
       // A vote at another ballot may be stale (another value may have been chosen): leave it to Decide/sync.
-      if (v !== null && v.ballot === ballot) this.node.learn(s, v.value, now);
+      if (!learner.has(s) && acceptor.votedBallot(s) === ballot) this.node.learn(s, acceptor.votedValue(s), now);
     }
   }
 
@@ -302,6 +320,17 @@ export class Replica {
       const v = learner.get(s);
       if (v !== undefined) this.node.send(from, { t: MsgType.Decide, slot: s, value: v });
     }
+  }
+
+  /** Behind the sender for a whole heartbeat period, with no progress: ask it for the decisions we lack. */
+  private onHeartbeat(from: NodeId, decidedUpTo: Slot, now: number): void {
+    const first = this.node.learner.firstUndecided;
+    if (decidedUpTo <= first) {
+      this.sync.behindAt = -1;
+      return;
+    }
+    if (this.sync.behindAt === first) this.requestLearn(from, now);
+    this.sync.behindAt = first;
   }
 
   private requestLearn(to: NodeId, now: number): void {

@@ -45,12 +45,13 @@ function yRange(c: Chart): [number, number] {
     s.y.forEach((y, i) => {
       if (!Number.isFinite(y)) return;
       const e = Number.isFinite(s.ci[i] as number) ? (s.ci[i] as number) : 0;
-      lo = Math.min(lo, y - e);
+      // On a log axis an interval reaching 0 or below would stretch the axis over decades: it is cut at the axis instead.
+      lo = Math.min(lo, c.logY === true && y - e <= 0 ? y : y - e);
       hi = Math.max(hi, y + e);
     });
   }
   if (!Number.isFinite(lo)) return [0, 1];
-  if (c.logY === true) return [Math.max(Math.min(lo, hi / 10), hi * 1e-6, 1e-9), hi * 1.1];
+  if (c.logY === true) return [Math.max(Math.min(lo * 0.8, hi / 10), hi * 1e-6, 1e-9), hi * 1.1];
   lo = Math.min(0, lo);
   return [lo, hi === lo ? lo + 1 : hi * 1.05];
 }

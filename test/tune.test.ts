@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../src/base/random.js';
 import { planHalving, successiveHalving } from '../src/tune/halving.js';
-import { runTuneCli } from '../src/tune/cli-main.js';
+import { runTuneCli, runnerUpOf } from '../src/tune/cli-main.js';
 import { candidatesOf, defaultsOf } from '../src/tune/space.js';
 
 /**
@@ -70,6 +70,24 @@ describe('successive halving', () => {
   });
 });
 
+describe('the runner-up', () => {
+  const arm = (delay_ms: number, values: number[], round: number) => ({ arm: { policy: 'fixed' as const, params: { delay_ms } }, values, round });
+
+  it('is the best setting that behaves differently from the winner; settings with the very same runs are its twins', () => {
+    const winner = arm(20, [5, 6, 7, 8], 2);
+    const twin = arm(30, [5, 6, 7, 8], 2);
+    const close = arm(40, [5, 6, 7, 9], 2);
+    const far = arm(80, [9, 9, 9, 9], 2);
+    const early = arm(1, [1, 1], 1);
+    const { runnerUp, twins } = runnerUpOf([winner, far, twin, close, early], winner, false);
+    expect(runnerUp?.arm.params.delay_ms).toBe(40);
+    expect(twins.map((t) => t.arm.params.delay_ms)).toEqual([30]);
+    // With no other setting in the last round, the best of the round before (on its seeds).
+    expect(runnerUpOf([winner, twin, early, arm(2, [2, 2], 1)], winner, false).runnerUp?.arm.params.delay_ms).toBe(1);
+    expect(runnerUpOf([winner, twin], winner, false).runnerUp).toBeNull();
+  });
+});
+
 describe('the search space', () => {
   it('is every valid combination of each policy grid, and the defaults are the registry defaults', () => {
     expect(candidatesOf('fixed')).toHaveLength(16);
@@ -120,6 +138,7 @@ describe('npm run tune', () => {
     expect(r.out).toContain('16 candidates (fixed 16); successive halving, eta 3: 16 x 2, 6 x 6, 3 x 18 seeds; 92 runs; seeds 1..18');
     expect(r.out).toMatch(/^best: fixed delay_ms=\d+ after_lost_slot=(now|backoff): mean [\d.]+ ± [\d.]+ ms over 18 seeds$/m);
     expect(r.out).toMatch(/^ {2}vs the defaults \(fixed delay_ms=2 after_lost_slot=now\), paired: /m);
+    expect(r.out).toMatch(/^ {2}vs the runner-up \(fixed delay_ms=\d+ after_lost_slot=(now|backoff), the best setting that behaves differently\), paired: [+-][\d.]+ ± [\d.]+ ms over 18 seeds: /m);
     expect(r.out).toMatch(/^fresh seeds 1000001\.\.1000006 \(not tuned on\), winner vs defaults: /m);
     const summary = JSON.parse(r.out.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
     expect(summary).toMatchObject({ objective: 'mean', metric: 'latency_ms_mean', tuned_seeds: 18, fresh_seeds: 6, runs: 92 + 18 + 12 });

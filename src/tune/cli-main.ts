@@ -28,7 +28,7 @@ import { meanCi95, pairedDifference, round3, type Interval } from '../report/sta
 import { checkSpec, PARAM_HELP, parseRunSpec, type RunSpec } from '../sim/flags.js';
 import { runSeeds, THREADS_MAX, type Task } from '../sim/pool.js';
 import { defaultThreads } from '../sim/sweep-run.js';
-import { planHalving, score, successiveHalving, type ArmResult, type HalvingPlan } from './halving.js';
+import { planHalving, rank, score, successiveHalving, type ArmResult, type HalvingPlan } from './halving.js';
 import { landscapeSvg } from './landscape.js';
 import { objectiveOf, type Objective } from './objective.js';
 import { TUNABLE, candidateFlags, candidateLabel, candidatesOf, defaultsOf, specOf, type Candidate } from './space.js';
@@ -189,6 +189,22 @@ function candidateRows(arms: ReadonlyArray<ArmResult<Candidate>>, o: Objective):
   });
 }
 
+/**
+ * The runner-up: the best setting whose runs differ from the winner's, from
+ * the last round any such setting reached (several grid points can be one
+ * behaviour, e.g. a cap the delays never reach); and the winner's twins.
+ */
+export function runnerUpOf(arms: ReadonlyArray<ArmResult<Candidate>>, winner: ArmResult<Candidate>, higherIsBetter: boolean): { runnerUp: ArmResult<Candidate> | null; twins: Array<ArmResult<Candidate>> } {
+  const twin = (a: ArmResult<Candidate>): boolean => a.values.every((v, i) => Object.is(v, winner.values[i]));
+  const others = arms.filter((a) => a !== winner);
+  const twins = others.filter(twin);
+  const differing = others.filter((a) => !twin(a));
+  const last = Math.max(-1, ...differing.map((a) => a.round));
+  const reached = differing.filter((a) => a.round === last);
+  const seeds = Math.min(...reached.map((a) => a.values.length));
+  return { runnerUp: rank(reached, seeds, higherIsBetter)[0] ?? null, twins };
+}
+
 async function run(plan: TunePlan, io: Io): Promise<number> {
   const o = plan.objective;
   const h = plan.halving;
@@ -204,14 +220,15 @@ async function run(plan: TunePlan, io: Io): Promise<number> {
     io.out(`  round ${k + 1}/${h.rounds.length} (${round3((now - tRound) / 1000)} s): ${ranked.length} on ${seeds} seeds; best ${top === undefined ? '-' : `${candidateLabel(top.arm)}: ${describe(top, seeds, o)}`}\n`);
     tRound = now;
   });
-  const [winner, runnerUp] = result.ranking;
-  if (winner === undefined || runnerUp === undefined) throw new Error('the search ended with fewer than two candidates');
+  const winner = result.ranking[0];
+  if (winner === undefined) throw new Error('the search ended with no candidate');
+  const { runnerUp, twins } = runnerUpOf(result.arms, winner, o.higherIsBetter);
   // The defaults of the winner's policy, on the seeds the winner ran (common random numbers).
   const dfltArm = defaultsOf(winner.arm.policy);
   const [dfltValues] = await evaluator(plan, plan.seed0)([dfltArm], 0, lastSeeds);
   const dflt: ArmResult<Candidate> = { arm: dfltArm, values: dfltValues ?? [], round: h.rounds.length - 1 };
   const vsDefaults = paired(dflt.values, winner.values);
-  const vsRunnerUp = paired(runnerUp.values, winner.values);
+  const vsRunnerUp = runnerUp === null ? null : paired(runnerUp.values, winner.values.slice(0, runnerUp.values.length));
   const freshSeed0 = plan.seed0 + FRESH_OFFSET;
   const [freshDefaults, freshWinner] = await evaluator(plan, freshSeed0)([dflt.arm, winner.arm], 0, plan.fresh);
   const vsFresh = paired(freshDefaults ?? [], freshWinner ?? []);
@@ -229,14 +246,17 @@ async function run(plan: TunePlan, io: Io): Promise<number> {
   writeFileSync(join(dir, 'landscape.svg'), landscapeSvg(result.arms, firstSeeds, o.metric, o.higherIsBetter));
   const reproduce = `npm run sim -- ${plan.baseFlags} ${candidateFlags(winner.arm, flagOf)} --seed ${freshSeed0} --seeds ${plan.fresh}`;
   const summary = {
-    objective: o.name, metric: o.metric, winner: candidateLabel(winner.arm), winner_params: winner.arm.params, runner_up: candidateLabel(runnerUp.arm),
+    objective: o.name, metric: o.metric, winner: candidateLabel(winner.arm), winner_params: winner.arm.params, runner_up: runnerUp === null ? null : candidateLabel(runnerUp.arm), same_runs_as_winner: twins.map((t) => candidateLabel(t.arm)),
     defaults: candidateLabel(dflt.arm), tuned_seeds: lastSeeds, vs_defaults: vsDefaults, vs_runner_up: vsRunnerUp, fresh_seeds: plan.fresh,
     vs_defaults_fresh: vsFresh, still_wins: stillWins, runs: h.cost + lastSeeds + 2 * plan.fresh, elapsed_s: round3(elapsed_s), dir, reproduce,
   };
   writeFileSync(join(dir, 'tune.json'), JSON.stringify(summary, null, 2));
   io.out(`best: ${candidateLabel(winner.arm)}: ${describe(winner, lastSeeds, o)}\n`);
   io.out(`  vs the defaults (${candidateLabel(dflt.arm)}), paired: ${verdict(vsDefaults, o, 'the defaults')}\n`);
-  io.out(`  vs the runner-up (${candidateLabel(runnerUp.arm)}), paired: ${verdict(vsRunnerUp, o, 'the runner-up')}\n`);
+  if (twins.length > 0) io.out(`  ${twins.length} other setting${twins.length === 1 ? '' : 's'} made the very same runs on every seed they ran (e.g. ${candidateLabel((twins[0] as ArmResult<Candidate>).arm)}): one behaviour, several spellings\n`);
+  io.out(runnerUp === null || vsRunnerUp === null
+    ? '  no runner-up: every other setting made the same runs\n'
+    : `  vs the runner-up (${candidateLabel(runnerUp.arm)}, the best setting that behaves differently), paired: ${verdict(vsRunnerUp, o, 'the runner-up')}\n`);
   io.out(`fresh seeds ${freshSeed0}..${freshSeed0 + plan.fresh - 1} (not tuned on), winner vs defaults: ${verdict(vsFresh, o, 'the defaults')}: ${stillWins ? 'it still wins' : 'it does NOT win on fresh seeds'}\n`);
   io.out(`  replay: ${reproduce}\n`);
   io.out(`${h.cost + lastSeeds + 2 * plan.fresh} runs (the search ${h.cost}, the defaults on its last seeds ${lastSeeds}, fresh seeds ${2 * plan.fresh}) in ${round3(elapsed_s)} s on ${plan.threads} threads; landscape ${join(dir, 'landscape.svg')}, every candidate in ${join(dir, 'candidates.csv')}\n`);

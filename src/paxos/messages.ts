@@ -24,6 +24,7 @@ export const MsgType = {
   LeaseGrant: 10,
   LearnRequest: 11,
   Commit: 12,
+  Submit: 13,
 } as const;
 export type MsgType = (typeof MsgType)[keyof typeof MsgType];
 
@@ -115,6 +116,17 @@ export interface Commit {
   to: Slot;
 }
 
+/**
+ * "Propose this client command yourself": a replica hands a command to a peer
+ * as if a client had given it there (the benchmark funnels non-conflicting
+ * proposals through one replica with it). Unlike Forward, which only a node
+ * that trusts itself as leader takes, the receiver always proposes it.
+ */
+export interface Submit {
+  t: typeof MsgType.Submit;
+  value: Value;
+}
+
 export type Message =
   | Prepare
   | PromiseMsg
@@ -127,7 +139,8 @@ export type Message =
   | LeaseRequest
   | LeaseGrant
   | LearnRequest
-  | Commit;
+  | Commit
+  | Submit;
 
 export interface Envelope {
   from: NodeId;

@@ -52,6 +52,8 @@ export interface GlobalOptions {
   out: string;
   json: boolean;
   decisions: string | null;
+  /** Draw a short real run's ballot timeline into this SVG instead of benchmarking (bench/timeline.ts). */
+  timeline: string | null;
   compare_inline: boolean;
   sweep: Array<{ key: string; values: string[] }>;
   /** Runs per configuration, interleaved across configurations (ABAB). */
@@ -181,7 +183,7 @@ export const RUN_OPTIONS = {
 export type RunKey = keyof typeof RUN_OPTIONS;
 const RUN_KEYS = Object.keys(RUN_OPTIONS) as RunKey[];
 const FLAGS = ['json', 'compare-inline', 'quiet', 'help'] as const;
-const GLOBAL_VALUED = ['out', 'decisions', 'sweep', 'repeat'] as const;
+const GLOBAL_VALUED = ['out', 'decisions', 'timeline', 'sweep', 'repeat'] as const;
 
 function isRunKey(k: string): k is RunKey {
   return Object.hasOwn(RUN_OPTIONS, k);
@@ -210,7 +212,7 @@ export interface ParsedArgs {
 /** Parses argv (without node and script). Throws OptionError with a one-line reason. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const raw = new Map<RunKey, string>();
-  const global: GlobalOptions = { out: 'results', json: false, decisions: null, compare_inline: false, sweep: [], repeat: 1, quiet: false, help: false };
+  const global: GlobalOptions = { out: 'results', json: false, decisions: null, timeline: null, compare_inline: false, sweep: [], repeat: 1, quiet: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '-h') {
@@ -243,6 +245,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     setOption(global, raw, name, value);
   }
   if (global.help) return { global, runs: [], labels: [] };
+  if (global.timeline !== null && (global.sweep.length > 0 || global.repeat > 1)) throw new OptionError('--timeline draws one short run: drop --sweep and --repeat');
   const combos = crossProduct(global.sweep);
   if (combos.length * global.repeat > 1000) throw new OptionError(`--sweep and --repeat give ${combos.length * global.repeat} runs (at most 1000)`);
   const runs: RunOptions[] = [];
@@ -263,6 +266,9 @@ function setOption(global: GlobalOptions, raw: Map<RunKey, string>, name: string
   } else if (name === 'decisions') {
     if (value === '') throw new OptionError('--decisions needs a file name');
     global.decisions = value;
+  } else if (name === 'timeline') {
+    if (!value.endsWith('.svg')) throw new OptionError(`--timeline must name an .svg file, got '${value}'`);
+    global.timeline = value;
   } else if (name === 'repeat') {
     global.repeat = int(1, 100)(value, 'repeat') as number;
   } else if (name === 'sweep') {
@@ -370,6 +376,7 @@ export function helpText(): string {
   lines.push(`                           and plots show median, min-max and a 95% CI; a verdict between two needs N >= ${MIN_RUNS_FOR_VERDICT}`);
   lines.push('  --json                   print a JSON summary (an array with --sweep or --repeat) as the last stdout line');
   lines.push('  --decisions FILE         one JSON line per decision per replica (FILE.<run> per run with several runs)');
+  lines.push('  --timeline FILE.svg      instead of benchmarking: a short real run (workers, each of --proposers proposing one value at once) drawn as a ballot timeline');
   lines.push('  --sweep key=a,b,c        run the cross product of values (repeatable)');
   lines.push('  --compare-inline         also run each threads run inline and report the speed-up');
   lines.push('  --quiet                  no progress line per run on stderr');

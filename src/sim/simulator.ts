@@ -19,8 +19,8 @@
 import { decode, encode, type Wire } from '../paxos/codec.js';
 import type { NodeId } from '../paxos/ballot.js';
 import { majority } from '../paxos/quorum.js';
-import type { Message, Value } from '../paxos/messages.js';
-import { Replica, type Decision, type PlantedBugs, type ReplicaStats } from '../paxos/replica.js';
+import { MsgType, type Message, type Value } from '../paxos/messages.js';
+import { Replica, type Decision, type PlantedBugs, type Ready, type ReplicaStats } from '../paxos/replica.js';
 import { applyReady, type ReadySink } from '../paxos/ready.js';
 import { commandsOf, isBatch } from '../paxos/batch.js';
 import { STAT_KEYS, emptyStats } from '../paxos/node.js';
@@ -29,6 +29,7 @@ import type { PersistRecord } from '../paxos/storage-records.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
 import { SeededRandom } from '../base/random.js';
 import { SafetyChecker, type Violation } from '../verify/invariants.js';
+import type { BallotRecorder } from '../report/ballot-timeline.js';
 import { CALM, drawFaultPlan, type FaultPlan } from './faults.js';
 import { latencyP99, type LatencyModel } from './latency.js';
 import { ContentionMeter, type RunMetrics } from './metrics.js';
@@ -36,15 +37,15 @@ import { checkLinks, Network, type LinkOverride } from './network.js';
 import { Timeline } from './timeline.js';
 import { DEFAULT_WORKLOAD, Workload, checkWorkload, clientOf, type WorkloadSpec } from './workload.js';
 
-/** What a proposer does with its value after another value wins its slot. */
-export const AFTER_LOSS = ['move', 'backoff'] as const;
-export type AfterLoss = (typeof AFTER_LOSS)[number];
-
 export interface SimConfig {
   seed: number;
-  /** Acceptors (nodes 0 .. replicas-1); every replica also proposes and learns. */
+  /** Acceptors: nodes 0 .. replicas-1 vote (and propose and learn). */
   replicas: number;
-  /** How many nodes receive client proposals (nodes 0 .. proposers-1). */
+  /**
+   * How many nodes receive client proposals (nodes 0 .. proposers-1). Above
+   * `replicas`, nodes replicas .. proposers-1 are proposer-only: they propose
+   * and learn but never vote, and never lead under leader and lease.
+   */
   proposers: number;
   policy: PolicySpec;
   /** Shorthand for workload.proposalsPerProposer (default 5). */
@@ -64,8 +65,6 @@ export interface SimConfig {
   processing_ms?: number;
   /** Cut `node` off from every other node at `at_ms` until faults stop (failover timing). */
   isolate?: { node: NodeId; at_ms: number } | null;
-  /** After losing a slot: move to the next free slot at once (this core), or back off first (needs the core's mode). */
-  afterLoss?: AfterLoss;
   /** Max |clock rate| for swarm plans (default 0.02, i.e. 2%). */
   maxClockRate?: number;
   /** An attempt without a quorum this long has failed; default autoAttemptTimeout_ms. */
@@ -83,6 +82,8 @@ export interface SimConfig {
   livelockThreshold_ms?: number;
   /** Stable-leader policies: commands per slot (default 1: no batching). */
   batchMax?: number;
+  /** Records the ballot timeline of the run (sends, deliveries, decisions in virtual ms). Not plain data: in-process runs only. */
+  timeline?: BallotRecorder;
 }
 
 export interface SimResult {
@@ -104,6 +105,8 @@ export interface SimResult {
   malformedDropped: number;
   livelockEpisodes: number;
   metrics: RunMetrics;
+  /** Messages sent by proposer-only nodes (ids >= replicas): Prepares, and Promises plus Accepteds (votes: must be 0). */
+  proposerOnlySent: { prepares: number; votes: number };
   plan: FaultPlan;
   stats: ReplicaStats;
   trace: string[];
@@ -143,20 +146,26 @@ function addStats(into: ReplicaStats, from: ReplicaStats): void {
 export function checkConfig(cfg: SimConfig): void {
   if (!Number.isInteger(cfg.replicas) || cfg.replicas < 1) throw new RangeError(`replicas must be a positive integer, got ${cfg.replicas}`);
   if (!Number.isInteger(cfg.proposers) || cfg.proposers < 1) throw new RangeError(`proposers must be a positive integer, got ${cfg.proposers}`);
-  if (cfg.proposers > cfg.replicas) {
-    throw new RangeError(`proposers (${cfg.proposers}) above replicas (${cfg.replicas}) needs proposer-only nodes, which this core does not have yet`);
-  }
-  if ((cfg.afterLoss ?? 'move') === 'backoff') throw new RangeError("after-loss 'backoff' (back off, then the next free slot) needs the core's proposer mode, not in this core yet");
+  if (nodesOf(cfg) > MAX_SIM_NODES) throw new RangeError(`the simulator runs at most ${MAX_SIM_NODES} nodes, got ${nodesOf(cfg)}`);
   checkWorkload(workloadOf(cfg));
   if ((cfg.links ?? []).length > 0 && (cfg.latency ?? null) === null) throw new RangeError('link overrides need a --latency model to override');
-  checkLinks(cfg.links ?? [], cfg.replicas);
+  const n = nodesOf(cfg);
+  checkLinks(cfg.links ?? [], n);
   const iso = cfg.isolate ?? null;
-  if (iso !== null && (iso.node < 0 || iso.node >= cfg.replicas)) throw new RangeError(`isolate names node ${iso.node}, but nodes are 0..${cfg.replicas - 1}`);
+  if (iso !== null && (iso.node < 0 || iso.node >= n)) throw new RangeError(`isolate names node ${iso.node}, but nodes are 0..${n - 1}`);
   const faultPhase_ms = cfg.faultPhase_ms ?? 500;
   if (iso !== null && iso.at_ms >= faultPhase_ms) {
     throw new RangeError(`isolate at ${iso.at_ms} ms is not before the fault phase ends (${faultPhase_ms} ms): the cut would never heal`);
   }
   if (!((cfg.processing_ms ?? 0) >= 0)) throw new RangeError(`processing time must be >= 0, got ${String(cfg.processing_ms)}`);
+}
+
+/** The simulator's bound on nodes (acceptors and proposer-only nodes together). */
+export const MAX_SIM_NODES = 1024;
+
+/** Nodes in a run: the acceptors, plus proposer-only nodes when there are more proposers than acceptors. */
+export function nodesOf(cfg: Pick<SimConfig, 'replicas' | 'proposers'>): number {
+  return Math.max(cfg.replicas, cfg.proposers);
 }
 
 /**
@@ -209,6 +218,9 @@ class Simulation {
   private readonly sinks: ReadySink[] = [];
   private readonly trace: string[] = [];
   private readonly traceTail: number;
+  private readonly acceptors: number;
+  /** Promises and Accepteds sent by proposer-only nodes (must stay 0), and the Prepares they sent. */
+  private readonly proposerOnlySent = { prepares: 0, votes: 0 };
   private now = 0;
   private healed = false;
   private hash = 0x811c9dc5;
@@ -237,7 +249,8 @@ class Simulation {
     this.attemptTimeout_ms = cfg.attemptTimeout_ms ?? autoAttemptTimeout_ms(cfg);
     this.traceTail = cfg.traceTail ?? 0;
     this.leases = cfg.policy.name === 'lease';
-    const n = cfg.replicas;
+    const n = nodesOf(cfg);
+    this.acceptors = cfg.replicas;
     const faults = cfg.faults ?? 'swarm';
     this.plan =
       faults === 'swarm'
@@ -250,8 +263,8 @@ class Simulation {
     this.healAt_ms = healNow ? 0 : this.faultPhase_ms;
     const latency = cfg.latency ?? null;
     this.network = latency === null ? null : new Network(n, latency, cfg.links ?? [], new SeededRandom(streamSeed(cfg.seed, 1)));
-    this.checker = new SafetyChecker(n, { checkPersistence: cfg.checkPersistence ?? true });
-    this.meter = new ContentionMeter(n, majority(n));
+    this.checker = new SafetyChecker(n, { checkPersistence: cfg.checkPersistence ?? true, acceptors: this.acceptors });
+    this.meter = new ContentionMeter(n, majority(this.acceptors));
     this.blocked = Array.from({ length: n }, () => new Array<boolean>(n).fill(false));
     this.nodes = Array.from({ length: n }, (_, id) => ({
       replica: null, records: [], rate: this.plan.clockRates[id] ?? 0, timerAt: Number.POSITIVE_INFINITY, timerLocal: 0,
@@ -288,7 +301,7 @@ class Simulation {
     const sn = this.node(id);
     sn.replica = Replica.start(
       {
-        id, nodes: this.cfg.replicas, policy: createPolicy(this.cfg.policy), random: this.rng.fork().asFunction(),
+        id, nodes: this.nodes.length, acceptors: this.acceptors, policy: createPolicy(this.cfg.policy), random: this.rng.fork().asFunction(),
         attemptTimeout_ms: this.attemptTimeout_ms, sync_ms: 50, retainDecided: this.cfg.retainDecided ?? 1 << 30, batchMax: this.cfg.batchMax ?? 1, bugs: this.cfg.bugs ?? {},
       },
       this.local(id),
@@ -338,6 +351,7 @@ class Simulation {
       malformedDropped: this.malformed,
       livelockEpisodes: this.livelockEpisodes,
       metrics: this.meter.finish(this.livelockEpisodes),
+      proposerOnlySent: { ...this.proposerOnlySent },
       plan: this.plan,
       stats: this.stats,
       trace: this.trace,
@@ -445,6 +459,7 @@ class Simulation {
     }
     this.mix(msg.t);
     this.note(() => `n${from}->n${to} ${JSON.stringify(wire)}`);
+    this.cfg.timeline?.received(this.now, from, to, msg);
     r.receive(from, msg, this.local(to));
     this.afterStep(to);
   }
@@ -506,9 +521,18 @@ class Simulation {
     r.endTurn(this.local(id));
     const ready = r.takeReady();
     applyReady(id, ready, this.sinks[id] ?? this.sinkFor(id, sn));
+    if (id >= this.acceptors) this.countProposerOnly(ready);
     this.meter.stepped(id, ready, this.now);
     this.meter.settle(id, { attemptIn: (slot) => attemptIn(r, slot), leadership: leadership(r) });
     this.armTimer(id, sn, r);
+  }
+
+  private countProposerOnly(ready: Ready): void {
+    for (const o of ready.messages) {
+      const t = o.msg.t;
+      if (t === MsgType.Prepare) this.proposerOnlySent.prepares++;
+      else if (t === MsgType.Promise || t === MsgType.Accepted) this.proposerOnlySent.votes++;
+    }
   }
 
   private armTimer(id: NodeId, sn: SimNode, r: Replica): void {
@@ -531,9 +555,13 @@ class Simulation {
           this.checker.persisted(id, rec);
         }
       },
-      observe: (_to, msg) => this.checker.sent(id, msg),
+      observe: (to, msg) => {
+        this.checker.sent(id, msg);
+        this.cfg.timeline?.sent(this.now, id, to, msg);
+      },
       send: (to, msg) => this.transmit(id, to, msg),
       decided: (decisions) => {
+        this.cfg.timeline?.learned(this.now, id, decisions);
         for (const d of decisions) this.decided(id, sn, d);
       },
     };
@@ -565,6 +593,7 @@ class Simulation {
     const wire = encode(msg);
     const back = decode(wire);
     if (typeof back === 'string') throw new Error(`the codec cannot read what it wrote: ${back}`);
+    this.cfg.timeline?.sameMessage(back, msg);
     this.lastSent = { sent: msg, wire, msg: back };
     return this.lastSent;
   }

@@ -10,7 +10,7 @@
  * (pending, instances, forwarded) keep insertion order; the others are sorted.
  */
 import type { Ballot, NodeId } from './ballot.js';
-import { phaseName, type Instance } from './instance.js';
+import { Phase, phaseName, type Instance } from './instance.js';
 import type { StableLeader } from './leader.js';
 import type { Slot } from './messages.js';
 import type { PerSlotProposer } from './proposer.js';
@@ -110,6 +110,12 @@ function instancesOf(r: Replica): Map<Slot, Instance> {
 export function attemptIn(r: Replica, slot: Slot): { ballot: Ballot; ballots: number; phase: 'backoff' | 'prepare' | 'accept' } | null {
   const inst = instancesOf(r).get(slot);
   return inst === undefined ? null : { ballot: inst.ballot, ballots: inst.ballots, phase: phaseName(inst.phase) };
+}
+
+/** The ballot of the proposer's attempt in `slot` if it is in phase 1 there, else -1 (no object made: the simulator asks per step). */
+export function preparingBallot(r: Replica, slot: Slot): Ballot {
+  const inst = instancesOf(r).get(slot);
+  return inst !== undefined && inst.phase === Phase.Prepare ? inst.ballot : -1;
 }
 
 /** Stable-leader state ('idle' in per-slot mode). */

@@ -24,7 +24,8 @@ import { Replica, type Decision, type PlantedBugs, type Ready, type ReplicaStats
 import { applyReady, type ReadySink } from '../paxos/ready.js';
 import { commandsOf, isBatch } from '../paxos/batch.js';
 import { STAT_KEYS, emptyStats } from '../paxos/node.js';
-import { attemptIn, leadership } from '../paxos/introspect.js';
+import { leadership, preparingBallot } from '../paxos/introspect.js';
+import type { ProposerView } from './duels.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
 import { SeededRandom } from '../base/random.js';
@@ -216,6 +217,8 @@ class Simulation {
   private readonly stats = emptyStats();
   /** One sink per node, made once (a step applies thousands of Readies). */
   private readonly sinks: ReadySink[] = [];
+  /** One proposer view per node for the duel tracker, made once; it reads the node's current replica. */
+  private readonly views: ProposerView[] = [];
   private readonly trace: string[] = [];
   private readonly traceTail: number;
   private readonly acceptors: number;
@@ -271,6 +274,7 @@ class Simulation {
       owed: new Set<Value>(), crashes: 0, busyUntil: 0,
     }));
     this.nodes.forEach((sn, id) => this.sinks.push(this.sinkFor(id, sn)));
+    this.nodes.forEach((sn) => this.views.push(viewOf(sn)));
     for (let id = 0; id < n; id++) this.boot(id);
     this.workload = new Workload(spec, cfg.proposers, new SeededRandom(streamSeed(cfg.seed, 2)), {
       propose: (at, node, value) => {
@@ -523,7 +527,7 @@ class Simulation {
     applyReady(id, ready, this.sinks[id] ?? this.sinkFor(id, sn));
     if (id >= this.acceptors) this.countProposerOnly(ready);
     this.meter.stepped(id, ready, this.now);
-    this.meter.settle(id, { attemptIn: (slot) => attemptIn(r, slot), leadership: leadership(r) });
+    this.meter.settle(id, this.views[id] as ProposerView);
     this.armTimer(id, sn, r);
   }
 
@@ -649,4 +653,14 @@ class Simulation {
       holder = id;
     }
   }
+}
+
+/** The duel tracker's view of a node's proposer (the node's replica changes on a restart: read it each time). */
+function viewOf(sn: SimNode): ProposerView {
+  return {
+    preparingBallot: (slot) => (sn.replica === null ? -1 : preparingBallot(sn.replica, slot)),
+    get leadership() {
+      return sn.replica === null ? 'idle' : leadership(sn.replica);
+    },
+  };
 }

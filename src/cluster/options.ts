@@ -7,6 +7,7 @@ import type { ReplicaTuning } from '../runtime/host.js';
 import { checkWritableDir } from '../storage/index.js';
 import type { FsyncMode, StorageFault, StorageSpec } from '../storage/storage.js';
 import type { FaultSpec } from '../runtime/fault-transport.js';
+import { stateMachineHref } from '../runtime/state-machine.js';
 
 export interface ClusterOptions {
   /** Number of replicas, 1..65536 (the ballot encoding's node ids). */
@@ -52,6 +53,15 @@ export interface ClusterOptions {
    * once, in order, on every replica.
    */
   batch?: { max: number; delay_us?: number };
+  /**
+   * A state machine inside every replica: the URL (or path) of a module
+   * exporting `createStateMachine()` (or a default factory) that returns
+   * `{ apply(command), query(q) }` (src/runtime/state-machine.ts says what
+   * each must promise). Then propose() takes any JSON value as the command and
+   * resolves with its result, and read() queries it. Absent: values are
+   * opaque strings, as before.
+   */
+  stateMachine?: URL | string;
 }
 
 export interface ResolvedOptions {
@@ -69,6 +79,8 @@ export interface ResolvedOptions {
   observe: boolean;
   faults: FaultSpec | null;
   decisionsDir: string | undefined;
+  /** The state machine module's file: URL, or undefined. */
+  stateMachine: string | undefined;
 }
 
 /** The longest payload propose() accepts (room left for the request id). */
@@ -121,6 +133,7 @@ export function resolveOptions(o: ClusterOptions): ResolvedOptions {
     observe: o.observe ?? true,
     faults: resolveFaults(o.faults, runtime),
     decisionsDir: decisionsDir(o.decisionsDir),
+    stateMachine: o.stateMachine === undefined ? undefined : stateMachineHref(o.stateMachine),
   };
 }
 

@@ -38,6 +38,9 @@ export interface RunOptions extends WorkloadKnobs {
   duration_ms: number;
   warmup_ms: number;
   runtime: Runtime;
+  /** Commands per slot a stable leader packs (1: none), and how long a partial batch may wait. */
+  batch_max: number;
+  batch_delay_us: number;
   /** Chaos mode (src/chaos): link faults and the nemesis schedule; null when no fault flag is set. */
   faults: { spec: FaultSpec; nemesis: NemesisOptions } | null;
   /** Every option as its results.csv column (RUN_OPTIONS' `column`); null where the run ignores it. */
@@ -139,6 +142,14 @@ export const RUN_OPTIONS = {
   'lease-ms': param('lease_ms', ms(0.001), 'lease: grant length'),
   'drift-ms': param('drift_ms', ms(0), 'lease: clock drift bound'),
   window: param('window', int(1, 65_536), 'slots in flight per proposer (leader: phase-2 window)'),
+  'batch-max': {
+    default: '1', parse: int(1, 65_536), help: 'leader, lease: client commands packed into one slot (1: no batching)', column: 'batch_max',
+    inert: (v) => (v.policy === 'leader' || v.policy === 'lease' ? null : 'only a stable leader (leader, lease) batches'),
+  },
+  'batch-delay-us': {
+    default: '0', parse: num(0, 10_000_000), help: 'leader, lease: how long a partial batch may wait to fill', column: 'batch_delay_us',
+    inert: (v) => ((v['batch-max'] as number) > 1 ? null : 'only --batch-max above 1 batches'),
+  },
   'after-lost-slot': param('after_lost_slot', oneOf(AFTER_LOST_SLOT), 'fixed, exponential: after another value wins the slot, try the next slot now or back off first'),
   duration: { default: '10s', parse: duration(100), help: 'measured time per run', column: 'duration_ms' },
   warmup: { default: '2s', parse: duration(0), help: 'time before measuring', column: 'warmup_ms' },
@@ -322,6 +333,7 @@ function toRunOptions(values: Map<RunKey, string>, given: ReadonlySet<RunKey>): 
     rate_per_s: n('rate'), conflict_pct: n('conflict'), value_bytes: n('value-bytes'), policy,
     duration_ms: n('duration'), warmup_ms: n('warmup'), seed: n('seed'), runtime: RUNTIME_ALIASES[s('runtime')] ?? 'threads',
     apply_cost_us: n('apply-cost-us'), livelock_threshold_ms: n('livelock-ms'),
+    batch_max: n('batch-max'), batch_delay_us: n('batch-delay-us'),
     faults: faultOptions(v), config: configRow(v, inert),
   };
 }

@@ -52,6 +52,7 @@ export async function runOnce(opts: RunOptions, runtime: Runtime, ctx: RunContex
     ...(ctx.decisions === null ? {} : { decisionsDir: ctx.scratch }),
     // The proposers' closed loops and the forwarded share all queue at one replica at most.
     tuning: { maxPending: Math.max(4096, 2 * opts.proposers * opts.outstanding) },
+    ...(opts.batch_max > 1 ? { batch: { max: opts.batch_max, delay_us: opts.batch_delay_us } } : {}),
     // Chaos flags: the seeded fault layer on every replica's mesh (absent: no layer at all).
     ...(opts.faults === null ? {} : { faults: opts.faults.spec }),
   });

@@ -14,7 +14,7 @@ import { percentile, round3 } from '../src/report/stats.js';
 
 /** Every metric column of the bench, in results.csv order. */
 export const BENCH_METRICS = [
-  'decisions_per_s', 'decisions', 'decisions_per_s_window_min', 'decisions_per_s_window_p50', 'decisions_per_s_window_max',
+  'decisions_per_s', 'decisions', 'commands_per_s', 'commands_per_decision', 'decisions_per_s_window_min', 'decisions_per_s_window_p50', 'decisions_per_s_window_max',
   'latency_us_p50', 'latency_us_p90', 'latency_us_p99', 'latency_us_p999', 'latency_us_max', 'latency_us_mean',
   'attempts_per_proposal', 'attempts_per_proposal_p99',
   'rejections_per_decision', 'messages_per_decision', 'bytes_per_decision', 'fsyncs_per_decision', 'cpu_us_per_decision',
@@ -109,6 +109,8 @@ export function summarize(run: RawRun, label: string, repeat: number, limit: Lim
   const inlineDps = inline === null ? null : (inline.metrics[0]?.decisions ?? 0) / (inline.measured_ms / 1000);
   const metrics: Metrics = {
     decisions_per_s: round3(dps), decisions,
+    // Slots count decisions; a batching leader packs several commands into one.
+    commands_per_s: round3(r0.commands / seconds), commands_per_decision: perDecision(r0.commands),
     decisions_per_s_window_min: percentile(sortedWindows, 0) || 0, decisions_per_s_window_p50: percentile(sortedWindows, 50) || 0,
     decisions_per_s_window_max: percentile(sortedWindows, 100) || 0,
     latency_us_p50: pct(lat, 50), latency_us_p90: pct(lat, 90), latency_us_p99: pct(lat, 99), latency_us_p999: pct(lat, 99.9),

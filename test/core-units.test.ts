@@ -121,12 +121,12 @@ describe('acceptor', () => {
     const records = [];
     for (const [slot, b] of [[0, 3], [1, 4], [0, 7]] as const) {
       const p = a.prepare(slot, b, false);
-      if (p.ok) records.push(p.record);
+      if (p.ok === true) records.push(p.record);
       const acc = a.accept(slot, b, `v${b}`);
-      if (acc.ok) records.push(acc.record);
+      if (acc.ok === true) records.push(acc.record);
     }
     const open = a.prepare(0, 100, true);
-    if (open.ok) records.push(open.record);
+    if (open.ok === true) records.push(open.record);
     const b = new Acceptor();
     for (const r of records) b.apply(r);
     for (const slot of [0, 1, 5]) {

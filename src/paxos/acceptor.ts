@@ -10,18 +10,19 @@
 import { NO_BALLOT, type Ballot } from './ballot.js';
 import type { Slot, Value, Vote } from './messages.js';
 import type { PersistRecord } from './storage-records.js';
-
-interface SlotState {
-  promised: Ballot;
-  acceptedBallot: Ballot;
-  acceptedValue: Value;
-}
+import { SlotWindow } from './slot-window.js';
 
 export type PrepareResult =
   | { ok: true; votes: Vote[]; record: PersistRecord }
-  | { ok: false; promised: Ballot };
+  | { ok: false; promised: Ballot }
+  | { ok: 'full' };
 
-export type AcceptResult = { ok: true; record: PersistRecord } | { ok: false; promised: Ballot };
+/** `ok: false` with `promised`: rejected (a nack). `full`: the slot is beyond the window this acceptor holds (dropped, not a nack). */
+export type AcceptResult = { ok: true; record: PersistRecord } | { ok: false; promised: Ballot } | { ok: 'full' };
+
+// Columns of the slot window: the promise and the vote's ballot (numbers), the vote's value.
+const PROMISED = 0;
+const VOTED = 1;
 
 /** Test-only switches that plant known bugs, to prove the checkers can fail. */
 export interface AcceptorBugs {
@@ -31,40 +32,67 @@ export interface AcceptorBugs {
 
 export class Acceptor {
   private floor: Ballot = NO_BALLOT;
-  private readonly slots = new Map<Slot, SlotState>();
-  /** Slots below this were forgotten after they were decided; the caller must not route them here. */
-  private forgottenBelow: Slot = 0;
+  /** Per slot: promise, vote ballot and vote value, in a window of cells (no object per slot). */
+  private readonly slots = new SlotWindow<Value>(2, 1);
   /** The highest slot this acceptor ever voted in (-1: none): after a restart, evidence of slots that may be chosen. */
   private maxVoted: Slot = -1;
 
   constructor(private readonly bugs: AcceptorBugs = {}) {}
 
-  promisedIn(slot: Slot): Ballot {
-    const s = this.slots.get(slot);
-    return s === undefined || s.promised < this.floor ? this.floor : s.promised;
-  }
-
-  /** The highest ballot promised anywhere (the floor or any slot), for nacks of open prepares. */
-  private maxPromisedFrom(slot: Slot): Ballot {
-    let max = this.floor;
-    for (const [s, st] of this.slots) if (s >= slot && st.promised > max) max = st.promised;
-    return max;
-  }
-
   get highestVotedSlot(): Slot {
     return this.maxVoted;
   }
 
+  /** Slots below this were forgotten after they were decided; the caller must not route them here. */
+  get forgottenBelow(): Slot {
+    return this.slots.base;
+  }
+
+  /** True if this acceptor can hold state for `slot` (not forgotten, not beyond its window). */
+  holds(slot: Slot): boolean {
+    return this.slots.fits(slot);
+  }
+
+  promisedIn(slot: Slot): Ballot {
+    const c = this.slots.cellOf(slot);
+    const p = c < 0 ? NO_BALLOT : (this.slots.nums[PROMISED] as Float64Array)[c] as number;
+    return p < this.floor ? this.floor : p;
+  }
+
+  /** The highest ballot promised anywhere at or above `slot` (the floor or any slot), for nacks of open prepares. */
+  private maxPromisedFrom(slot: Slot): Ballot {
+    let max = this.floor;
+    const promised = this.slots.nums[PROMISED] as Float64Array;
+    for (const s of this.slots.slots()) {
+      const p = promised[this.slots.cellOf(s)] as number;
+      if (s >= slot && p > max) max = p;
+    }
+    return max;
+  }
+
   vote(slot: Slot): Vote | null {
-    const s = this.slots.get(slot);
-    return s === undefined || s.acceptedBallot === NO_BALLOT
-      ? null
-      : { slot, ballot: s.acceptedBallot, value: s.acceptedValue };
+    const c = this.slots.cellOf(slot);
+    if (c < 0) return null;
+    const ballot = (this.slots.nums[VOTED] as Float64Array)[c] as number;
+    return ballot === NO_BALLOT ? null : { slot, ballot, value: (this.slots.refs[0] as Value[])[c] as Value };
+  }
+
+  /** The ballot of our vote in `slot` (NO_BALLOT: none): the commit path's question, with no object made. */
+  votedBallot(slot: Slot): Ballot {
+    const c = this.slots.cellOf(slot);
+    return c < 0 ? NO_BALLOT : ((this.slots.nums[VOTED] as Float64Array)[c] as number);
+  }
+
+  /** The value of our vote in `slot` (call after votedBallot says there is one). */
+  votedValue(slot: Slot): Value {
+    const c = this.slots.cellOf(slot);
+    return c < 0 ? '' : ((this.slots.refs[0] as Value[])[c] as Value);
   }
 
   /** Phase 1b. A single-slot prepare needs ballot > promise in that slot; an open one, above every promise it covers. */
   prepare(slot: Slot, ballot: Ballot, open: boolean): PrepareResult {
     if (!open) {
+      if (!this.slots.fits(slot)) return { ok: 'full' };
       const promised = this.promisedIn(slot);
       if (ballot <= promised) return { ok: false, promised };
       const record: PersistRecord = { k: 'promise', slot, ballot };
@@ -77,15 +105,16 @@ export class Acceptor {
     const record: PersistRecord = { k: 'floor', ballot };
     this.apply(record);
     const votes: Vote[] = [];
-    for (const [s, st] of this.slots) {
-      if (s >= slot && st.acceptedBallot !== NO_BALLOT) votes.push({ slot: s, ballot: st.acceptedBallot, value: st.acceptedValue });
+    for (const s of this.slots.slots()) {
+      const v = s >= slot ? this.vote(s) : null;
+      if (v !== null) votes.push(v);
     }
-    votes.sort((a, b) => a.slot - b.slot);
     return { ok: true, votes, record };
   }
 
   /** Phase 2b: accept at or above the promise. */
   accept(slot: Slot, ballot: Ballot, value: Value): AcceptResult {
+    if (!this.slots.fits(slot)) return { ok: 'full' };
     const promised = this.promisedIn(slot);
     if (ballot < promised && !this.bugs.acceptBelowPromise) return { ok: false, promised };
     const record: PersistRecord = { k: 'accept', slot, ballot, value };
@@ -93,30 +122,27 @@ export class Acceptor {
     return { ok: true, record };
   }
 
-  /** Applies one record: used by prepare/accept and by recovery from storage. */
+  /** Applies one record: used by prepare/accept and by recovery from storage (trusted: no window bound). */
   apply(r: PersistRecord): void {
     switch (r.k) {
       case 'floor':
         if (r.ballot > this.floor) this.floor = r.ballot;
         return;
       case 'promise': {
-        if (r.slot < this.forgottenBelow) return;
-        const s = this.slots.get(r.slot);
-        if (s === undefined) this.slots.set(r.slot, { promised: r.ballot, acceptedBallot: NO_BALLOT, acceptedValue: '' });
-        else if (r.ballot > s.promised) s.promised = r.ballot;
+        const c = this.slots.claim(r.slot, true);
+        if (c < 0) return; // forgotten (decided)
+        const promised = this.slots.nums[PROMISED] as Float64Array;
+        if (r.ballot > (promised[c] as number)) promised[c] = r.ballot;
         return;
       }
       case 'accept': {
-        if (r.slot < this.forgottenBelow) return;
+        const c = this.slots.claim(r.slot, true);
+        if (c < 0) return;
         if (r.slot > this.maxVoted) this.maxVoted = r.slot;
-        const s = this.slots.get(r.slot);
-        if (s === undefined) {
-          this.slots.set(r.slot, { promised: r.ballot, acceptedBallot: r.ballot, acceptedValue: r.value });
-        } else {
-          if (r.ballot > s.promised) s.promised = r.ballot;
-          s.acceptedBallot = r.ballot;
-          s.acceptedValue = r.value;
-        }
+        const promised = this.slots.nums[PROMISED] as Float64Array;
+        if (r.ballot > (promised[c] as number)) promised[c] = r.ballot;
+        (this.slots.nums[VOTED] as Float64Array)[c] = r.ballot;
+        (this.slots.refs[0] as Value[])[c] = r.value;
         return;
       }
       case 'round':
@@ -130,14 +156,18 @@ export class Acceptor {
    * (it answers from its learned log instead), so no vote can be cast twice.
    */
   forgetBelow(slot: Slot): void {
-    if (slot <= this.forgottenBelow) return;
-    for (const s of this.slots.keys()) if (s < slot) this.slots.delete(s);
-    this.forgottenBelow = slot;
+    this.slots.dropBelow(slot);
   }
 
-  /** Model checking: canonical state. Slots sorted: no behaviour depends on the Map's order. */
+  /** Model checking: canonical state, slots in order (the same text as when this was a Map of slots). */
   fingerprint(): string {
-    const slots = [...this.slots].sort((a, b) => a[0] - b[0]);
-    return `${this.floor}|${this.forgottenBelow}|${this.maxVoted}|${slots.map(([s, st]) => `${s}:${st.promised}:${st.acceptedBallot}:${JSON.stringify(st.acceptedValue)}`).join(';')}`;
+    const promised = this.slots.nums[PROMISED] as Float64Array;
+    const voted = this.slots.nums[VOTED] as Float64Array;
+    const values = this.slots.refs[0] as Value[];
+    const cells = this.slots.slots().map((s) => {
+      const c = this.slots.cellOf(s);
+      return `${s}:${promised[c]}:${voted[c]}:${JSON.stringify(voted[c] === NO_BALLOT ? '' : values[c])}`;
+    });
+    return `${this.floor}|${this.slots.base}|${this.maxVoted}|${cells.join(';')}`;
   }
 }

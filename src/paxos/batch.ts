@@ -35,30 +35,55 @@ export function batchOverhead(count: number, maxLength: number): number {
 /**
  * The commands in a slot value: the value itself unless it is a batch; null
  * for a batch that does not parse (a corrupt value is never split into
- * made-up commands).
+ * made-up commands). The last answer is remembered: one decided batch is
+ * read by the leader, the applier and the benchmark's meter in turn (so the
+ * returned array is shared: callers must not change it).
  */
 export function commandsOf(v: Value): Value[] | null {
   if (!isBatch(v)) return [v];
+  if (v === memoValue) return memoCommands;
+  const commands = parseBatch(v);
+  memoValue = v;
+  memoCommands = commands;
+  return commands;
+}
+
+let memoValue: Value | null = null;
+let memoCommands: Value[] | null = null;
+
+const MARK = 1;
+const ZERO = 48;
+
+function parseBatch(v: Value): Value[] | null {
   let at = 1;
+  /** A decimal field up to the next mark (at most 9 digits), or -1. */
   const field = (): number => {
-    const end = v.indexOf(BATCH_MARK, at);
-    if (end < 0) return -1;
-    const text = v.slice(at, end);
-    at = end + 1;
-    return /^\d{1,9}$/.test(text) ? Number(text) : -1;
+    let n = 0;
+    let digits = 0;
+    for (; at < v.length; at++) {
+      const c = v.charCodeAt(at);
+      if (c === MARK) break;
+      const d = c - ZERO;
+      if (d < 0 || d > 9 || ++digits > 9) return -1;
+      n = n * 10 + d;
+    }
+    if (digits === 0 || at >= v.length) return -1;
+    at++; // the mark
+    return n;
   };
   const count = field();
   if (count < 2) return null;
-  const lengths: number[] = [];
+  const lengths: number[] = new Array<number>(count);
   for (let i = 0; i < count; i++) {
     const len = field();
     if (len < 0) return null;
-    lengths.push(len);
+    lengths[i] = len;
   }
-  const out: Value[] = [];
-  for (const len of lengths) {
+  const out: Value[] = new Array<Value>(count);
+  for (let i = 0; i < count; i++) {
+    const len = lengths[i] as number;
     if (at + len > v.length) return null;
-    out.push(v.slice(at, at + len));
+    out[i] = v.slice(at, at + len);
     at += len;
   }
   return at === v.length ? out : null;

@@ -20,7 +20,7 @@ import type { Replica } from './replica.js';
 export const FINGERPRINTED = {
   node: ['ballots', 'loopback'],
   ballots: ['round', 'highestSeen'],
-  sync: ['syncAt', 'lastLearnRequest_ms', 'syncPeer'],
+  sync: ['syncAt', 'lastLearnRequest_ms', 'syncPeer', 'behindAt'],
   perSlot: ['pending', 'deferred', 'instances', 'backoffPrevious_ms', 'holeSlot', 'holeSince_ms'],
   stableLeader: [
     'role', 'leadBallot', 'leadFailures', 'p1From', 'p1Covered', 'p1Promises', 'p1Votes', 'nextSlot', 'pending', 'instances',
@@ -57,7 +57,7 @@ function perSlotText(p: PerSlotProposer, r: Replica, now: number): string {
   const horizon = r.node.cfg.holeGrace_ms * (1 + r.id);
   const holeAge = st.holeSlot < 0 ? '-' : Number.isFinite(horizon) ? String(Math.max(st.holeSince_ms - now, -horizon)) : 'young';
   return [
-    JSON.stringify([...st.pending].map(([v, c]) => [v, c.ballots, c.failures])),
+    JSON.stringify([...st.pending.ordered()].map(([v, c]) => [v, c.ballots, c.failures])),
     JSON.stringify([...st.deferred].map(([v, d]) => [v, d.carry.ballots, d.carry.failures, d.at - now])),
     [...st.instances.values()].map((i) => instanceText(i, now)).join(';'),
     st.backoffPrevious_ms, st.holeSlot, holeAge,
@@ -100,6 +100,7 @@ export function fingerprint(r: Replica, now_ms: number): string {
     rel(r.sync.syncAt, now_ms),
     learnRequestAge(r, now_ms),
     r.sync.syncPeer,
+    r.sync.behindAt,
     node.loopback.length,
     roleText,
   ].join('#');

@@ -33,6 +33,7 @@ import { MsgType, NOOP, type Heartbeat, type LeaseGrant, type LeaseRequest, type
 import type { Node } from './node.js';
 import type { ElectionParams, FailureReason } from './policy.js';
 import { QuorumCounter } from './quorum.js';
+import { KeyedQueue } from './queue.js';
 import type { ProposerRole } from './role.js';
 import { commandsOf, encodeBatch } from './batch.js';
 import { MAX_VALUE_BYTES } from './codec.js';
@@ -56,7 +57,7 @@ export interface StableLeaderState {
   p1Promises: QuorumCounter;
   p1Votes: Map<Slot, Vote>;
   nextSlot: Slot;
-  pending: Map<Value, true>;
+  pending: KeyedQueue<Value, true>;
   instances: Map<Slot, Instance>;
   /** Values handed to the leader, with the time to re-route them if not decided by then. */
   forwarded: Map<Value, number>;
@@ -113,7 +114,7 @@ export class StableLeader implements ProposerRole {
     this.holder = lease === null ? null : new LeaseHolder(lease, cfg.quorum, cfg.bugs);
     this.state = {
       role: 'idle', leadBallot: NO_BALLOT, leadFailures: 0, p1From: 0, p1Covered: 0, p1Promises: new QuorumCounter(cfg.quorum),
-      p1Votes: new Map(), nextSlot: 0, pending: new Map(), instances: new Map(), forwarded: new Map(),
+      p1Votes: new Map(), nextSlot: 0, pending: new KeyedQueue(), instances: new Map(), forwarded: new Map(),
       commitFrom: 0, commitTo: 0, advertisedTo: 0, quorumDecided: new Set(), leaseWasValid: false,
       recoveredTo: 0, readSeq: 0, readIndex: -1, readAcks: new QuorumCounter(cfg.quorum), readWanted: false, batchSince: now,
       heartbeatAt: now, leadAt: Number.POSITIVE_INFINITY, leaseAt: Number.POSITIVE_INFINITY, forwardAt: Number.POSITIVE_INFINITY,
@@ -143,8 +144,8 @@ export class StableLeader implements ProposerRole {
     const leader = this.omega.leader(now);
     if (leader === this.node.id || leader < 0) return; // we will lead (or know no leader yet): keep the values
     const reroute = now + this.node.cfg.attemptTimeout_ms * 4;
-    for (const value of st.pending.keys()) {
-      st.pending.delete(value);
+    while (st.pending.size > 0) {
+      const [value] = st.pending.shift();
       st.forwarded.set(value, reroute);
       this.node.stats.forwarded++;
       this.node.send(leader, { t: MsgType.Forward, value });
@@ -172,10 +173,10 @@ export class StableLeader implements ProposerRole {
       const commands: Value[] = [];
       let bytes = 0;
       while (commands.length < batchMax && st.pending.size > 0) {
-        const next = st.pending.keys().next().value as Value;
+        const next = st.pending.peek() as Value;
         // The batch's value must stay within the codec's limit; one command alone always fits.
         if (commands.length > 0 && bytes + next.length + 16 > BATCH_BYTES_MAX) break;
-        st.pending.delete(next);
+        st.pending.shift();
         commands.push(next);
         bytes += next.length + 16;
       }
@@ -322,7 +323,8 @@ export class StableLeader implements ProposerRole {
       if (inst.own === value) ballots = inst.ballots;
       else if (inst.own !== null) this.requeue(inst.own);
     }
-    if (value !== NOOP) {
+    // Release every command of the value we still queue or forwarded (skipped when there is none: a follower).
+    if (value !== NOOP && (st.pending.size > 0 || st.forwarded.size > 0)) {
       for (const c of commandsOf(value) ?? [value]) {
         st.pending.delete(c);
         st.forwarded.delete(c);

@@ -5,34 +5,38 @@
  * and must never be voted on again (the replica guards that).
  */
 import type { Slot, Value } from './messages.js';
+import { SlotWindow } from './slot-window.js';
 
 export class Learner {
-  private readonly decided = new Map<Slot, Value>();
+  /** Decided values by slot, in a window of cells (no Map entry per slot); its base is the forgotten mark. */
+  private readonly decided = new SlotWindow<Value>(0, 1);
   private frontier: Slot = 0;
-  private forgotten: Slot = 0;
-  private maxSlot: Slot = -1;
 
   constructor(private readonly retain: number) {}
 
   get(slot: Slot): Value | undefined {
-    return this.decided.get(slot);
+    const c = this.decided.cellOf(slot);
+    return c < 0 ? undefined : (this.decided.refs[0] as Value[])[c];
   }
 
   has(slot: Slot): boolean {
-    return this.decided.has(slot);
+    return this.decided.cellOf(slot) >= 0;
   }
 
-  /** Records a decision. Returns false if the slot was already decided (same or, if safety broke, another value). */
+  /**
+   * Records a decision. Returns false if the slot was already decided (same
+   * or, if safety broke, another value), forgotten, or too far above the
+   * forgotten mark to hold (it is learned again later, from a peer).
+   */
   learn(slot: Slot, value: Value): boolean {
-    if (slot < this.forgotten || this.decided.has(slot)) return false;
-    this.decided.set(slot, value);
-    if (slot > this.maxSlot) this.maxSlot = slot;
-    while (this.decided.has(this.frontier)) this.frontier++;
-    if (this.frontier - this.forgotten > this.retain * 2) {
+    if (this.decided.cellOf(slot) >= 0) return false;
+    const c = this.decided.claim(slot);
+    if (c < 0) return false;
+    (this.decided.refs[0] as Value[])[c] = value;
+    while (this.decided.cellOf(this.frontier) >= 0) this.frontier++;
+    if (this.frontier - this.decided.base > this.retain * 2) {
       // Amortized: drop a batch of `retain` old slots at once.
-      const upTo = this.frontier - this.retain;
-      for (let s = this.forgotten; s < upTo; s++) this.decided.delete(s);
-      this.forgotten = upTo;
+      this.decided.dropBelow(this.frontier - this.retain);
     }
     return true;
   }
@@ -44,16 +48,17 @@ export class Learner {
 
   /** Slots below this were decided and then forgotten. */
   get forgottenBelow(): Slot {
-    return this.forgotten;
+    return this.decided.base;
   }
 
   get highestDecided(): Slot {
-    return this.maxSlot;
+    return this.decided.highest;
   }
 
-  /** Model checking: canonical state (decided slots sorted; only get/has read the Map). */
+  /** Model checking: canonical state (decided slots in order: the same text as when this was a Map). */
   fingerprint(): string {
-    const d = [...this.decided].sort((a, b) => a[0] - b[0]);
-    return `${this.frontier}|${this.forgotten}|${this.maxSlot}|${d.map(([s, v]) => `${s}:${JSON.stringify(v)}`).join(';')}`;
+    const values = this.decided.refs[0] as Value[];
+    const d = this.decided.slots().map((s) => `${s}:${JSON.stringify(values[this.decided.cellOf(s)])}`);
+    return `${this.frontier}|${this.decided.base}|${this.decided.highest}|${d.join(';')}`;
   }
 }

@@ -21,6 +21,7 @@ import { MsgType, NOOP, type Nack, type PromiseMsg, type Slot, type Value } from
 import type { Node } from './node.js';
 import type { FailureReason } from './policy.js';
 import type { ProposerRole } from './role.js';
+import { KeyedQueue } from './queue.js';
 
 /** What a value carries from slot to slot. */
 export interface Carry {
@@ -32,7 +33,7 @@ export const FRESH: Readonly<Carry> = Object.freeze({ ballots: 0, failures: 0 })
 
 export interface PerSlotState {
   /** Values waiting for a slot; a Map keeps FIFO order and deletes in O(1). */
-  pending: Map<Value, Carry>;
+  pending: KeyedQueue<Value, Carry>;
   /** Values that lost a slot, backing off until `at` before they try the next one (afterLostSlot 'backoff'). */
   deferred: Map<Value, { carry: Carry; at: number }>;
   instances: Map<Slot, Instance>;
@@ -45,7 +46,7 @@ export interface PerSlotState {
 
 export class PerSlotProposer implements ProposerRole {
   readonly mode = 'per-slot' as const;
-  readonly state: PerSlotState = { pending: new Map(), deferred: new Map(), instances: new Map(), backoffPrevious_ms: 0, holeSlot: -1, holeSince_ms: 0 };
+  readonly state: PerSlotState = { pending: new KeyedQueue(), deferred: new Map(), instances: new Map(), backoffPrevious_ms: 0, holeSlot: -1, holeSince_ms: 0 };
 
   constructor(
     private readonly node: Node,
@@ -64,7 +65,7 @@ export class PerSlotProposer implements ProposerRole {
     const st = this.state;
     // A value backing off after a lost slot holds its place in the window: the proposer itself waits.
     while (st.pending.size > 0 && st.instances.size + st.deferred.size < this.node.policy.window) {
-      const [value, carry] = takeFirstEntry(st.pending);
+      const [value, carry] = st.pending.shift();
       const inst = newInstance(this.nextFreeSlot(), value, value, this.node.cfg.quorum);
       inst.ballots = carry.ballots;
       inst.failures = carry.failures;
@@ -240,13 +241,4 @@ export class PerSlotProposer implements ProposerRole {
   }
 }
 
-export function takeFirst<K>(m: Map<K, unknown>): K {
-  return takeFirstEntry(m)[0];
-}
 
-export function takeFirstEntry<K, V>(m: Map<K, V>): [K, V] {
-  const it = m.entries().next();
-  if (it.done === true) throw new Error('takeFirst on an empty queue');
-  m.delete(it.value[0]);
-  return it.value;
-}

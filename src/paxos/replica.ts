@@ -73,6 +73,14 @@ export interface SyncState {
   syncAt: number;
   lastLearnRequest_ms: number;
   syncPeer: NodeId;
+  /**
+   * Our first undecided slot when the last heartbeat said the leader had
+   * decided past it (-1: not behind). A follower is nearly always a few slots
+   * behind a busy leader (Commit ranges arrive at the end of its turns), and
+   * asking for Decides then only re-sends values it already holds as votes:
+   * it asks only when a whole heartbeat period brought no progress.
+   */
+  behindAt: Slot;
 }
 
 export class Replica {
@@ -114,7 +122,7 @@ export class Replica {
     this.node.role = this.role;
     // An infinite period (anti-entropy off) arms nothing: the timer could never fire.
     const syncAt = Number.isFinite(sync_ms) ? now_ms + sync_ms * (0.5 + cfg.random()) : Number.POSITIVE_INFINITY;
-    this.sync = { syncAt, lastLearnRequest_ms: Number.NEGATIVE_INFINITY, syncPeer: 0 };
+    this.sync = { syncAt, lastLearnRequest_ms: Number.NEGATIVE_INFINITY, syncPeer: 0, behindAt: -1 };
   }
 
   /** A fresh replica, or one restarted on its persisted records (volatile state is lost, durable state kept). */
@@ -253,7 +261,7 @@ export class Replica {
         return this.role.onForward(m.value, now);
       case MsgType.Heartbeat:
         node.see(m.ballot);
-        if (m.decidedUpTo > node.learner.firstUndecided) this.requestLearn(from, now);
+        this.onHeartbeat(from, m.decidedUpTo, now);
         return this.role.onHeartbeat(from, m, now);
       case MsgType.LeaseRequest:
         return this.role.onLeaseRequest(from, m, now);
@@ -290,6 +298,7 @@ export class Replica {
     // so a leader never takes the silence about a forgotten slot for "no vote there".
     const covered = open ? Math.max(slot, learner.forgottenBelow) : slot;
     const r = acceptor.prepare(covered, ballot, open);
+    if (r.ok === 'full') return void stats.staleMessages++; // beyond the slots this acceptor can hold: not a rejection
     if (!r.ok) return this.node.send(from, { t: MsgType.Nack, slot, ballot, promised: r.promised });
     if (!cfg.bugs.skipPersistPromise) this.node.persist(r.record);
     this.node.send(from, { t: MsgType.Promise, slot: covered, ballot, open, votes: r.votes });
@@ -301,6 +310,7 @@ export class Replica {
     const v = learner.get(slot);
     if (v !== undefined) return this.node.send(from, { t: MsgType.Decide, slot, value: v });
     const r = acceptor.accept(slot, ballot, value);
+    if (r.ok === 'full') return void stats.staleMessages++;
     if (!r.ok) return this.node.send(from, { t: MsgType.Nack, slot, ballot, promised: r.promised });
     this.node.persist(r.record);
     this.node.send(from, { t: MsgType.Accepted, slot, ballot });
@@ -329,10 +339,8 @@ export class Replica {
     const start = Math.max(from, learner.firstUndecided, learner.forgottenBelow);
     const end = Math.min(to, start + COMMIT_SCAN_MAX);
     for (let s = start; s < end; s++) {
-      if (learner.has(s)) continue;
-      const v = acceptor.vote(s);
       // A vote at another ballot may be stale (another value may have been chosen): leave it to Decide/sync.
-      if (v !== null && v.ballot === ballot) this.node.learn(s, v.value, now);
+      if (!learner.has(s) && acceptor.votedBallot(s) === ballot) this.node.learn(s, acceptor.votedValue(s), now);
     }
   }
 
@@ -344,6 +352,17 @@ export class Replica {
       const v = learner.get(s);
       if (v !== undefined) this.node.send(from, { t: MsgType.Decide, slot: s, value: v });
     }
+  }
+
+  /** Behind the sender for a whole heartbeat period, with no progress: ask it for the decisions we lack. */
+  private onHeartbeat(from: NodeId, decidedUpTo: Slot, now: number): void {
+    const first = this.node.learner.firstUndecided;
+    if (decidedUpTo <= first) {
+      this.sync.behindAt = -1;
+      return;
+    }
+    if (this.sync.behindAt === first) this.requestLearn(from, now);
+    this.sync.behindAt = first;
   }
 
   private requestLearn(to: NodeId, now: number): void {

@@ -36,6 +36,8 @@ function latencies(prefix: string, unit: string, plotted: Partial<Record<(typeof
 export const METRICS: Readonly<Record<string, MetricInfo>> = {
   // Throughput and cost (bench).
   decisions_per_s: { label: 'throughput (decisions/s)', better: 'higher', plot: 1 },
+  commands_per_s: { label: 'throughput (commands/s)', better: 'higher' },
+  commands_per_decision: { label: 'commands per slot (batching)', better: 'higher' },
   decisions: { label: 'decisions measured', better: 'higher' },
   decisions_per_s_window_min: { label: 'slowest 1 s window (decisions/s)', better: 'higher' },
   decisions_per_s_window_p50: { label: 'median 1 s window (decisions/s)', better: 'higher' },

@@ -82,6 +82,10 @@ export class Applier {
   private readonly ring: string[] = [];
   private ringAt = 0;
   private readonly streams = new Map<string, Stream>();
+  /** The stream of the last load id, its `~key` prefix and where its dot is (see firstInStream). */
+  private lastStream: Stream | null = null;
+  private lastStreamPrefix = '';
+  private lastStreamEnd = -1;
 
   constructor(
     private readonly onApply: (a: Applied) => void,
@@ -167,12 +171,27 @@ export class Applier {
 
   /** True the first time a load id is seen (see Stream). Ids not of the form `~stream.seq` fall back to the id map. */
   private firstInStream(requestId: string): boolean {
-    const dot = requestId.lastIndexOf('.');
-    const seq = Number(requestId.slice(dot + 1));
-    if (dot < 2 || !Number.isSafeInteger(seq) || seq < 0) return this.firstById(requestId, -1);
-    const key = requestId.slice(1, dot);
-    let st = this.streams.get(key);
-    if (st === undefined) this.streams.set(key, (st = { low: 0, above: new Set() }));
+    // The seq: the digits after the last dot, read in place (this runs once per applied load command).
+    let seq = 0;
+    let scale = 1;
+    let dot = requestId.length - 1;
+    for (; dot > 1; dot--) {
+      const d = requestId.charCodeAt(dot) - 48;
+      if (d < 0 || d > 9) break;
+      seq += d * scale;
+      scale *= 10;
+    }
+    if (dot < 2 || scale === 1 || scale > 1e15 || requestId.charCodeAt(dot) !== 46 /* . */) return this.firstById(requestId, -1);
+    // Consecutive ids almost always share a stream: reuse it while the prefix matches (no slice, no lookup).
+    let st = this.lastStream;
+    if (st === null || this.lastStreamEnd !== dot || !requestId.startsWith(this.lastStreamPrefix)) {
+      const key = requestId.slice(1, dot);
+      st = this.streams.get(key) ?? null;
+      if (st === null) this.streams.set(key, (st = { low: 0, above: new Set() }));
+      this.lastStream = st;
+      this.lastStreamPrefix = requestId.slice(0, dot);
+      this.lastStreamEnd = dot;
+    }
     if (seq < st.low || st.above.has(seq)) return false;
     if (seq === st.low) {
       st.low++;

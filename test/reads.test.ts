@@ -5,8 +5,10 @@
  * leader change sees every write acknowledged before it began.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { ChaosSession } from '../src/chaos/run.js';
 import { Cluster, QueryError } from '../src/cluster/index.js';
 import { liveWorkers } from '../src/cluster/member.js';
+import { History } from '../src/verify/history.js';
 
 const KV = new URL('../examples/kv.ts', import.meta.url);
 const LEDGER = new URL('./fixtures/ledger-machine.ts', import.meta.url);
@@ -94,4 +96,45 @@ describe('reads see every acknowledged write', () => {
       }
     });
   }
+});
+
+describe('chaos with the KV example: gets are reads, in the linearizability check', () => {
+  it('the check sees a read: one that misses a write acknowledged before it began is flagged, one that sees it is not', () => {
+    let t = 0;
+    const history = (answer: string): History => {
+      const h = new History(3, () => t++, true);
+      const put = h.invoke(0, { op: 'put', key: 'k', value: 'v1' });
+      h.ok(put, { slot: 0, replica: 0, requestId: 'r0' });
+      h.decided(0, 0, 'r0', JSON.stringify({ op: 'put', key: 'k', value: 'v1' }));
+      const get = h.invoke(1, { op: 'get', key: 'k' });
+      h.read(get, 2, answer);
+      h.checkAgreement([{ replica: 0, from: 0, values: [`r0:${JSON.stringify({ op: 'put', key: 'k', value: 'v1' })}`] }]);
+      h.checkRealTime();
+      h.checkLinearizable();
+      return h;
+    };
+    expect(history('v1').violations).toEqual([]);
+    expect(history('').violations.map((v) => v.check)).toEqual(['linearizable']);
+  });
+
+  it('lease policy, linearizable and lease reads, link faults and pauses: zero violations', async () => {
+    const s = await ChaosSession.start({
+      replicas: 3, policy: 'lease', seed: 21, faults: { drop: 0.05, delay_ms: [0, 2], duplicate: 0.02, reorder: 0.05 },
+      partitionEvery_ms: 600, pauseEvery_ms: 400, pause_ms: 80, timeout_ms: 400, reads: ['linearizable', 'lease'],
+    });
+    try {
+      const r = await s.runRound(2000);
+      expect([r.violation_count, r.core_conflicts, r.linearizability], JSON.stringify(r.violations.slice(0, 3))).toEqual([0, 0, 'ok']);
+      expect(r.ok).toBeGreaterThan(0);
+      const reads = (await s.cluster.stats()).replicas.reduce((n, x) => n + (x === null ? 0 : x.reads.linearizable + x.reads.lease), 0);
+      expect(reads).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses read modes the check cannot use, before anything starts', async () => {
+    await expect(ChaosSession.start({ replicas: 3, policy: 'lease', seed: 1, faults: {}, reads: ['stale'] })).rejects.toThrow('stale reads are not linearizable: the check would rightly flag them');
+    await expect(ChaosSession.start({ replicas: 3, policy: 'leader', seed: 1, faults: {}, reads: ['lease'] })).rejects.toThrow('lease reads need policy lease, not leader');
+  });
 });

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { POLICY_NAMES } from '../contention/registry.js';
 import { liveWorkers } from '../cluster/member.js';
 import type { FsyncMode } from '../storage/storage.js';
+import type { ReadConsistency } from '../cluster/index.js';
 import { FAULT_OPTIONS, faultHelp, faultsFromFlags, parseDuration_ms, type FaultFlags } from './flags.js';
 import { ChaosSession, type RoundReport } from './run.js';
 
@@ -27,6 +28,10 @@ const HELP = `usage: npm run chaos -- [options]
   --seed N                 (default 1)
   --clients N              closed-loop clients (default 6)
   --keys N                 keys per round (default 3)
+  --reads LIST             gets become reads of the KV example (examples/kv.ts) as the replicas' state
+                           machine, each of a consistency from LIST: linearizable,lease (lease is used
+                           under policy lease only; stale is refused: not linearizable). Default: gets
+                           go through the log
 ${faultHelp()}
   defaults: --drop 5% --delay 0-2ms --dup 1% --reorder 5% --partition-every 5s --pause-every 3s --pause 200ms --crash-every 10s
   --json                   also print the summary as JSON`;
@@ -43,6 +48,7 @@ interface Args {
   keys: number;
   flags: FaultFlags;
   json: boolean;
+  reads: ReadConsistency[] | null;
 }
 
 function intFlag(name: string, raw: string | undefined, d: number, lo: number, hi: number): number {
@@ -67,6 +73,7 @@ function parse(argv: string[]): Args | 'help' {
       seed: { type: 'string' },
       clients: { type: 'string' },
       keys: { type: 'string' },
+      reads: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...FAULT_OPTIONS,
@@ -108,7 +115,23 @@ function parse(argv: string[]): Args | 'help' {
     keys: intFlag('keys', values.keys, 3, 1, 1000),
     flags,
     json: values.json === true,
+    reads: values.reads === undefined ? null : readModes(values.reads),
   };
+}
+
+function readModes(raw: string): ReadConsistency[] {
+  const modes = raw.split(',');
+  for (const m of modes) {
+    if (m === 'stale') throw new RangeError('--reads: stale reads are not linearizable, so the check would flag them; use linearizable,lease');
+    if (m !== 'linearizable' && m !== 'lease') throw new RangeError(`--reads: unknown consistency '${m}' (linearizable, lease)`);
+  }
+  return modes as ReadConsistency[];
+}
+
+/** Lease reads need the lease policy: under the others a list of lease alone becomes linearizable. */
+function usableReads(modes: readonly ReadConsistency[], policy: string): ReadConsistency[] {
+  const usable = modes.filter((m) => m !== 'lease' || policy === 'lease');
+  return usable.length > 0 ? usable : ['linearizable'];
 }
 
 const mib = (b: number | null): string => (b === null ? 'down' : (b / 2 ** 20).toFixed(1));
@@ -130,7 +153,8 @@ async function main(): Promise<number> {
   const share_ms = a.total_ms / a.policies.length;
   const f = a.flags;
   console.log(
-    `chaos soak: ${(a.total_ms / 60_000).toFixed(2)} min, ${a.replicas} replicas, policies ${a.policies.join(',')}, storage ${a.storage}${dir === null ? '' : ` (fsync ${a.fsync})`}, seed ${a.seed}; ` +
+    `chaos soak: ${(a.total_ms / 60_000).toFixed(2)} min, ${a.replicas} replicas, policies ${a.policies.join(',')}, storage ${a.storage}${dir === null ? '' : ` (fsync ${a.fsync})`}, seed ${a.seed}, ` +
+      `gets ${a.reads === null ? 'through the log' : `as KV reads (${a.reads.join(',')})`}; ` +
       `faults ${JSON.stringify(f.faults)} partition-every ${f.partitionEvery_ms}ms pause-every ${f.pauseEvery_ms}ms (${f.pause_ms}ms) crash-every ${f.crashEvery_ms}ms`,
   );
   const totals = { rounds: 0, ops: 0, ok: 0, unknown: 0, violations: 0, unchecked: 0, core_conflicts: 0, partitions: 0, pauses: 0, crashes: 0, restarts: 0, dropped: 0, duplicated: 0, reordered: 0, delayed: 0 };
@@ -153,6 +177,7 @@ async function main(): Promise<number> {
         clients: a.clients,
         keys: a.keys,
         timeout_ms: 1000,
+        ...(a.reads === null ? {} : { reads: usableReads(a.reads, policy) }),
       });
       const mem = { policy, start_mib: (await session.heaps()).map(mib), end_mib: [] as string[] };
       memory.push(mem);

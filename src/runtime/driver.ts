@@ -139,9 +139,10 @@ export class ReplicaDriver {
     return ok;
   }
 
-  /** Runs a turn soon: input given to the replica directly (a read) has effects to apply. */
+  /** Runs a turn now (or soon, inside one): input given to the replica directly (reads) has effects to apply. */
   wake(): void {
-    this.schedule();
+    if (this.eagerTurns && this.scheduled === null && !this.inTurn && !this.closed) this.turn();
+    else this.schedule();
   }
 
   /** Asks replica `to` to propose `value` itself (sent with this turn's batch). */

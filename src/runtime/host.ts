@@ -21,7 +21,7 @@ import { StateMachineRunner, type StateMachine } from './state-machine.js';
 import { DecisionLog } from './decision-log.js';
 import { ReplicaDriver, type DriverOptions, type DriverStats } from './driver.js';
 import type { Transport, TransportStats } from './transport.js';
-import { Workload, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from './workload.js';
+import { WORKLOAD_READ_PREFIX, Workload, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from './workload.js';
 
 /** Replica tunables that travel to a worker as plain data. */
 export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided' | 'batchMax' | 'batchDelay_ms' | 'bugs'>;
@@ -121,6 +121,8 @@ export class ReplicaHost {
   private readonly maxWaiting: number;
   private readonly observe: boolean;
   private clientOut: (b: HostBatch) => void = () => {};
+  /** Reads started a read-index round: run a turn once the batch is in. */
+  private wakeDriver = false;
   private readonly now = (): number => performance.now();
   private replies: (string | number)[] = [];
   private decisions: (string | number)[] = [];
@@ -177,7 +179,8 @@ export class ReplicaHost {
       applied: () => applier.stats.next_slot,
       reply: (code, id, n, text) => this.reply(code, id, n, text),
       propose: (v) => driver.propose(v),
-      wake: () => driver.wake(),
+      // Once per batch of requests (see clientIn), so the batch's reads share one read-index round.
+      wake: () => void (this.wakeDriver = true),
     }, this.maxWaiting);
   }
 
@@ -192,6 +195,11 @@ export class ReplicaHost {
       replica: driver.replica,
       propose: (v) => driver.propose(v),
       forward: (to, v) => driver.forward(to, v),
+      read: this.reads === null ? null : (op, id, q) => {
+        this.reads?.read(op, id, q);
+        this.wakeIfReads();
+      },
+      queryLocal: this.machine === null ? null : (q) => this.machine?.query(q) ?? '',
       driverStats: () => driver.stats,
       transportStats: () => driver.transportStats(),
       storageStats: () => storage.stats,
@@ -234,6 +242,13 @@ export class ReplicaHost {
       else if (op === Op.ReadLinearizable || op === Op.ReadLease || op === Op.ReadStale) this.read(op, id, payload);
       else this.driver.deliverTuples(-1, null);
     }
+    this.wakeIfReads();
+  }
+
+  private wakeIfReads(): void {
+    if (!this.wakeDriver) return;
+    this.wakeDriver = false;
+    this.driver.wake();
   }
 
   private proposeClient(id: string, payload: string): void {
@@ -266,6 +281,7 @@ export class ReplicaHost {
   }
 
   private reply(code: ReplyCode, id: string, n: number, text = ''): void {
+    if (id.startsWith(WORKLOAD_READ_PREFIX)) return this.workload?.readAnswered(id, code);
     this.replies.push(code, id, n, text);
     this.scheduleFlush();
   }

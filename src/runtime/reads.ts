@@ -84,10 +84,10 @@ export class ReadServer {
     const replica = this.host.replica;
     if (op === Op.ReadLease) {
       if ((replica.leader?.holder ?? null) === null) return this.refuse(id, "lease reads need policy 'lease'");
-      return this.leaseRead({ id, query, n: -1, lease: true });
+      return this.leaseRead(id, query);
     }
     if (replica.leader === null) return this.throughLog(id, query);
-    this.readIndex({ id, query, n: -1, lease: false });
+    this.readIndex(id, query);
   }
 
   private refuse(id: string, why: string): void {
@@ -105,22 +105,23 @@ export class ReadServer {
     this.host.reply(Reply.Read, id, this.host.applied(), this.host.machine.query(query));
   }
 
-  private readIndex(w: Waiting): void {
+  private readIndex(id: string, query: string): void {
     const ticket = this.host.replica.readTicket();
-    if (ticket < 0) return this.notLeader(w.id);
-    this.rounds.push({ ...w, n: ticket, lease: false });
+    if (ticket < 0) return this.notLeader(id);
+    this.rounds.push({ id, query, n: ticket, lease: false });
     this.host.wake();
   }
 
-  private leaseRead(w: Waiting): void {
+  /** The common case allocates nothing: the lease covers the read and the slots are applied, so it is answered here and now. */
+  private leaseRead(id: string, query: string): void {
     const index = this.host.replica.leaseReadIndex(this.host.now());
     if (index < 0) {
       // Not covered by a lease now (recovering, renewing, or not the leader): a leader still answers, by a round.
       this.stats.lease_fallbacks++;
-      return this.readIndex({ ...w, lease: false });
+      return this.readIndex(id, query);
     }
-    if (this.host.applied() >= index) return this.answer(w.id, w.query, 'lease');
-    this.wait({ ...w, n: index });
+    if (this.host.applied() >= index) return this.answer(id, query, 'lease');
+    this.wait({ id, query, n: index, lease: true });
   }
 
   private throughLog(id: string, query: string): void {
@@ -164,7 +165,7 @@ export class ReadServer {
       else if (this.host.replica.leaseReadIndex(this.host.now()) >= 0) this.answer(w.id, w.query, 'lease');
       else {
         this.stats.lease_fallbacks++;
-        this.readIndex({ ...w, lease: false });
+        this.readIndex(w.id, w.query);
       }
     }
   }

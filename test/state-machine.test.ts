@@ -116,10 +116,14 @@ describe('a retried request on one replica host', () => {
   });
 });
 
-describe('the state machine in every replica (worker runtime, file storage)', () => {
-  it('the same commands give the same state on every replica, also across a crash and restart', async () => {
-    const dir = tmpDir();
-    const c = await Cluster.start({ replicas: 3, policy: 'leader', storage: { dir }, stateMachine: LEDGER, seed: 4, timeout_ms: 3000 });
+describe('the state machine in every replica', () => {
+  it.each([
+    ['workers', 'file'],
+    ['inline', 'memory'],
+  ] as const)('%s runtime, %s storage: the same commands give the same state on every replica, also across a crash and restart', async (runtime, storage) => {
+    const c = await Cluster.start({
+      replicas: 3, runtime, policy: 'leader', storage: storage === 'file' ? { dir: tmpDir() } : 'memory', stateMachine: LEDGER, seed: 4, timeout_ms: 3000,
+    });
     const done: Array<{ slot: number; command: LedgerCommand }> = [];
     const propose = async (command: LedgerCommand, via: number): Promise<void> => {
       const p = await c.propose<number>(command, { via });

@@ -41,11 +41,21 @@ async function fewAtATime<T>(jobs: (() => Promise<T>)[]): Promise<T[]> {
 }
 
 function expectClean(r: RoundReport): void {
-  const label = `${r.policy} x${r.replicas}: ${JSON.stringify(r.violations.slice(0, 3))}`;
+  const label = `${r.policy} x${r.replicas}: ${JSON.stringify(r.violations.slice(0, 3))} ${r.lin_detail}`;
   expect(r.violation_count, label).toBe(0);
   expect(r.core_conflicts, label).toBe(0);
   expect(r.linearizability, label).toBe('ok');
   expect(r.ok, label).toBeGreaterThan(0);
+}
+
+/** Each run (not their sum) really had each fault applied. */
+function expectFaulted(r: RoundReport, nemesis: readonly ('partitions' | 'pauses' | 'crashes')[]): void {
+  const label = `${r.policy} x${r.replicas}: ${JSON.stringify({ faults: r.faults, nemesis: r.nemesis })}`;
+  expect(r.faults.dropped, label).toBeGreaterThan(0);
+  expect(r.faults.delayed, label).toBeGreaterThan(0);
+  expect(r.faults.duplicated, label).toBeGreaterThan(0);
+  expect(r.faults.reordered, label).toBeGreaterThan(0);
+  for (const n of nemesis) expect(r.nemesis[n], label).toBeGreaterThan(0);
 }
 
 describe('fault layer API', () => {
@@ -100,11 +110,12 @@ describe('chaos runs: zero violations under faults', () => {
             chaos({ replicas, policy, seed: 100 + k + replicas, faults: LINK_FAULTS, partitionEvery_ms: 600, pauseEvery_ms: 400, pause_ms: 80, timeout_ms: 400 }, 1500),
         ),
       );
-      for (const r of reports) expectClean(r);
-      // The faults were really applied.
-      const total = reports.reduce((s, r) => s + r.faults.dropped + r.faults.partitioned + r.faults.duplicated + r.faults.reordered, 0);
-      expect(total).toBeGreaterThan(0);
-      expect(reports.every((r) => r.nemesis.partitions > 0 && r.nemesis.pauses > 0)).toBe(true);
+      expect(reports).toHaveLength(POLICY_NAMES.length);
+      for (const r of reports) {
+        expectClean(r);
+        expectFaulted(r, ['partitions', 'pauses']);
+        expect(r.faults.partitioned, r.policy).toBeGreaterThan(0);
+      }
     });
   }
 
@@ -121,9 +132,31 @@ describe('chaos runs: zero violations under faults', () => {
           ),
       ),
     );
+    expect(reports).toHaveLength(2);
     for (const r of reports) {
       expectClean(r);
-      expect(r.nemesis.crashes).toBeGreaterThan(0);
+      expectFaulted(r, ['crashes', 'pauses']);
+      expect(r.nemesis.restarts).toBe(r.nemesis.crashes);
+    }
+  });
+
+  it('whole-cluster crashes under load and link faults (issue 11): every replica down at once, all restart, nothing acknowledged lost', async () => {
+    const reports = await fewAtATime(
+      [
+        { replicas: 3, policy: 'exponential' },
+        { replicas: 3, policy: 'leader' },
+      ].map(
+        (o, k) => () =>
+          chaos({ ...o, seed: 17 + k, faults: LINK_FAULTS, crashAllEvery_ms: 900, storage: { dir: join(dir, `all${k}`), fsync: 'batch' }, timeout_ms: 400 }, 2800),
+      ),
+    );
+    expect(reports).toHaveLength(2);
+    for (const r of reports) {
+      expectClean(r);
+      // How many fit in the round depends on how fast workers restart; at least one always does.
+      expect(r.nemesis.wholeCrashes).toBeGreaterThanOrEqual(1);
+      // Each whole crash took down all three replicas, and each came back.
+      expect(r.nemesis.crashes).toBe(3 * r.nemesis.wholeCrashes);
       expect(r.nemesis.restarts).toBe(r.nemesis.crashes);
     }
   });

@@ -10,8 +10,11 @@ import { policySpec } from '../src/contention/registry.js';
 import type { PlantedBugs } from '../src/paxos/replica.js';
 import { CHECK_POLICY_DEFAULTS, Model, outgoing, type ModelConfig, type State } from '../src/check/model.js';
 import { MsgType } from '../src/paxos/messages.js';
-import { check } from '../src/check/search.js';
+import { check, type CheckResult } from '../src/check/search.js';
 import { formatTrace, parseTrace, replay } from '../src/check/trace.js';
+
+/** The "sometimes" properties with the length of the shortest path to each (null: not reached). */
+const witnesses = (r: CheckResult): [string, number | null][] => r.sometimes.map((w) => [w.name, w.path?.length ?? null]);
 
 function config(over: Partial<ModelConfig> = {}): ModelConfig {
   return {
@@ -25,14 +28,16 @@ describe('model checker: the correct core', () => {
     const r = check(config({ proposers: 1, values: 1, maxRound: 2, timers: true }), { order: 'bfs', maxStates: 200_000 });
     expect(r.violation).toBeNull();
     expect(r.complete).toBe(true);
-    expect(r.sometimes.find((w) => w.name === 'value-chosen')?.path).not.toBeNull();
+    expect(r.distinct).toBe(515);
+    expect(witnesses(r)).toEqual([['value-chosen', 4]]);
   });
 
   it('2 replicas, 2 proposers, 2 values, rounds up to 2, with timers: no violation; a value chosen and a phase-1 duel are reachable', () => {
     const r = check(config({ replicas: 2, maxRound: 2, timers: true }), { order: 'bfs', maxStates: 200_000 });
     expect(r.violation).toBeNull();
     expect(r.complete).toBe(true);
-    for (const w of r.sometimes) expect(w.path, w.name).not.toBeNull();
+    expect(r.distinct).toBe(1815);
+    expect(witnesses(r)).toEqual([['value-chosen', 4], ['phase1-duel', 4]]);
   });
 
   it('depth first visits the same distinct states as breadth first (plain semantics)', () => {
@@ -126,7 +131,8 @@ describe('model checker: every contention policy (time abstracted to timer event
       const r = check(config({ replicas: 2, maxRound: 2, timers: true, policy: policySpec(name, base) }), { order: 'bfs', maxStates: 200_000 });
       expect(r.complete).toBe(true);
       expect(r.violation).toBeNull();
-      for (const w of r.sometimes) expect(w.path, w.name).not.toBeNull();
+      expect(r.distinct).toBe(6026);
+      expect(witnesses(r)).toEqual([['value-chosen', 4], ['phase1-duel', 6]]);
     });
   }
 
@@ -134,22 +140,26 @@ describe('model checker: every contention policy (time abstracted to timer event
     const r = check(config({ maxRound: 2, timers: true, dup: true, policy: policySpec('leader', base) }), { order: 'bfs', maxStates: 400_000, maxDepth: 8 });
     expect(r.complete).toBe(true);
     expect(r.completeDepth).toBe(8);
-    expect(r.atDepthBound).toBeGreaterThan(0);
+    expect(r.distinct).toBe(9442);
+    expect(r.atDepthBound).toBe(6128);
     expect(r.violation).toBeNull();
-    expect(r.sometimes.map((w) => [w.name, w.path?.length])).toEqual([['value-chosen', 5], ['leader-duel', 4]]);
+    expect(witnesses(r)).toEqual([['value-chosen', 5], ['leader-duel', 4]]);
   });
 
-  it('lease: every behaviour of up to 9 actions, no violation; a lease can be held', () => {
+  it('lease: every behaviour of up to 9 actions, no violation; a lease can be held (a value is chosen only deeper)', () => {
     const r = check(config({ maxRound: 2, timers: true, dup: true, policy: policySpec('lease', base) }), { order: 'bfs', maxStates: 400_000, maxDepth: 9 });
     expect(r.complete).toBe(true);
     expect(r.violation).toBeNull();
-    expect(r.sometimes.find((w) => w.name === 'lease-held')?.path).toHaveLength(9);
+    expect(r.distinct).toBe(20_205);
+    expect(r.atDepthBound).toBe(12_637);
+    expect(witnesses(r)).toEqual([['value-chosen', null], ['leader-duel', 6], ['lease-held', 9]]);
   });
 
   it('leader: finds acceptBelowPromise, and the trace replays to the same violation', () => {
     const cfg = config({ maxRound: 2, timers: true, dup: true, policy: policySpec('leader', base), bugs: { acceptBelowPromise: true } });
     const r = check(cfg, { order: 'bfs', maxStates: 400_000, maxDepth: 10 });
     expect(r.violation?.violations[0]?.invariant).toBe('accept-at-promise');
+    expect(r.violation?.path).toHaveLength(8);
     const t = parseTrace(formatTrace({ config: cfg, actions: r.violation?.path ?? [], expect: 'accept-at-promise' }));
     expect(replay(t.config, t.actions).violations[0]?.invariant).toBe('accept-at-promise');
   });
@@ -172,35 +182,42 @@ describe('model checker: every contention policy (time abstracted to timer event
   it('an early stop still reports the depth to which breadth-first search is complete', () => {
     const cfg = config({ replicas: 2, maxRound: 2, timers: true });
     const full = check(cfg, { order: 'bfs', maxStates: 200_000 });
-    const part = check(cfg, { order: 'bfs', maxStates: 300 });
+    const seen: string[] = [];
+    const part = check(cfg, { order: 'bfs', maxStates: 300, onState: (v) => seen.push(v.controlText()) });
     expect(part.complete).toBe(false);
-    expect(part.completeDepth).toBeGreaterThan(0);
-    // Every state within that depth: the same as a search bounded there.
-    const bounded = check(cfg, { order: 'bfs', maxStates: 200_000, maxDepth: part.completeDepth });
+    expect(part.distinct).toBe(300);
+    expect(part.completeDepth).toBe(7);
+    // Every state within that depth: the same states, in the same order, as a search bounded there
+    // (the early stop had gone on to 18 states one level deeper).
+    const within: string[] = [];
+    const bounded = check(cfg, { order: 'bfs', maxStates: 200_000, maxDepth: part.completeDepth, onState: (v) => within.push(v.controlText()) });
     expect(bounded.complete).toBe(true);
-    expect(bounded.distinct).toBeLessThanOrEqual(part.distinct);
+    expect(bounded.distinct).toBe(283);
+    expect(seen.slice(0, bounded.distinct)).toEqual(within);
     expect(full.completeDepth).toBe(full.maxDepth);
+    expect(full.maxDepth).toBe(18);
   });
 });
 
-const BUG_CASES: Array<{ bug: keyof PlantedBugs; invariant: string; cfg: Partial<ModelConfig> }> = [
-  { bug: 'quorumOneTooSmall', invariant: 'learned-chosen', cfg: {} },
-  { bug: 'skipPersistPromise', invariant: 'persist-before-send', cfg: {} },
-  { bug: 'reuseBallotAfterRestart', invariant: 'persist-before-send', cfg: {} },
-  { bug: 'acceptBelowPromise', invariant: 'accept-at-promise', cfg: {} },
-  { bug: 'proposeArbitraryValue', invariant: 'agreement', cfg: {} },
+/** Each bug with the invariant it breaks and the length of its shortest counterexample (the README's 1/5/8/2/3 actions). */
+const BUG_CASES: Array<{ bug: keyof PlantedBugs; invariant: string; actions: number; cfg: Partial<ModelConfig> }> = [
+  { bug: 'quorumOneTooSmall', invariant: 'learned-chosen', actions: 1, cfg: {} },
+  { bug: 'skipPersistPromise', invariant: 'persist-before-send', actions: 1, cfg: {} },
+  { bug: 'reuseBallotAfterRestart', invariant: 'persist-before-send', actions: 1, cfg: {} },
+  { bug: 'acceptBelowPromise', invariant: 'accept-at-promise', actions: 5, cfg: {} },
+  { bug: 'proposeArbitraryValue', invariant: 'agreement', actions: 8, cfg: {} },
   // Durability bugs through their effects: no direct persist check, one crash-restart.
-  { bug: 'skipPersistPromise', invariant: 'promise-monotonic', cfg: { checkPersistence: false, crashes: 1 } },
-  { bug: 'reuseBallotAfterRestart', invariant: 'ballot-monotonic', cfg: { checkPersistence: false, crashes: 1 } },
+  { bug: 'skipPersistPromise', invariant: 'promise-monotonic', actions: 2, cfg: { checkPersistence: false, crashes: 1 } },
+  { bug: 'reuseBallotAfterRestart', invariant: 'ballot-monotonic', actions: 3, cfg: { checkPersistence: false, crashes: 1 } },
 ];
 
 describe('model checker: planted bugs', () => {
   for (const c of BUG_CASES) {
-    it(`finds ${c.bug} (${c.invariant}${c.cfg.crashes === undefined ? '' : ', after a restart'}), and the trace replays to the same violation`, () => {
+    it(`finds ${c.bug} (${c.invariant}${c.cfg.crashes === undefined ? '' : ', after a restart'}) in ${c.actions} action(s) at the shortest, and the trace replays to the same violation`, () => {
       const cfg = config({ ...c.cfg, bugs: { [c.bug]: true } });
       const r = check(cfg, { order: 'bfs', maxStates: 200_000 });
-      expect(r.violation).not.toBeNull();
       const v = r.violation;
+      expect(v?.path).toHaveLength(c.actions);
       if (v === null) return;
       expect(v.violations[0]?.invariant).toBe(c.invariant);
       // Round trip through text, as a saved scripted test would be.

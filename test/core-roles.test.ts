@@ -85,10 +85,10 @@ describe('pinned model-checker state counts', () => {
   };
   const cases: Array<[string, Partial<ModelConfig>, number | undefined, number]> = [
     // [what (the CLI flags), config, depth bound, distinct states]
-    ['--max-round 1', {}, undefined, 21_204],
+    ['--max-round 1', {}, undefined, 9_199],
     ['--max-round 1 --crashes 1 --no-loss --no-dup', { crashes: 1, loss: false, dup: false }, undefined, 108_623],
     ['--policy fixed --replicas 2 --max-round 2 --no-loss --no-dup', { replicas: 2, maxRound: 2, loss: false, dup: false, policy: policySpec('fixed', CHECK_POLICY_DEFAULTS) }, undefined, 6_026],
-    ['--policy leader --max-round 2 --no-loss --max-depth 8', { maxRound: 2, loss: false, policy: policySpec('leader', CHECK_POLICY_DEFAULTS) }, 8, 12_916],
+    ['--policy leader --max-round 2 --no-loss --max-depth 8', { maxRound: 2, loss: false, policy: policySpec('leader', CHECK_POLICY_DEFAULTS) }, 8, 9_442],
     ['--policy lease --max-round 2 --no-loss --max-depth 8', { maxRound: 2, loss: false, policy: policySpec('lease', CHECK_POLICY_DEFAULTS) }, 8, 7_568],
   ];
   for (const [flags, over, depth, distinct] of cases) {

@@ -90,10 +90,10 @@ describe('codec', () => {
 });
 
 describe('acceptor', () => {
-  it('promises only above its promise, and reports its vote', () => {
+  it('promises only at or above its promise (the same prepare again gets the same promise), and reports its vote', () => {
     const a = new Acceptor();
     expect(a.prepare(0, 10, false)).toMatchObject({ ok: true, votes: [] });
-    expect(a.prepare(0, 10, false)).toEqual({ ok: false, promised: 10 });
+    expect(a.prepare(0, 10, false)).toMatchObject({ ok: true, votes: [] });
     expect(a.prepare(0, 9, false)).toEqual({ ok: false, promised: 10 });
     expect(a.accept(0, 10, 'v')).toMatchObject({ ok: true });
     expect(a.prepare(0, 11, false)).toMatchObject({ ok: true, votes: [{ slot: 0, ballot: 10, value: 'v' }] });

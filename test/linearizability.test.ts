@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { History } from '../src/verify/history.js';
-import { checkLinearizable, kvModel, type KvInput, type KvOutput, type Operation } from '../src/verify/linearizability.js';
+import { checkLinearizable, type Operation } from '../src/verify/linearizability.js';
+import { kvModel, type KvInput, type KvOutput } from '../src/verify/kv-models.js';
 
 const INF = Number.POSITIVE_INFINITY;
 let nextId = 0;
@@ -50,10 +51,16 @@ describe('Wing-Gong checker on a key-value map', () => {
     const r = checkLinearizable(kvModel, h);
     expect(r.result).toBe('illegal');
     if (r.result === 'illegal') expect(r.partition).toBe('b');
-    // Many concurrent unknown writes and a read nobody wrote: a search that cannot finish in 50 steps.
+    // Many concurrent unknown writes and a read nobody wrote: the bare search cannot finish in 50 steps.
     const wide = [...Array.from({ length: 12 }, (_, k) => put(k, 'z', `v${k}`, 0, INF)), get(99, 'z', 'nobody', 1, 2)];
-    expect(checkLinearizable(kvModel, wide, { maxSteps: 50 }).result).toBe('unknown');
-    expect(checkLinearizable(kvModel, wide).result).toBe('illegal');
+    const cut = checkLinearizable(kvModel, wide, { maxSteps: 50, prepare: false });
+    expect(cut.result).toBe('unknown');
+    if (cut.result === 'unknown') expect(cut.detail).toBe('partition z (13 ops) not decided: the 50 step budget ran out after 50 steps and ' + cut.detail.split(' steps and ')[1]);
+    expect(checkLinearizable(kvModel, wide, { prepare: false }).result).toBe('illegal');
+    // The model's preparation proves it at once: no put wrote 'nobody'.
+    const direct = checkLinearizable(kvModel, wide, { maxSteps: 50 });
+    expect(direct.result).toBe('illegal');
+    if (direct.result === 'illegal') expect(direct.detail).toMatch(/^partition z \(13 ops\) is not linearizable: op \d+ client 99 get\(z\) -> "nobody" \[1\.00, 2\.00\] ms reads a value no put wrote$/);
   });
 });
 

@@ -95,7 +95,9 @@ describe('duelling proposers', () => {
     expect(delivered).toBe(5_000); // still going: never quiet
     expect(net.decisions).toEqual([]);
     const ballots = net.log.filter((m) => m.msg.t === MsgType.Prepare).map((m) => (m.msg.t === MsgType.Prepare ? m.msg.ballot : 0));
-    expect(new Set(ballots).size).toBeGreaterThan(100); // they kept raising ballots
+    // They kept raising ballots: 3,756 prepares with 1,252 distinct ballots, none repeated by its owner.
+    expect(ballots).toHaveLength(3756);
+    expect(new Set(ballots).size).toBe(1252);
     expect(net.checker.violations).toEqual([]);
   });
 
@@ -110,8 +112,17 @@ describe('duelling proposers', () => {
       const i = inflight.findIndex((m) => m.from !== 0);
       return i < 0 ? 0 : i;
     }, 100_000);
-    expect(net.decisions.length).toBeGreaterThan(0);
-    expect(net.replica(1).decided(0)).toBeDefined();
+    // Proposer 1's B takes slot 0; A, retried by proposer 0 after it, lands in slot 1; every replica learns both.
+    // Each coordinator reports every ballot it started for its value: B's 251 in the duel; A's 251 in slot 0
+    // (lost to B) plus the 1 that won slot 1. A learner that did not coordinate reports 0.
+    expect(net.decisions).toEqual([
+      { node: 1, slot: 0, value: 'B', ballots: 251 },
+      { node: 0, slot: 0, value: 'B', ballots: 0 },
+      { node: 2, slot: 0, value: 'B', ballots: 0 },
+      { node: 0, slot: 1, value: 'A', ballots: 252 },
+      { node: 1, slot: 1, value: 'A', ballots: 0 },
+      { node: 2, slot: 1, value: 'A', ballots: 0 },
+    ]);
     expect(net.checker.violations).toEqual([]);
   });
 });
@@ -171,15 +182,14 @@ describe('forgetting decided slots', () => {
     // Phase 1 with quorum {0, 1}: node 1's promise covers only the slots it still remembers.
     net.deliver((m) => m.from === 0 && m.to === 1 && m.msg.t === MsgType.Prepare);
     const promise = net.inflight.find((m) => m.from === 1 && m.to === 0 && m.msg.t === MsgType.Promise);
-    expect(promise?.msg).toMatchObject({ t: MsgType.Promise, open: true });
-    expect(promise?.msg.t === MsgType.Promise && promise.msg.slot).toBeGreaterThan(0);
+    // It covers slots 6 on, with the votes it still holds there (slots 0-5 it has forgotten).
+    const vote = (slot: number) => ({ slot, ballot: makeBallot(2, 1), value: `v${slot}` });
+    expect(promise?.msg).toEqual({ t: MsgType.Promise, slot: 6, ballot: makeBallot(3, 0), open: true, votes: [vote(6), vote(7), vote(8), vote(9)] });
     net.deliver((m) => m === promise);
     // Everything node 0 sends now reaches node 2, and back.
     net.run((inflight) => Math.max(0, inflight.findIndex((m) => (m.from === 0 && m.to === 2) || (m.from === 2 && m.to === 0))), 1_000);
     expect(net.checker.violations.filter((v) => v.invariant === 'agreement' || v.invariant === 'learned-chosen')).toEqual([]);
-    for (let s = 0; s < 10; s++) {
-      const v = net.replica(0).decided(s);
-      if (v !== undefined) expect(v).toBe(`v${s}`);
-    }
+    // Node 0 learns slots 6-9 with their values and nothing for the forgotten ones (no snapshot transfer yet).
+    expect(Array.from({ length: 11 }, (_, s) => net.replica(0).decided(s))).toEqual([...new Array(6).fill(undefined), 'v6', 'v7', 'v8', 'v9', undefined]);
   });
 });

@@ -20,6 +20,7 @@ describe('every policy is safe under swarm faults', () => {
     it(`${policy}: 1,000 seeds, zero violations${policy === 'immediate' ? '' : `, all decided within ${LIVENESS_BOUND_MS} ms of healing`}`, () => {
       const violations: string[] = [];
       const liveness: string[] = [];
+      let decided = 0, decidedNothing = 0;
       for (let seed = 1; seed <= 1000; seed++) {
         const replicas = seed % 2 === 0 ? 3 : 5;
         const r = runSimulation({ seed: seed + 10_000, replicas, proposers: Math.min(2 + (seed % 4), replicas), policy: policySpec(policy), liveness_ms: LIVENESS_BOUND_MS,
@@ -27,9 +28,21 @@ describe('every policy is safe under swarm faults', () => {
           maxEvents: policy === 'immediate' ? 10_000 : 200_000 });
         if (r.violations.length > 0) violations.push(`seed ${seed + 10_000}: ${r.violations[0]?.detail}`);
         if (r.livenessFailure !== null) liveness.push(`seed ${seed + 10_000}: ${r.livenessFailure}`);
+        decided += r.decided;
+        if (r.decided === 0) decidedNothing++;
       }
       expect(violations).toEqual([]);
-      if (policy !== 'immediate') expect(liveness).toEqual([]);
+      if (policy !== 'immediate') {
+        expect(liveness).toEqual([]);
+        expect(decided).toBe(16_250);
+        return;
+      }
+      // What the safety check saw in the runs cut short: 205 runs livelocked (all by the event budget), yet 998 of
+      // the 1,000 decided something and 12,782 values were chosen in all, each checked against every invariant.
+      expect(liveness).toHaveLength(205);
+      expect(liveness.filter((l) => l.includes('event budget of 10000 exhausted'))).toHaveLength(205);
+      expect(decidedNothing).toBe(2);
+      expect(decided).toBe(12_782);
     });
   }
 
@@ -66,14 +79,15 @@ describe('leases', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const r = runSimulation({ seed, replicas: 3, proposers: 3, policy: spec, faults: partitionedLeader(-0.04), faultPhase_ms: 1200 });
       expect(r.violations).toEqual([]);
-      expect(r.stats.leaseExpiries).toBeGreaterThan(0);
+      // Node 0's lease and then node 1's ran out: two expiries.
+      expect(r.stats.leaseExpiries).toBe(2);
     }
   });
 
   it('with drift beyond the bound, the checker sees two holders (the check can fail)', () => {
     // Node 0's clock runs at half speed: its 90 ms lease lasts 180 real ms.
     const r = runSimulation({ seed: 1, replicas: 3, proposers: 3, policy: spec, faults: partitionedLeader(-0.5), faultPhase_ms: 1200 });
-    expect(r.violations.map((v) => v.invariant)).toContain('lease-exclusive');
+    expect([...new Set(r.violations.map((v) => v.invariant))]).toEqual(['lease-exclusive']);
   });
 
   it('swarm faults with drift within the bound: no overlap over 300 seeds', () => {

@@ -24,7 +24,7 @@ if (missing !== null && process.env.CI === undefined) process.stdout.write(`repo
 
 const scratch = mkdtempSync(join(tmpdir(), 'synod-report-browser-'));
 const SCREENSHOTS = join(import.meta.dirname, '..', 'results', 'report-browser');
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+afterAll(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
 
 /** A minimal DevTools-protocol client over --remote-debugging-pipe (fd 3: to the browser, fd 4: from it; NUL-separated JSON). */
 class Cdp {
@@ -133,7 +133,10 @@ async function openReport(html: string, screenshot: string): Promise<PageResult>
     });
     return { problems, ...(JSON.parse(inspected.result.value) as Omit<PageResult, 'problems'>) };
   } finally {
+    // Wait for the browser to be gone before the profile folder is removed (it writes there until it exits).
+    const exited = proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => proc.once('exit', () => r()));
     proc.kill('SIGKILL');
+    await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 5_000).unref())]);
   }
 }
 

@@ -5,7 +5,9 @@
  * says whether anything grows) and runs rounds of `--round`, each checked
  * (agreement, durable, real-time, linearizable) and then forgotten, so this
  * process stays bounded too. Prints one line per round and a summary; exit 0
- * only with zero violations. Bad flags: one line on stderr, exit 2.
+ * only with zero violations and every round proven linearizable (a check that
+ * ran out of budget fails the run unless --allow-unknown). Bad flags: one
+ * line on stderr, exit 2.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +15,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { POLICY_NAMES } from '../contention/registry.js';
 import { liveWorkers } from '../cluster/member.js';
+import { PLANTED_BUGS } from '../cluster/options.js';
 import type { FsyncMode } from '../storage/storage.js';
 import type { ReadConsistency } from '../cluster/index.js';
 import { FAULT_OPTIONS, faultHelp, faultsFromFlags, parseDuration_ms, type FaultFlags } from './flags.js';
 import { ChaosSession, type RoundReport } from './run.js';
+import { DEFAULT_MAX_MS, DEFAULT_MAX_STEPS } from '../verify/linearizability.js';
 
 const HELP = `usage: npm run chaos -- [options]
   --minutes N              total soak time (default 1); or --seconds N
@@ -32,6 +36,11 @@ const HELP = `usage: npm run chaos -- [options]
                            machine, each of a consistency from LIST: linearizable,lease (lease is used
                            under policy lease only; stale is refused: not linearizable). Default: gets
                            go through the log
+  --lin-time T             time bound of each round's linearizability check (default 60s; 0 checks nothing)
+  --lin-steps N            step budget of that check per key (default 20000000)
+  --allow-unknown          accept rounds whose linearizability check ran out of budget
+                           (by default such a round is reported and fails the run)
+  --bug NAME               plant a core bug to see the checks fail (exit 1): ${PLANTED_BUGS.join(', ')}
 ${faultHelp()}
   defaults: --drop 5% --delay 0-2ms --dup 1% --reorder 5% --partition-every 5s --pause-every 3s --pause 200ms --crash-every 10s
   --json                   also print the summary as JSON`;
@@ -46,6 +55,9 @@ interface Args {
   seed: number;
   clients: number;
   keys: number;
+  lin: { maxMs: number; maxSteps: number };
+  allowUnknown: boolean;
+  bug: string | null;
   flags: FaultFlags;
   json: boolean;
   reads: ReadConsistency[] | null;
@@ -74,6 +86,10 @@ function parse(argv: string[]): Args | 'help' {
       clients: { type: 'string' },
       keys: { type: 'string' },
       reads: { type: 'string' },
+      'lin-time': { type: 'string' },
+      'lin-steps': { type: 'string' },
+      'allow-unknown': { type: 'boolean' },
+      bug: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...FAULT_OPTIONS,
@@ -103,6 +119,7 @@ function parse(argv: string[]): Args | 'help' {
   for (const k of Object.keys(FAULT_OPTIONS)) fv[k] = (values as Record<string, string | undefined>)[k] ?? defaults[k];
   const flags = faultsFromFlags(fv);
   if (storage === 'memory' && flags.crashEvery_ms > 0) throw new RangeError('--crash-every needs --storage file (a memory replica cannot restart)');
+  if (storage === 'memory' && flags.crashAllEvery_ms > 0) throw new RangeError('--crash-all-every needs --storage file (a memory replica cannot restart)');
   return {
     total_ms,
     round_ms,
@@ -113,6 +130,12 @@ function parse(argv: string[]): Args | 'help' {
     seed: intFlag('seed', values.seed, 1, -(2 ** 31), 2 ** 31 - 1),
     clients: intFlag('clients', values.clients, 6, 1, 256),
     keys: intFlag('keys', values.keys, 3, 1, 1000),
+    lin: {
+      maxMs: values['lin-time'] === undefined ? DEFAULT_MAX_MS : parseDuration_ms('lin-time', values['lin-time']),
+      maxSteps: intFlag('lin-steps', values['lin-steps'], DEFAULT_MAX_STEPS, 1, 1_000_000_000),
+    },
+    allowUnknown: values['allow-unknown'] === true,
+    bug: plantedBug(values.bug),
     flags,
     json: values.json === true,
     reads: values.reads === undefined ? null : readModes(values.reads),
@@ -134,7 +157,51 @@ function usableReads(modes: readonly ReadConsistency[], policy: string): ReadCon
   return usable.length > 0 ? usable : ['linearizable'];
 }
 
+function plantedBug(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  if (!PLANTED_BUGS.includes(raw)) throw new RangeError(`--bug must be one of ${PLANTED_BUGS.join(', ')}, got '${raw}'`);
+  return raw;
+}
+
 const mib = (b: number | null): string => (b === null ? 'down' : (b / 2 ** 20).toFixed(1));
+
+function emptyTotals() {
+  return { rounds: 0, ops: 0, ok: 0, unknown: 0, violations: 0, unchecked: 0, core_conflicts: 0, partitions: 0, pauses: 0, crashes: 0, restarts: 0, dropped: 0, duplicated: 0, reordered: 0, delayed: 0 };
+}
+type Totals = ReturnType<typeof emptyTotals>;
+
+/** Adds one round to the totals and prints its line (and, when not ok, what the linearizability check said). */
+function countRound(totals: Totals, policy: string, r: RoundReport): void {
+  totals.rounds++;
+  totals.ops += r.ops;
+  totals.ok += r.ok;
+  totals.unknown += r.unknown;
+  totals.violations += r.violation_count;
+  totals.core_conflicts += r.core_conflicts;
+  if (r.linearizability === 'unknown') totals.unchecked++;
+  totals.partitions += r.nemesis.partitions;
+  totals.pauses += r.nemesis.pauses;
+  totals.crashes += r.nemesis.crashes;
+  totals.restarts += r.nemesis.restarts;
+  totals.dropped += r.faults.dropped;
+  totals.duplicated += r.faults.duplicated;
+  totals.reordered += r.faults.reordered;
+  totals.delayed += r.faults.delayed;
+  console.log(
+    `round ${String(totals.rounds).padStart(3)} ${policy.padEnd(11)} ${(r.duration_ms / 1000).toFixed(1)}s ops ${r.ops} (ok ${r.ok}, unknown ${r.unknown}) slots ${r.slots} ` +
+      `lin ${r.linearizability} violations ${r.violation_count} core-conflicts ${r.core_conflicts} | partitions ${r.nemesis.partitions} pauses ${r.nemesis.pauses} crashes ${r.nemesis.crashes}/${r.nemesis.restarts} ` +
+      `dropped ${r.faults.dropped} dup ${r.faults.duplicated} reordered ${r.faults.reordered} delayed ${r.faults.delayed}` +
+      (r.nemesis.errors.length > 0 ? ` | nemesis errors: ${r.nemesis.errors[0]}` : ''),
+  );
+  if (r.linearizability === 'unknown') console.log(`  linearizability unknown: ${r.lin_detail}`);
+}
+
+/** The verdict line on rounds whose check ran out of budget: they fail the run unless allowed. */
+function uncheckedLine(unchecked: number, allowed: boolean): string | null {
+  if (unchecked === 0) return null;
+  if (allowed) return `${unchecked} round(s) not proven linearizable (the check ran out of budget): accepted by --allow-unknown`;
+  return `FAIL: ${unchecked} round(s) not proven linearizable (the check ran out of budget); raise --lin-time or --lin-steps, or pass --allow-unknown to accept`;
+}
 
 async function main(): Promise<number> {
   let args: Args | 'help';
@@ -155,9 +222,9 @@ async function main(): Promise<number> {
   console.log(
     `chaos soak: ${(a.total_ms / 60_000).toFixed(2)} min, ${a.replicas} replicas, policies ${a.policies.join(',')}, storage ${a.storage}${dir === null ? '' : ` (fsync ${a.fsync})`}, seed ${a.seed}, ` +
       `gets ${a.reads === null ? 'through the log' : `as KV reads (${a.reads.join(',')})`}; ` +
-      `faults ${JSON.stringify(f.faults)} partition-every ${f.partitionEvery_ms}ms pause-every ${f.pauseEvery_ms}ms (${f.pause_ms}ms) crash-every ${f.crashEvery_ms}ms`,
+      `faults ${JSON.stringify(f.faults)} partition-every ${f.partitionEvery_ms}ms pause-every ${f.pauseEvery_ms}ms (${f.pause_ms}ms) crash-every ${f.crashEvery_ms}ms crash-all-every ${f.crashAllEvery_ms}ms`,
   );
-  const totals = { rounds: 0, ops: 0, ok: 0, unknown: 0, violations: 0, unchecked: 0, core_conflicts: 0, partitions: 0, pauses: 0, crashes: 0, restarts: 0, dropped: 0, duplicated: 0, reordered: 0, delayed: 0 };
+  const totals = emptyTotals();
   const memory: { policy: string; start_mib: string[]; end_mib: string[] }[] = [];
   const firstViolations: string[] = [];
   const t0 = performance.now();
@@ -173,11 +240,14 @@ async function main(): Promise<number> {
         pauseEvery_ms: f.pauseEvery_ms,
         pause_ms: f.pause_ms,
         crashEvery_ms: f.crashEvery_ms,
+        crashAllEvery_ms: f.crashAllEvery_ms,
         storage: dir === null ? 'memory' : { dir: join(dir, policy), fsync: a.fsync },
         clients: a.clients,
         keys: a.keys,
         timeout_ms: 1000,
         ...(a.reads === null ? {} : { reads: usableReads(a.reads, policy) }),
+        linearizability: a.lin,
+        ...(a.bug === null ? {} : { tuning: { bugs: { [a.bug]: true } } }),
       });
       const mem = { policy, start_mib: (await session.heaps()).map(mib), end_mib: [] as string[] };
       memory.push(mem);
@@ -185,28 +255,8 @@ async function main(): Promise<number> {
         const end = performance.now() + share_ms;
         for (let left = share_ms; left > 250; left = end - performance.now()) {
           const r: RoundReport = await session.runRound(Math.min(a.round_ms, left));
-          totals.rounds++;
-          totals.ops += r.ops;
-          totals.ok += r.ok;
-          totals.unknown += r.unknown;
-          totals.violations += r.violation_count;
-          totals.core_conflicts += r.core_conflicts;
-          if (r.linearizability === 'unknown') totals.unchecked++;
-          totals.partitions += r.nemesis.partitions;
-          totals.pauses += r.nemesis.pauses;
-          totals.crashes += r.nemesis.crashes;
-          totals.restarts += r.nemesis.restarts;
-          totals.dropped += r.faults.dropped;
-          totals.duplicated += r.faults.duplicated;
-          totals.reordered += r.faults.reordered;
-          totals.delayed += r.faults.delayed;
+          countRound(totals, policy, r);
           for (const v of r.violations) if (firstViolations.length < 10) firstViolations.push(`${policy} round ${totals.rounds}: ${v.check}: ${v.detail}`);
-          console.log(
-            `round ${String(totals.rounds).padStart(3)} ${policy.padEnd(11)} ${(r.duration_ms / 1000).toFixed(1)}s ops ${r.ops} (ok ${r.ok}, unknown ${r.unknown}) slots ${r.slots} ` +
-              `lin ${r.linearizability} violations ${r.violation_count} core-conflicts ${r.core_conflicts} | partitions ${r.nemesis.partitions} pauses ${r.nemesis.pauses} crashes ${r.nemesis.crashes}/${r.nemesis.restarts} ` +
-              `dropped ${r.faults.dropped} dup ${r.faults.duplicated} reordered ${r.faults.reordered} delayed ${r.faults.delayed}` +
-              (r.nemesis.errors.length > 0 ? ` | nemesis errors: ${r.nemesis.errors[0]}` : ''),
-          );
         }
         mem.end_mib = (await session.heaps()).map(mib);
       } finally {
@@ -222,8 +272,10 @@ async function main(): Promise<number> {
   for (const m of memory) console.log(`worker heap MiB ${m.policy.padEnd(11)} start [${m.start_mib.join(', ')}] end [${m.end_mib.join(', ')}]`);
   console.log(`main heap MiB start ${mib(mainHeap0)} end ${mib(process.memoryUsage().heapUsed)}; live workers ${liveWorkers()}`);
   for (const v of firstViolations) console.log(`VIOLATION ${v}`);
+  const unchecked = uncheckedLine(totals.unchecked, a.allowUnknown);
+  if (unchecked !== null) console.log(unchecked);
   if (a.json) console.log(JSON.stringify({ elapsed_s, ...totals, memory }));
-  return totals.violations === 0 && totals.core_conflicts === 0 ? 0 : 1;
+  return totals.violations === 0 && totals.core_conflicts === 0 && (totals.unchecked === 0 || a.allowUnknown) ? 0 : 1;
 }
 
 process.exitCode = await main();

@@ -17,6 +17,7 @@ export const FAULT_OPTIONS = {
   'pause-every': { type: 'string' },
   pause: { type: 'string' },
   'crash-every': { type: 'string' },
+  'crash-all-every': { type: 'string' },
 } as const;
 
 export function faultHelp(): string {
@@ -28,6 +29,7 @@ export function faultHelp(): string {
     '  --partition-every T      cut a random minority off every T (e.g. 5s), healed after T/2',
     '  --pause-every T          stall a random replica every T, for --pause (default 200ms)',
     '  --crash-every T          crash a random replica every T, restart it after T/2 (file storage)',
+    '  --crash-all-every T      crash every replica at once every T, restart them all soon after (file storage)',
   ].join('\n');
 }
 
@@ -40,6 +42,7 @@ export interface FaultFlags {
   pauseEvery_ms: number;
   pause_ms: number;
   crashEvery_ms: number;
+  crashAllEvery_ms: number;
 }
 
 export function faultsFromFlags(values: Partial<Record<string, string | boolean | undefined>>): FaultFlags {
@@ -63,5 +66,6 @@ export function faultsFromFlags(values: Partial<Record<string, string | boolean 
     pauseEvery_ms: dur('pause-every', 0),
     pause_ms: dur('pause', 200),
     crashEvery_ms: dur('crash-every', 0),
+    crashAllEvery_ms: dur('crash-all-every', 0),
   };
 }

@@ -15,12 +15,16 @@ export interface NemesisOptions {
   pauseEvery_ms: number;
   pause_ms: number;
   crashEvery_ms: number;
+  /** 0 or absent: never. Every replica crashes at once (no memory survives anywhere), then all restart on their files. */
+  crashAllEvery_ms?: number;
 }
 
 export interface NemesisReport {
   partitions: number;
   pauses: number;
   crashes: number;
+  /** Whole-cluster crashes (each also counts its replicas in `crashes`). */
+  wholeCrashes: number;
   restarts: number;
   /** Control-plane errors (reported, not violations); the first few. */
   errors: string[];
@@ -44,7 +48,7 @@ function shuffled(rnd: SeededRandom, n: number): number[] {
 }
 
 export function emptyNemesisReport(): NemesisReport {
-  return { partitions: 0, pauses: 0, crashes: 0, restarts: 0, errors: [], restarted: new Set() };
+  return { partitions: 0, pauses: 0, crashes: 0, wholeCrashes: 0, restarts: 0, errors: [], restarted: new Set() };
 }
 
 export class Nemesis {
@@ -58,7 +62,9 @@ export class Nemesis {
     private readonly opts: NemesisOptions,
     private readonly rnd: SeededRandom,
   ) {
-    if (opts.crashEvery_ms > 0 && cluster.options.storage.kind !== 'file') throw new RangeError('crashes need file storage (a memory replica cannot restart)');
+    if ((opts.crashEvery_ms > 0 || (opts.crashAllEvery_ms ?? 0) > 0) && cluster.options.storage.kind !== 'file') {
+      throw new RangeError('crashes need file storage (a memory replica cannot restart)');
+    }
   }
 
   /** Starts a fresh report (the next run's counters). */
@@ -85,7 +91,8 @@ export class Nemesis {
     const nem = this.report;
     const n = c.size;
     const maxDown = Math.floor((n - 1) / 2);
-    const next = { partition: o.partitionEvery_ms, pause: o.pauseEvery_ms, crash: o.crashEvery_ms };
+    const crashAll = o.crashAllEvery_ms ?? 0;
+    const next = { partition: o.partitionEvery_ms, pause: o.pauseEvery_ms, crash: o.crashEvery_ms, crashAll };
     const t0 = performance.now();
     let healAt = Number.POSITIVE_INFINITY;
     const restartAt = new Map<number, number>();
@@ -126,6 +133,10 @@ export class Nemesis {
           );
         }
       }
+      if (crashAll > 0 && t >= next.crashAll && this.paused.size === 0) {
+        next.crashAll += crashAll;
+        await this.crashEveryReplica(t + Math.min(crashAll / 4, 500), restartAt);
+      }
       if (o.crashEvery_ms > 0 && t >= next.crash) {
         next.crash += o.crashEvery_ms;
         const i = this.rnd.int(0, n - 1);
@@ -140,6 +151,23 @@ export class Nemesis {
     }
     await Promise.all(pending);
     return nem;
+  }
+
+  /**
+   * Every replica down at once: what was acknowledged must come back from the
+   * files alone (learners are volatile, so the restarted replicas refill every
+   * slot from their votes). All restart at `restartAt`.
+   */
+  private async crashEveryReplica(restartAt_ms: number, restartAt: Map<number, number>): Promise<void> {
+    const c = this.cluster;
+    this.report.wholeCrashes++;
+    for (let i = 0; i < c.size; i++) {
+      if (!c.isUp(i)) continue;
+      this.down.add(i);
+      this.report.crashes++;
+      await c.crash(i).catch(this.note);
+      restartAt.set(i, restartAt_ms);
+    }
   }
 
   private async restart(i: number): Promise<void> {

@@ -20,7 +20,8 @@ import type { FsyncMode } from '../storage/storage.js';
 import { emptyFaultStats, type FaultSpec, type FaultStats } from '../runtime/fault-transport.js';
 import { History, encodeOp, type Violation } from '../verify/history.js';
 import { Nemesis, type NemesisReport } from './nemesis.js';
-import type { KvInput } from '../verify/linearizability.js';
+import type { KvInput } from '../verify/kv-models.js';
+import type { CheckOptions } from '../verify/linearizability.js';
 
 export interface ChaosOptions {
   replicas: number;
@@ -33,6 +34,8 @@ export interface ChaosOptions {
   pauseEvery_ms?: number;
   pause_ms?: number;
   crashEvery_ms?: number;
+  /** Every replica crashes at once, then all restart on their files (file storage). */
+  crashAllEvery_ms?: number;
   /** 'memory' cannot restart a crashed worker, so crashes need a dir. */
   storage?: 'memory' | { dir: string; fsync: FsyncMode };
   clients?: number;
@@ -46,6 +49,8 @@ export interface ChaosOptions {
    * linearizable, so it is refused). Absent: gets go through the log.
    */
   reads?: ReadConsistency[];
+  /** Budget of each round's linearizability check (steps per key, time per round). */
+  linearizability?: Pick<CheckOptions, 'maxSteps' | 'maxMs'>;
 }
 
 /** The KV example (a URL, not an import: the tools never import examples): .ts under tsx, .js once built. */
@@ -58,7 +63,10 @@ export interface RoundReport {
   ops: number;
   ok: number;
   unknown: number;
+  /** `unknown`: the check's budget ran out, so the round is not proven; callers must not count it as passed. */
   linearizability: 'ok' | 'illegal' | 'unknown';
+  /** Why it is not ok (which key, how far the search got); '' when ok. */
+  lin_detail: string;
   lin_steps: number;
   violations: Violation[];
   violation_count: number;
@@ -87,7 +95,8 @@ export class ChaosSession {
   ) {
     this.nemesis = new Nemesis(
       cluster,
-      { partitionEvery_ms: opts.partitionEvery_ms ?? 0, pauseEvery_ms: opts.pauseEvery_ms ?? 0, pause_ms: opts.pause_ms ?? 200, crashEvery_ms: opts.crashEvery_ms ?? 0 },
+      { partitionEvery_ms: opts.partitionEvery_ms ?? 0, pauseEvery_ms: opts.pauseEvery_ms ?? 0, pause_ms: opts.pause_ms ?? 200, crashEvery_ms: opts.crashEvery_ms ?? 0,
+        crashAllEvery_ms: opts.crashAllEvery_ms ?? 0 },
       new SeededRandom(opts.seed),
     );
     this.history = new History(opts.replicas, undefined, opts.reads !== undefined);
@@ -95,7 +104,7 @@ export class ChaosSession {
   }
 
   static async start(opts: ChaosOptions): Promise<ChaosSession> {
-    if ((opts.crashEvery_ms ?? 0) > 0 && (opts.storage ?? 'memory') === 'memory') throw new RangeError('crashes need file storage (a memory replica cannot restart)');
+    if (((opts.crashEvery_ms ?? 0) > 0 || (opts.crashAllEvery_ms ?? 0) > 0) && (opts.storage ?? 'memory') === 'memory') throw new RangeError('crashes need file storage (a memory replica cannot restart)');
     for (const m of opts.reads ?? []) {
       if (m === 'stale') throw new RangeError('stale reads are not linearizable: the check would rightly flag them');
       if (m === 'lease' && opts.policy !== 'lease') throw new RangeError(`lease reads need policy lease, not ${opts.policy}`);
@@ -142,7 +151,7 @@ export class ChaosSession {
     const logs = await this.settle(history, startSlots);
     history.checkAgreement(logs);
     history.checkRealTime();
-    const lin = history.checkLinearizable();
+    const lin = history.checkLinearizable(o.linearizability ?? {});
     const s = history.summary();
     const st = await c.stats();
     const core_conflicts = st.replicas.reduce((m, r) => m + (r?.replica.conflictingDecides ?? 0), 0);
@@ -154,6 +163,7 @@ export class ChaosSession {
       ok: s.ok,
       unknown: s.unknown + s.pending,
       linearizability: lin.result,
+      lin_detail: lin.result === 'ok' ? '' : lin.detail,
       lin_steps: lin.steps,
       violations: history.violations,
       violation_count: history.violationTotal,

@@ -108,8 +108,13 @@ export class Cluster {
   private readonly members: (Member | null)[];
   private readonly events = new EventEmitter();
   private readonly queue: PQueue;
-  /** Aborted by close(): proposals still waiting in the queue reject instead of hanging. */
-  private readonly closing = new AbortController();
+  /**
+   * Rejecters of proposals still waiting in the queue: close() rejects them
+   * instead of leaving them hanging. (Not p-queue's per-task `signal`: it adds
+   * one abort listener per queued task to one shared signal, and more than 10
+   * print MaxListenersExceededWarning.) Bounded by maxQueued.
+   */
+  private readonly waiting = new Set<(e: Error) => void>();
   /** Replicas in the middle of a crash or restart: a second lifecycle call on one of them is refused. */
   private readonly changing = new Set<number>();
   private readonly hub: InlineHub | null;
@@ -281,7 +286,20 @@ export class Cluster {
     const payload = this.payloadOf(command, 'command');
     if (payload instanceof Error) return Promise.reject(payload);
     this.clientStats.proposals++;
-    return this.queue.add(() => this.attempt<R>(payload, opts.via), { signal: this.closing.signal });
+    return this.enqueue(() => this.attempt<R>(payload, opts.via));
+  }
+
+  /** Runs `job` through the client queue; close() rejects it while it still waits there. */
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.add(reject);
+      this.queue
+        .add(() => {
+          this.waiting.delete(reject);
+          return job();
+        })
+        .then(resolve, reject);
+    });
   }
 
   /** Why a request cannot even be queued (closed, a bad `via`, a full queue), or null. */
@@ -378,7 +396,7 @@ export class Cluster {
     const payload = this.payloadOf(query, 'query');
     if (payload instanceof Error) return Promise.reject(payload);
     this.clientStats.reads++;
-    return this.queue.add(() => this.readAttempts<A>(payload, consistency, opts.via), { signal: this.closing.signal });
+    return this.enqueue(() => this.readAttempts<A>(payload, consistency, opts.via));
   }
 
   private async readAttempts<A>(query: string, consistency: ReadConsistency, via: number | undefined): Promise<ReadResult<A>> {
@@ -522,8 +540,10 @@ export class Cluster {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.closing.abort(new Error('cluster closed'));
     this.queue.clear();
+    const closed = new Error('cluster closed');
+    for (const reject of this.waiting) reject(closed);
+    this.waiting.clear();
     const ms = this.members.slice();
     this.members.fill(null);
     await Promise.all(ms.map((m) => m?.close()));

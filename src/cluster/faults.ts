@@ -5,6 +5,7 @@
  * with it (a healed partition stays healed, a set drop rate stays set).
  */
 import type { NodeId } from '../paxos/ballot.js';
+import { refuseUnknownFaultKeys } from './options.js';
 import { MAX_FAULT_MS, checkFaultSpec, checkPartition, type FaultCommand, type FaultInit, type FaultSpec, type FaultState, type FaultStats } from '../runtime/fault-transport.js';
 
 /** How the controller reaches replicas (the cluster passes its members). */
@@ -39,6 +40,7 @@ export class ClusterFaults {
 
   /** Replaces the link faults on every replica (`{}` clears them; a partition stays until heal()). */
   async set(spec: FaultSpec): Promise<void> {
+    if (typeof spec === 'object' && spec !== null) refuseUnknownFaultKeys(spec);
     this.state = { ...this.state, spec: checkFaultSpec(spec, this.links.size) };
     return this.broadcast();
   }

@@ -89,19 +89,25 @@ export class Acceptor {
     return c < 0 ? '' : ((this.slots.refs[0] as Value[])[c] as Value);
   }
 
-  /** Phase 1b. A single-slot prepare needs ballot > promise in that slot; an open one, above every promise it covers. */
+  /**
+   * Phase 1b. A single-slot prepare needs ballot >= the promise in that slot; an
+   * open one, >= every promise it covers. Equal is the same prepare again (a
+   * duplicate, or a candidate re-sending to a peer it has not heard from): it
+   * gets the same promise again, rather than a rejection of its own ballot that
+   * would make the proposer give it up.
+   */
   prepare(slot: Slot, ballot: Ballot, open: boolean): PrepareResult {
     if (!open) {
       if (!this.slots.fits(slot)) return { ok: 'full' };
       const promised = this.promisedIn(slot);
-      if (ballot <= promised) return { ok: false, promised };
+      if (ballot < promised) return { ok: false, promised };
       const record: PersistRecord = { k: 'promise', slot, ballot };
       this.apply(record);
       const v = this.vote(slot);
       return { ok: true, votes: v === null ? [] : [v], record };
     }
     const promised = this.maxPromisedFrom(slot);
-    if (ballot <= promised) return { ok: false, promised };
+    if (ballot < promised) return { ok: false, promised };
     const record: PersistRecord = { k: 'floor', ballot };
     this.apply(record);
     const votes: Vote[] = [];

@@ -29,12 +29,16 @@ export interface Instance {
   at: number;
 }
 
-export function newInstance(slot: Slot, own: Value | null, value: Value, quorum: number): Instance {
+/** `phase1`: the instance may run phase 1 (per-slot Paxos); a stable leader's phase-2 instance shares an empty promise counter. */
+export function newInstance(slot: Slot, own: Value | null, value: Value, quorum: number, phase1 = true): Instance {
   return {
     slot, own, value, ballot: NO_BALLOT, phase: Phase.Backoff, ballots: 0, failures: 0,
-    promises: new QuorumCounter(quorum), best: null, accepts: new QuorumCounter(quorum), at: Number.POSITIVE_INFINITY,
+    promises: phase1 ? new QuorumCounter(quorum) : NO_PROMISES, best: null, accepts: new QuorumCounter(quorum), at: Number.POSITIVE_INFINITY,
   };
 }
+
+/** Never added to (phase-2-only instances): one object instead of one per slot. */
+const NO_PROMISES = new QuorumCounter(Number.POSITIVE_INFINITY);
 
 export function phaseName(p: Phase): 'backoff' | 'prepare' | 'accept' {
   return p === Phase.Backoff ? 'backoff' : p === Phase.Prepare ? 'prepare' : 'accept';

@@ -170,6 +170,11 @@ export class StableLeader implements ProposerRole {
         st.batchAt = st.batchSince + batchDelay_ms; // a partial batch waits to fill
         return;
       }
+      if (batchMax === 1) {
+        const [value] = st.pending.shift();
+        this.startPhase2(this.takeSlot(), value, value, now);
+        continue;
+      }
       const commands: Value[] = [];
       let bytes = 0;
       while (commands.length < batchMax && st.pending.size > 0) {
@@ -182,10 +187,15 @@ export class StableLeader implements ProposerRole {
       }
       st.batchSince = now;
       const value = encodeBatch(commands);
-      const slot = this.nextFreeSlot(st.nextSlot);
-      st.nextSlot = slot + 1;
-      this.startPhase2(slot, value, value, now);
+      this.startPhase2(this.takeSlot(), value, value, now);
     }
+  }
+
+  /** The next slot for new phase-2 work. */
+  private takeSlot(): Slot {
+    const slot = this.nextFreeSlot(this.state.nextSlot);
+    this.state.nextSlot = slot + 1;
+    return slot;
   }
 
   /** Puts every command of a slot value we owe back in the queue. */
@@ -286,7 +296,7 @@ export class StableLeader implements ProposerRole {
 
   /** Phase 2 only, under the leader's ballot. */
   private startPhase2(slot: Slot, own: Value | null, value: Value, now: number): void {
-    const inst = newInstance(slot, own, value, this.node.cfg.quorum);
+    const inst = newInstance(slot, own, value, this.node.cfg.quorum, false);
     inst.ballot = this.state.leadBallot;
     inst.ballots = 1;
     inst.phase = Phase.Accept;
@@ -536,6 +546,12 @@ export class StableLeader implements ProposerRole {
     const ballot = st.role === 'leading' ? st.leadBallot : NO_BALLOT;
     this.node.toOthers({ t: MsgType.Heartbeat, ballot, decidedUpTo: this.node.learner.firstUndecided });
     if (st.role === 'leading') this.advanceCommit(true);
+    // A candidate re-sends its phase 1 to the acceptors that have not promised yet: a prepare lost (a peer that
+    // was down, a dropped message) would otherwise cost a whole attempt timeout before anyone leads.
+    if (st.role === 'preparing') {
+      const prepare = { t: MsgType.Prepare, slot: st.p1From, ballot: st.leadBallot, open: true } as const;
+      for (let to = 0; to < this.node.cfg.acceptors; to++) if (to !== this.node.id && !st.p1Promises.has(to)) this.node.send(to, prepare);
+    }
     if (this.holder !== null) {
       const valid = this.leaseValid(now);
       if (st.leaseWasValid && !valid) this.node.stats.leaseExpiries++;

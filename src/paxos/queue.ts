@@ -65,10 +65,12 @@ export class KeyedQueue<K, V> {
   }
 
   clear(): void {
-    this.at.clear();
+    // Only a Map that holds something is cleared (Map.clear reallocates its table: a queue that empties
+    // after every slot paid for that); positions keep counting from where they were.
+    if (this.at.size > 0) this.at.clear();
+    this.base += this.keys_.length;
     this.keys_.length = 0;
     this.values.length = 0;
-    this.base = 0;
     this.head = 0;
   }
 

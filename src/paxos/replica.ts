@@ -64,6 +64,16 @@ export interface ReplicaConfig {
 /** A batch stays well inside the codec's value limit (MAX_VALUE_BYTES, 1 MiB). */
 export const MAX_BATCH = 65_536;
 
+/** The one table of the core's defaults (the cluster, the host and the tools read them from here). */
+export const REPLICA_DEFAULTS = Object.freeze({
+  attemptTimeout_ms: 50,
+  sync_ms: 100,
+  maxPending: 4096,
+  retainDecided: 10_000,
+  batchMax: 1,
+  batchDelay_ms: 0,
+});
+
 const LEARN_BATCH = 64;
 /** Slots one Commit may make a replica scan (bounds the work per message). */
 const COMMIT_SCAN_MAX = 4096;
@@ -103,18 +113,18 @@ export class Replica {
       throw new RangeError(`id must be an integer in 0..${cfg.nodes - 1}, got ${cfg.id}`);
     }
     const bugs = cfg.bugs ?? {};
-    const batchMax = cfg.batchMax ?? 1;
+    const batchMax = cfg.batchMax ?? REPLICA_DEFAULTS.batchMax;
     if (!Number.isInteger(batchMax) || batchMax < 1 || batchMax > MAX_BATCH) throw new RangeError(`batchMax must be an integer in 1..${MAX_BATCH}, got ${batchMax}`);
-    const batchDelay = cfg.batchDelay_ms ?? 0;
+    const batchDelay = cfg.batchDelay_ms ?? REPLICA_DEFAULTS.batchDelay_ms;
     if (!Number.isFinite(batchDelay) || batchDelay < 0 || batchDelay > 10_000) throw new RangeError(`batchDelay_ms must be in 0..10000, got ${batchDelay}`);
-    const sync_ms = cfg.sync_ms ?? 100;
+    const sync_ms = cfg.sync_ms ?? REPLICA_DEFAULTS.sync_ms;
     this.node = new Node(
       {
         id: cfg.id, nodes: cfg.nodes, acceptors, quorum: majority(acceptors) - (bugs.quorumOneTooSmall ? 1 : 0),
-        attemptTimeout_ms: cfg.attemptTimeout_ms ?? 50, sync_ms, holeGrace_ms: cfg.holeGrace_ms ?? 2 * sync_ms,
-        maxPending: cfg.maxPending ?? 4096, batchMax: cfg.batchMax ?? 1, batchDelay_ms: cfg.batchDelay_ms ?? 0, bugs,
+        attemptTimeout_ms: cfg.attemptTimeout_ms ?? REPLICA_DEFAULTS.attemptTimeout_ms, sync_ms, holeGrace_ms: cfg.holeGrace_ms ?? 2 * sync_ms,
+        maxPending: cfg.maxPending ?? REPLICA_DEFAULTS.maxPending, batchMax, batchDelay_ms: batchDelay, bugs,
       },
-      cfg.policy, cfg.random, cfg.retainDecided ?? 10_000,
+      cfg.policy, cfg.random, cfg.retainDecided ?? REPLICA_DEFAULTS.retainDecided,
     );
     const election = cfg.policy.election;
     this.leader = election === null ? null : new StableLeader(this.node, election, now_ms);

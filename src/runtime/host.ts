@@ -9,7 +9,7 @@ import { createHistogram, performance, type RecordableHistogram } from 'node:per
 import { getHeapStatistics } from 'node:v8';
 import { nanoid } from 'nanoid';
 import type { NodeId } from '../paxos/ballot.js';
-import { Replica, type ReplicaConfig, type ReplicaStats } from '../paxos/replica.js';
+import { REPLICA_DEFAULTS, Replica, type ReplicaConfig, type ReplicaStats } from '../paxos/replica.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
 import { SeededRandom } from '../base/random.js';
 import { openStorage } from '../storage/index.js';
@@ -150,7 +150,7 @@ export class ReplicaHost {
       now(),
       this.storage.load(),
     );
-    this.maxWaiting = cfg.tuning?.maxPending ?? 4096;
+    this.maxWaiting = cfg.tuning?.maxPending ?? REPLICA_DEFAULTS.maxPending;
     this.observe = cfg.observe;
     this.loadStream = `${LOAD_PREFIX}${cfg.id}-${nanoid(8)}`;
     if ((cfg.stateMachine === undefined) !== (hooks.stateMachine === undefined)) throw new Error(`replica ${cfg.id}: a state machine module needs its instance, and the other way round`);

@@ -20,7 +20,8 @@
  *                invoked => slot(A) < slot(B)).
  * - linearizable: the history of puts and gets, per key (see linearizability.ts).
  */
-import { checkLinearizable, kvModel, type CheckResult, type KvInput, type KvOutput, type Operation } from './linearizability.js';
+import { checkLinearizable, type CheckOptions, type CheckResult, type Operation } from './linearizability.js';
+import { kvModel, type KvInput, type KvOutput } from './kv-models.js';
 
 export interface OpRecord {
   id: number;
@@ -211,7 +212,7 @@ export class History {
   }
 
   /** The Wing-Gong check of the whole history (unknown gets are left out: they changed nothing). */
-  checkLinearizable(opts: { maxSteps?: number } = {}): CheckResult {
+  checkLinearizable(opts: CheckOptions = {}): CheckResult {
     const reads = this.readResults();
     const ops: Operation<KvInput, KvOutput>[] = [];
     for (const o of this.ops) {

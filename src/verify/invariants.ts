@@ -5,7 +5,7 @@
  * one-line reason, never thrown, so a run can report all it found.
  *
  * Invariants:
- * - promise-monotonic:  an acceptor's promises in a slot only increase, also across restarts.
+ * - promise-monotonic:  an acceptor's promises in a slot never decrease, also across restarts (the same ballot may be promised again).
  * - accept-at-promise:  an acceptor accepts only at or above its promise.
  * - one-value-per-ballot: all accepts for (slot, ballot) carry one value, from the ballot's owner.
  * - votes-real:         a promise reports the sender's real, highest earlier vote (and hides none).
@@ -277,15 +277,16 @@ export class SafetyChecker {
   private onPromiseSent(from: NodeId, g: NodeGhost, slot: Slot, ballot: Ballot, open: boolean, votes: Vote[]): void {
     if (!open) {
       const before = this.promiseFloor(g, slot);
-      if (ballot <= before) this.report('promise-monotonic', `n${from} promised ${ballot} in slot ${slot} after ${before}`);
+      // Equal is the same promise again (a re-sent or duplicated prepare); below is a broken promise.
+      if (ballot < before) this.report('promise-monotonic', `n${from} promised ${ballot} in slot ${slot} after ${before}`);
       if (g.durable.promisedIn(slot) < ballot) this.report('persist-before-send', `n${from} promised ${ballot} in slot ${slot} before persisting it`);
       g.promised.set(slot, Math.max(ballot, g.promised.get(slot) ?? 0));
       this.checkVotes(from, g, votes, slot, slot);
       return;
     }
-    if (ballot <= g.floor) this.report('promise-monotonic', `n${from} promised ${ballot} for all slots after ${g.floor}`);
+    if (ballot < g.floor) this.report('promise-monotonic', `n${from} promised ${ballot} for all slots after ${g.floor}`);
     for (const [s, b] of g.promised) {
-      if (s >= slot && ballot <= b) this.report('promise-monotonic', `n${from} promised ${ballot} from slot ${slot} after ${b} in slot ${s}`);
+      if (s >= slot && ballot < b) this.report('promise-monotonic', `n${from} promised ${ballot} from slot ${slot} after ${b} in slot ${s}`);
     }
     if (g.durable.promisedIn(ANY_SLOT) < ballot) this.report('persist-before-send', `n${from} promised ${ballot} for all slots before persisting it`);
     g.floor = Math.max(g.floor, ballot);

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cluster, type DecidedEvent, type Proposed } from '../src/cluster/index.js';
 import { liveWorkers } from '../src/cluster/member.js';
-import { TAG_PROPOSE_HERE } from '../src/runtime/driver.js';
+import { encode } from '../src/paxos/codec.js';
+import { MsgType } from '../src/paxos/messages.js';
 import { Applier, DEFAULT_DEDUPE_WINDOW } from '../src/runtime/applier.js';
 import type { Decision } from '../src/paxos/ready.js';
 
@@ -86,9 +87,9 @@ describe('exactly once, end to end', () => {
     try {
       const p = await c.propose('pay 10', { via: 0 });
       // The race a client retry loses: replica 0 got the request decided, but the client timed out first and
-      // sent the same request id to replica 1, which proposes it again (here: the runtime's propose-here tuple,
-      // exactly what replica 1 does with a retried request it has not seen applied).
-      await c.inject(1, 0, [[TAG_PROPOSE_HERE, `${p.requestId}:pay 10`]]);
+      // sent the same request id to replica 1, which proposes it again (here: a Submit message, exactly what
+      // replica 1 does with a retried request it has not seen applied).
+      await c.inject(1, 0, [encode({ t: MsgType.Submit, value: `${p.requestId}:pay 10` })]);
       const mark = await c.propose('after', { via: 2 });
       let copies: number[] = [];
       for (let t = 0; t < 400; t++) {

@@ -32,6 +32,7 @@ export function encode(m: Message): Wire {
     case MsgType.Decide:
       return [m.t, m.slot, m.value];
     case MsgType.Forward:
+    case MsgType.Submit:
       return [m.t, m.value];
     case MsgType.Heartbeat:
       return [m.t, m.ballot, m.decidedUpTo];
@@ -107,10 +108,11 @@ export function decode(w: unknown): Message | string {
       if (!isSlot(slot) || !isValue(value)) return 'decide: bad field';
       return { t, slot, value };
     }
-    case MsgType.Forward: {
+    case MsgType.Forward:
+    case MsgType.Submit: {
       if ((bad = len(2))) return bad;
       const [, value] = w;
-      if (!isValue(value)) return 'forward: bad field';
+      if (!isValue(value) || value === '') return t === MsgType.Forward ? 'forward: bad field' : 'submit: bad field';
       return { t, value };
     }
     case MsgType.Heartbeat: {

@@ -24,8 +24,9 @@ export const MsgType = {
   LeaseGrant: 10,
   LearnRequest: 11,
   Commit: 12,
-  ReadIndex: 13,
-  ReadAck: 14,
+  Submit: 13,
+  ReadIndex: 14,
+  ReadAck: 15,
 } as const;
 export type MsgType = (typeof MsgType)[keyof typeof MsgType];
 
@@ -122,6 +123,17 @@ export interface Commit {
 }
 
 /**
+ * "Propose this client command yourself": a replica hands a command to a peer
+ * as if a client had given it there (the benchmark funnels non-conflicting
+ * proposals through one replica with it). Unlike Forward, which only a node
+ * that trusts itself as leader takes, the receiver always proposes it.
+ */
+export interface Submit {
+  t: typeof MsgType.Submit;
+  value: Value;
+}
+
+/**
  * A read-index round (linearizable reads): the leader at `ballot` asks each
  * acceptor whether it has promised anything higher. An acceptor that has not
  * answers ReadAck with the same ballot and seq; one that has answers a Nack.
@@ -152,6 +164,7 @@ export type Message =
   | LeaseGrant
   | LearnRequest
   | Commit
+  | Submit
   | ReadIndex
   | ReadAck;
 

@@ -11,6 +11,7 @@
  * go to the role. Messages to ourselves are handled in the same step.
  */
 import { MAX_NODES, type Ballot, type NodeId } from './ballot.js';
+import { isBatch } from './batch.js';
 import { StableLeader } from './leader.js';
 import { MsgType, type Message, type Slot, type Value, type Vote } from './messages.js';
 import { Node, type PlantedBugs, type ReplicaStats } from './node.js';
@@ -269,6 +270,11 @@ export class Replica {
         return this.node.learn(m.slot, m.value, now);
       case MsgType.Forward:
         return this.role.onForward(m.value, now);
+      case MsgType.Submit:
+        // A command a peer hands us to propose as our own (a batch is never a command).
+        if (isBatch(m.value) || !this.role.propose(m.value, now)) return void node.stats.staleMessages++;
+        node.stats.proposals++;
+        return;
       case MsgType.Heartbeat:
         node.see(m.ballot);
         this.onHeartbeat(from, m.decidedUpTo, now);

@@ -7,8 +7,8 @@
  * decisions. So a reply never leaves before the state it depends on is stored.
  */
 import type { NodeId } from '../paxos/ballot.js';
-import { MAX_VALUE_BYTES, decode, encode, type Wire } from '../paxos/codec.js';
-import { NOOP, type Message } from '../paxos/messages.js';
+import { decode, encode, type Wire } from '../paxos/codec.js';
+import { MsgType, type Message } from '../paxos/messages.js';
 import { applyReady, isEmptyReady, type ReadySink } from '../paxos/ready.js';
 import type { Decision, ReadConfirmation, Replica } from '../paxos/replica.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
@@ -44,12 +44,6 @@ export interface DriverStats {
 }
 
 export const DEFAULT_MAILBOX_CAPACITY = 65_536;
-/**
- * A runtime-level tuple tag, outside the protocol's tags: "propose this value
- * here" from a peer host (the benchmark funnels non-conflicting proposals
- * through one replica with it). It never reaches the core's codec.
- */
-export const TAG_PROPOSE_HERE = 100;
 /** One turn's effects can cause more (a decision frees a window slot for the next proposal); bound the loop. */
 const READY_ROUNDS_MAX = 64;
 export const DEFAULT_DRAIN_BATCH = 4096;
@@ -69,12 +63,6 @@ export class ReplicaDriver {
   /** Inside a turn, input needs no new turn: the turn applies its effects before it ends. */
   private inTurn = false;
   private readonly handle = (from: number, raw: unknown): void => {
-    if (Array.isArray(raw) && raw[0] === TAG_PROPOSE_HERE) {
-      const value: unknown = raw[1];
-      if (raw.length !== 2 || typeof value !== 'string' || value === NOOP || value.length > MAX_VALUE_BYTES) return this.malformed(`from replica ${from}: bad propose-here tuple`);
-      this.replica.propose(value, this.now());
-      return;
-    }
     const msg = decode(raw);
     if (typeof msg === 'string') return this.malformed(`from replica ${from}: ${msg}`);
     this.replica.receive(from, msg, this.now());
@@ -148,7 +136,7 @@ export class ReplicaDriver {
   /** Asks replica `to` to propose `value` itself (sent with this turn's batch). */
   forward(to: NodeId, value: string): void {
     if (this.closed) return;
-    this.transport.send(to, [TAG_PROPOSE_HERE, value]);
+    this.transport.send(to, encode({ t: MsgType.Submit, value }));
     this.schedule();
   }
 

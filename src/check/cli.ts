@@ -5,10 +5,11 @@
  * violation, 2 on bad flags.
  */
 import { parseArgs } from 'node:util';
+import { parseInteger } from '../base/units.js';
 import { POLICY_OPTIONS, policyFromFlags, policyHelp } from '../cli/policy-flags.js';
 import type { PlantedBugs } from '../paxos/replica.js';
 import { CHECK_POLICY_DEFAULTS, validateModelConfig, type ModelConfig } from './model.js';
-import { check } from './search.js';
+import { check, type CheckResult, type SearchOptions } from './search.js';
 import { formatTrace } from './trace.js';
 
 export const BUGS: ReadonlyArray<keyof PlantedBugs> = [
@@ -44,35 +45,33 @@ function fail(msg: string): never {
 
 function int(raw: string | undefined, name: string, dflt: number): number {
   if (raw === undefined) return dflt;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n)) fail(`--${name} must be an integer, got '${raw}'`);
-  return n;
+  try {
+    return parseInteger(name, raw, 0, 1_000_000_000);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
 }
 
-function main(argv: string[]): number {
-  let values: ReturnType<typeof parseArgs>['values'];
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        ...POLICY_OPTIONS,
-        replicas: { type: 'string' }, proposers: { type: 'string' }, values: { type: 'string' },
-        'max-round': { type: 'string' }, 'max-lease-requests': { type: 'string' }, slots: { type: 'string' }, crashes: { type: 'string' },
-        'no-loss': { type: 'boolean' }, 'no-dup': { type: 'boolean' }, 'no-timers': { type: 'boolean' }, 'no-persist-check': { type: 'boolean' },
-        dfs: { type: 'boolean' }, 'max-states': { type: 'string' }, 'max-depth': { type: 'string' }, bug: { type: 'string' },
-        json: { type: 'boolean' }, progress: { type: 'boolean' }, 'no-reduce': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    fail((e as Error).message.split('\n')[0] ?? 'bad arguments');
-  }
-  if (values.help === true) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  const str = (k: string): string | undefined => {
+const OPTIONS = {
+  ...POLICY_OPTIONS,
+  replicas: { type: 'string' }, proposers: { type: 'string' }, values: { type: 'string' },
+  'max-round': { type: 'string' }, 'max-lease-requests': { type: 'string' }, slots: { type: 'string' }, crashes: { type: 'string' },
+  'no-loss': { type: 'boolean' }, 'no-dup': { type: 'boolean' }, 'no-timers': { type: 'boolean' }, 'no-persist-check': { type: 'boolean' },
+  dfs: { type: 'boolean' }, 'max-states': { type: 'string' }, 'max-depth': { type: 'string' }, bug: { type: 'string' },
+  json: { type: 'boolean' }, progress: { type: 'boolean' }, 'no-reduce': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
+interface Run {
+  cfg: ModelConfig;
+  opts: SearchOptions;
+  bug: string | undefined;
+}
+
+/** Flags to a model configuration and search options; a bad flag exits 2 with one line. */
+function configure(values: Values): Run {
+  const str = (k: keyof Values): string | undefined => {
     const v = values[k];
     return typeof v === 'string' ? v : undefined;
   };
@@ -106,17 +105,22 @@ function main(argv: string[]): number {
   }
   const maxStates = int(str('max-states'), 'max-states', 5_000_000);
   if (maxStates < 1) fail(`--max-states must be >= 1, got ${maxStates}`);
-
+  const depthRaw = str('max-depth');
+  const maxDepth = depthRaw === undefined ? undefined : int(depthRaw, 'max-depth', 0);
+  if (maxDepth !== undefined && (maxDepth < 1 || values.dfs === true)) fail('--max-depth must be >= 1, and needs breadth-first search (no --dfs)');
   const progress = values.progress !== true ? undefined : (p: { generated: number; distinct: number; queued: number; depth: number; elapsed_ms: number }): void => {
     const mb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
     process.stderr.write(`  generated ${p.generated}, distinct ${p.distinct}, queued ${p.queued}, depth ${p.depth}, ${(p.elapsed_ms / 1000).toFixed(0)} s, heap ${mb} MB\n`);
   };
-  const depthRaw = str('max-depth');
-  const maxDepth = depthRaw === undefined ? undefined : int(depthRaw, 'max-depth', 0);
-  if (maxDepth !== undefined && (maxDepth < 1 || values.dfs === true)) fail('--max-depth must be >= 1, and needs breadth-first search (no --dfs)');
-  const r = check(cfg, {
+  const opts: SearchOptions = {
     order: values.dfs === true ? 'dfs' : 'bfs', maxStates, ...(maxDepth === undefined ? {} : { maxDepth }), ...(progress === undefined ? {} : { progress }),
-  });
+  };
+  return { cfg, opts, bug };
+}
+
+/** The human-readable report of a search. */
+function report(r: CheckResult, { cfg, opts, bug }: Run): string[] {
+  const maxDepth = opts.maxDepth;
   const out: string[] = [];
   out.push(
     `${r.order.toUpperCase()}${cfg.reduce === false ? ' (no reduction)' : ''} replicas=${cfg.replicas} proposers=${cfg.proposers} values=${cfg.values} max-round=${cfg.maxRound} slots=${cfg.slots} ` +
@@ -139,23 +143,39 @@ function main(argv: string[]): number {
   }
   if (r.violation === null) {
     out.push(r.complete ? 'no invariant violated' : 'no invariant violated in the explored part');
-  } else {
-    const v = r.violation;
-    out.push(`VIOLATION ${v.violations.map((x) => `${x.invariant}: ${x.detail}`).join('; ')}`);
-    const kind = r.order === 'bfs' ? 'shortest counterexample' : 'counterexample (depth first: not necessarily shortest)';
-    out.push(`${kind}: ${v.path.length} actions (replay: save to a file, parseTrace + replay in src/check/trace.ts)`);
-    out.push(formatTrace({ config: cfg, actions: v.path, expect: v.violations[0]?.invariant ?? null }).trimEnd());
+    return out;
   }
-  process.stdout.write(`${out.join('\n')}\n`);
-  if (values.json === true) {
-    process.stdout.write(
-      `${JSON.stringify({
-        generated: r.generated, distinct: r.distinct, covered: r.covered, pruned: r.pruned, atDepthBound: r.atDepthBound, completeDepth: r.completeDepth, maxDepth: r.maxDepth, tables: r.tables, elapsed_ms: Math.round(r.elapsed_ms),
-        complete: r.complete, violation: r.violation === null ? null : { invariant: r.violation.violations[0]?.invariant, length: r.violation.path.length },
-        sometimes: Object.fromEntries(r.sometimes.map((w) => [w.name, w.path === null ? null : w.path.length])),
-      })}\n`,
-    );
+  const v = r.violation;
+  out.push(`VIOLATION ${v.violations.map((x) => `${x.invariant}: ${x.detail}`).join('; ')}`);
+  const kind = r.order === 'bfs' ? 'shortest counterexample' : 'counterexample (depth first: not necessarily shortest)';
+  out.push(`${kind}: ${v.path.length} actions (replay: save to a file, parseTrace + replay in src/check/trace.ts)`);
+  out.push(formatTrace({ config: cfg, actions: v.path, expect: v.violations[0]?.invariant ?? null }).trimEnd());
+  return out;
+}
+
+function summaryJson(r: CheckResult): string {
+  return JSON.stringify({
+    generated: r.generated, distinct: r.distinct, covered: r.covered, pruned: r.pruned, atDepthBound: r.atDepthBound, completeDepth: r.completeDepth, maxDepth: r.maxDepth, tables: r.tables, elapsed_ms: Math.round(r.elapsed_ms),
+    complete: r.complete, violation: r.violation === null ? null : { invariant: r.violation.violations[0]?.invariant, length: r.violation.path.length },
+    sometimes: Object.fromEntries(r.sometimes.map((w) => [w.name, w.path === null ? null : w.path.length])),
+  });
+}
+
+function main(argv: string[]): number {
+  let values: Values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: OPTIONS }));
+  } catch (e) {
+    return fail((e as Error).message.split('\n')[0] ?? 'bad arguments');
   }
+  if (values.help === true) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const run = configure(values);
+  const r = check(run.cfg, run.opts);
+  process.stdout.write(`${report(r, run).join('\n')}\n`);
+  if (values.json === true) process.stdout.write(`${summaryJson(r)}\n`);
   return r.violation === null ? 0 : 1;
 }
 

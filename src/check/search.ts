@@ -175,57 +175,44 @@ class Column {
   }
 }
 
-export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
-  const t0 = performance.now();
-  if (opts.maxDepth !== undefined && opts.order !== 'bfs') throw new RangeError('a depth bound needs breadth-first search');
-  const depthBound = opts.maxDepth ?? Number.POSITIVE_INFINITY;
-  let atDepthBound = 0;
-  let expanding = 0; // BFS: the depth of the state being expanded; every state at that depth or less is admitted
-  const space = new StateSpace(cfg);
-  const L = space.controlLength;
-  // Per admitted state: its parent's index and the action code from it (the search tree, for paths).
-  const parent = new Column();
-  const via = new Column();
-  const depthOf = new Column();
-  const properties = SOMETIMES.filter((p) => p.applies(cfg));
-  const witnesses: Witness[] = properties.map((p) => ({ name: p.name, about: p.about, path: null }));
-  let generated = 0;
-  let pruned = 0;
-  let maxDepth = 0;
-  let covered = 0;
-  let violation: CheckResult['violation'] = null;
+/**
+ * Admitted states. With the reductions on (covering): per control part, the
+ * networks of admitted states as an antichain of maximal ones (one state
+ * string each), so a state whose network another admitted state's contains is
+ * covered. Plain (--no-reduce): exact state strings.
+ */
+class Admitted {
+  covered = 0;
+  private readonly groups = new ShardedMap<string | string[]>();
+  /** Admitted state strings: a repeat of one (the common case: diamonds of commuting steps) is rejected without a scan. */
+  private readonly seen = new ShardedMap<true>();
 
-  const pathTo = (id: number, last: number | null): Action[] => {
-    const codes: number[] = last === null ? [] : [last];
-    for (let i = id; i > 0; i = parent.at(i)) codes.push(via.at(i));
-    return codes.reverse().map((c) => space.action(c));
-  };
+  constructor(
+    private readonly subsume: boolean,
+    private readonly controlLength: number,
+  ) {}
 
-  // With the reductions on (covering): per control part, the networks of admitted states as an antichain
-  // of maximal ones (one state string each). Plain (--no-reduce): exact state strings.
-  const subsume = cfg.reduce ?? true;
-  const groups = new ShardedMap<string | string[]>();
-  // Admitted state strings: a repeat of one (the common case: diamonds of commuting steps) is rejected without a scan.
-  const seen = new ShardedMap<true>();
-  /** True if the state is new (not covered by an admitted one); records it. */
-  const fresh = (s: string): boolean => {
-    if (!subsume) {
-      if (seen.has(s)) {
-        covered++;
-        return false;
-      }
-      seen.set(s, true);
-      return true;
-    }
-    if (seen.has(s)) {
-      covered++;
+  /** True if `s` is new (not covered by an admitted state); records it. */
+  fresh(s: string): boolean {
+    if (this.seen.has(s)) {
+      this.covered++;
       return false;
     }
+    if (this.subsume && !this.joinAntichain(s)) {
+      this.covered++;
+      return false;
+    }
+    this.seen.set(s, true);
+    return true;
+  }
+
+  /** False if an admitted network covers `s`; else puts `s` among the maximal networks of its control part. */
+  private joinAntichain(s: string): boolean {
+    const L = this.controlLength;
     const key = s.slice(0, L);
-    const list = groups.get(key);
+    const list = this.groups.get(key);
     if (list === undefined) {
-      groups.set(key, s);
-      seen.set(s, true);
+      this.groups.set(key, s);
       return true;
     }
     // The antichain is kept longest network first: only a network at least as long can cover.
@@ -234,10 +221,7 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
     for (; at < arr.length; at++) {
       const other = arr[at] as string;
       if (other.length < s.length) break;
-      if (includes(other, s, L)) {
-        covered++;
-        return false;
-      }
+      if (includes(other, s, L)) return false;
     }
     // Keep only maximal networks: one the new state covers can prune nothing the new one cannot.
     const kept = arr.slice(0, at);
@@ -246,110 +230,175 @@ export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
       const other = arr[i] as string;
       if (!includes(s, other, L)) kept.push(other);
     }
-    groups.set(key, kept.length === 1 ? s : kept);
-    seen.set(s, true);
+    this.groups.set(key, kept.length === 1 ? s : kept);
     return true;
-  };
+  }
+}
 
-  const admit = (s: string, from: number, code: number, depth: number): number => {
-    if (!fresh(s)) return -1;
-    const id = parent.length;
-    parent.push(from);
-    via.push(code);
-    depthOf.push(depth);
-    if (depth > maxDepth) maxDepth = depth;
-    if (opts.onState !== undefined || witnesses.some((w) => w.path === null)) {
-      const v = space.view(s);
-      opts.onState?.(v);
-      for (let i = 0; i < properties.length; i++) {
-        const w = witnesses[i];
-        const p = properties[i];
-        if (w !== undefined && p !== undefined && w.path === null && p.test(v, cfg)) w.path = pathTo(id, null);
+/** States waiting to be expanded with their ids: a queue (BFS) or a stack (DFS). */
+class Frontier {
+  private readonly states: Array<string | undefined> = [];
+  readonly ids: number[] = [];
+  head = 0;
+
+  constructor(private readonly bfs: boolean) {}
+
+  push(s: string, id: number): void {
+    this.states.push(s);
+    this.ids.push(id);
+  }
+
+  get queued(): number {
+    return this.states.length - this.head;
+  }
+
+  get empty(): boolean {
+    return this.bfs ? this.head >= this.states.length : this.states.length === 0;
+  }
+
+  /** The next state to expand, or null. */
+  take(): { s: string; id: number } | null {
+    if (!this.bfs) {
+      const s = this.states.pop();
+      const id = this.ids.pop() ?? 0;
+      return s === undefined ? null : { s, id };
+    }
+    if (this.head >= this.states.length) return null;
+    const s = this.states[this.head];
+    const id = this.ids[this.head] ?? 0;
+    this.states[this.head++] = undefined; // expanded states are garbage
+    if (this.head > 65_536 && this.head * 2 > this.states.length) {
+      this.states.splice(0, this.head); // keep the queue's memory bounded by its live part
+      this.ids.splice(0, this.head);
+      this.head = 0;
+    }
+    return s === undefined ? null : { s, id };
+  }
+}
+
+/** One search: the tree of admitted states (parent, action, depth per id), the frontier and the witnesses. */
+class Search {
+  readonly t0 = performance.now();
+  readonly space: StateSpace;
+  readonly depthBound: number;
+  atDepthBound = 0;
+  /** BFS: the depth of the state being expanded; every state at that depth or less is admitted. */
+  expanding = 0;
+  generated = 0;
+  pruned = 0;
+  maxDepth = 0;
+  violation: CheckResult['violation'] = null;
+  readonly parent = new Column();
+  readonly via = new Column();
+  readonly depthOf = new Column();
+  readonly properties: typeof SOMETIMES;
+  readonly witnesses: Witness[];
+  readonly admitted: Admitted;
+  readonly frontier: Frontier;
+
+  constructor(
+    readonly cfg: ModelConfig,
+    readonly opts: SearchOptions,
+  ) {
+    if (opts.maxDepth !== undefined && opts.order !== 'bfs') throw new RangeError('a depth bound needs breadth-first search');
+    this.depthBound = opts.maxDepth ?? Number.POSITIVE_INFINITY;
+    this.space = new StateSpace(cfg);
+    this.properties = SOMETIMES.filter((p) => p.applies(cfg));
+    this.witnesses = this.properties.map((p) => ({ name: p.name, about: p.about, path: null }));
+    this.admitted = new Admitted(cfg.reduce ?? true, this.space.controlLength);
+    this.frontier = new Frontier(opts.order === 'bfs');
+  }
+
+  pathTo(id: number, last: number | null): Action[] {
+    const codes: number[] = last === null ? [] : [last];
+    for (let i = id; i > 0; i = this.parent.at(i)) codes.push(this.via.at(i));
+    return codes.reverse().map((c) => this.space.action(c));
+  }
+
+  /** Admits `s` if fresh (recording how it was reached and the witnesses it completes); its id, or -1. */
+  admit(s: string, from: number, code: number, depth: number): number {
+    if (!this.admitted.fresh(s)) return -1;
+    const id = this.parent.length;
+    this.parent.push(from);
+    this.via.push(code);
+    this.depthOf.push(depth);
+    if (depth > this.maxDepth) this.maxDepth = depth;
+    if (this.opts.onState !== undefined || this.witnesses.some((w) => w.path === null)) {
+      const v = this.space.view(s);
+      this.opts.onState?.(v);
+      for (let i = 0; i < this.properties.length; i++) {
+        const w = this.witnesses[i];
+        const p = this.properties[i];
+        if (w !== undefined && p !== undefined && w.path === null && p.test(v, this.cfg)) w.path = this.pathTo(id, null);
       }
     }
     return id;
-  };
-
-  const init = space.initial();
-  generated++;
-  // Frontier: state strings and their ids, a queue (BFS) or a stack (DFS).
-  const queue: Array<string | undefined> = [];
-  const queueIds: number[] = [];
-  let head = 0;
-  if (init.violations !== null) violation = { violations: init.violations, path: [] };
-  else {
-    queue.push(init.state);
-    queueIds.push(admit(init.state, -1, -1, 0));
   }
-  while (violation === null && parent.length < opts.maxStates) {
-    let s: string | undefined;
-    let id: number;
-    if (opts.order === 'bfs') {
-      if (head >= queue.length) break;
-      s = queue[head];
-      id = queueIds[head] ?? 0;
-      queue[head++] = undefined; // expanded states are garbage
-      if (head > 65_536 && head * 2 > queue.length) {
-        queue.splice(0, head); // keep the queue's memory bounded by its live part
-        queueIds.splice(0, head);
-        head = 0;
-      }
-    } else {
-      s = queue.pop();
-      id = queueIds.pop() ?? 0;
+
+  start(): void {
+    const init = this.space.initial();
+    this.generated++;
+    if (init.violations !== null) this.violation = { violations: init.violations, path: [] };
+    else this.frontier.push(init.state, this.admit(init.state, -1, -1, 0));
+  }
+
+  /** Expands one state; false when there is nothing left to expand. */
+  step(): boolean {
+    const next = this.frontier.take();
+    if (next === null) return false;
+    const depth = this.depthOf.at(next.id) + 1;
+    this.expanding = depth - 1;
+    if (depth > this.depthBound) {
+      this.atDepthBound++;
+      return true;
     }
-    if (s === undefined) break;
-    const depth = depthOf.at(id) + 1;
-    expanding = depth - 1;
-    if (depth > depthBound) {
-      atDepthBound++;
-      continue;
-    }
-    const from = id;
-    space.successors(s, (succ) => {
-      generated++;
-      if (opts.progress !== undefined && generated % 1_000_000 === 0) {
-        opts.progress({ generated, distinct: parent.length, queued: queue.length - head, depth, elapsed_ms: performance.now() - t0 });
+    this.space.successors(next.s, (succ) => {
+      this.generated++;
+      if (this.opts.progress !== undefined && this.generated % 1_000_000 === 0) {
+        this.opts.progress({ generated: this.generated, distinct: this.parent.length, queued: this.frontier.queued, depth, elapsed_ms: performance.now() - this.t0 });
       }
       if (succ.violations !== null) {
-        violation = { violations: succ.violations, path: pathTo(from, succ.code) };
+        this.violation = { violations: succ.violations, path: this.pathTo(next.id, succ.code) };
         return true;
       }
       if (succ.outOfBound || succ.state === null) {
-        pruned++;
+        this.pruned++;
         return false;
       }
-      const nid = admit(succ.state, from, succ.code, depth);
-      if (nid >= 0) {
-        queue.push(succ.state);
-        queueIds.push(nid);
-      }
-      return parent.length >= opts.maxStates;
+      const nid = this.admit(succ.state, next.id, succ.code, depth);
+      if (nid >= 0) this.frontier.push(succ.state, nid);
+      return this.parent.length >= this.opts.maxStates;
     });
+    return true;
   }
-  let exhausted = opts.order === 'bfs' ? head >= queue.length : queue.length === 0;
-  if (!exhausted && violation === null && opts.order === 'bfs' && Number.isFinite(depthBound)) {
+
+  /** True if nothing is left to expand (a depth-bounded BFS stopped early with only at-bound states left counts). */
+  exhausted(): boolean {
+    if (this.frontier.empty) return true;
+    if (this.violation !== null || this.opts.order !== 'bfs' || !Number.isFinite(this.depthBound)) return false;
     // Stopped by maxStates with only states at the depth bound left: those would not be expanded anyway.
-    exhausted = true;
-    for (let i = head; i < queueIds.length && exhausted; i++) if (depthOf.at(queueIds[i] ?? 0) < depthBound) exhausted = false;
+    const ids = this.frontier.ids;
+    for (let i = this.frontier.head; i < ids.length; i++) if (this.depthOf.at(ids[i] ?? 0) < this.depthBound) return false;
+    return true;
   }
-  const complete = violation === null && exhausted;
-  // Stopped early in BFS while expanding depth k: all of depth <= k was generated by the finished level k - 1.
-  const completeDepth = complete ? Math.min(maxDepth, depthBound) : opts.order === 'bfs' ? expanding : -1;
-  return {
-    config: cfg,
-    order: opts.order,
-    generated,
-    distinct: parent.length,
-    covered,
-    pruned,
-    atDepthBound,
-    maxDepth,
-    elapsed_ms: performance.now() - t0,
-    complete,
-    completeDepth,
-    violation,
-    sometimes: witnesses,
-    tables: space.tables,
-  };
+
+  result(): CheckResult {
+    const complete = this.violation === null && this.exhausted();
+    // Stopped early in BFS while expanding depth k: all of depth <= k was generated by the finished level k - 1.
+    const completeDepth = complete ? Math.min(this.maxDepth, this.depthBound) : this.opts.order === 'bfs' ? this.expanding : -1;
+    return {
+      config: this.cfg, order: this.opts.order, generated: this.generated, distinct: this.parent.length, covered: this.admitted.covered,
+      pruned: this.pruned, atDepthBound: this.atDepthBound, maxDepth: this.maxDepth, elapsed_ms: performance.now() - this.t0,
+      complete, completeDepth, violation: this.violation, sometimes: this.witnesses, tables: this.space.tables,
+    };
+  }
+}
+
+export function check(cfg: ModelConfig, opts: SearchOptions): CheckResult {
+  const search = new Search(cfg, opts);
+  search.start();
+  while (search.violation === null && search.parent.length < opts.maxStates && search.step()) {
+    // each step expands one state
+  }
+  return search.result();
 }

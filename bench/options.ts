@@ -27,7 +27,7 @@ const RUNTIME_ALIASES: Record<string, Runtime> = { threads: 'threads', inline: '
 type WorkloadKnobs = Pick<
   WorkloadConfig,
   'proposers' | 'outstanding' | 'workload' | 'rate_per_s' | 'conflict_pct' | 'value_bytes' | 'apply_cost_us' | 'livelock_threshold_ms' | 'seed'
->;
+> & Required<Pick<WorkloadConfig, 'reads_pct' | 'read_consistency'>>;
 
 /** One run's settings, validated. */
 export interface RunOptions extends WorkloadKnobs {
@@ -159,6 +159,16 @@ export const RUN_OPTIONS = {
   runtime: {
     default: 'threads', parse: oneOf(['threads', 'inline', 'cluster', 'cluster-inline']), column: 'runtime',
     help: 'threads: a worker per replica; inline: all on the main thread (cluster, cluster-inline: aliases)',
+  },
+  reads: {
+    default: '0', parse: pct, column: 'reads_pct',
+    help: 'percent of the closed loop\'s operations that read a state machine in the replica (the bench runs a register machine then), e.g. 20%',
+    inert: (v) => (v.workload === 'closed' ? null : 'only --workload closed mixes reads in'),
+  },
+  'read-consistency': {
+    default: 'linearizable', parse: oneOf(['linearizable', 'lease', 'stale']), column: 'read_consistency',
+    help: 'reads: linearizable (read index, or the log for per-slot policies) | lease (policy lease) | stale',
+    inert: (v) => ((v.reads as number) > 0 ? null : 'only --reads above 0 reads'),
   },
   'apply-cost-us': { default: '0', parse: num(0, 1_000_000), help: 'simulated state-machine cost per decision per replica', column: 'apply_cost_us' },
   'livelock-ms': {
@@ -323,6 +333,7 @@ function toRunOptions(values: Map<RunKey, string>, given: ReadonlySet<RunKey>): 
   const n = (k: RunKey): number => v[k] as number;
   const s = (k: RunKey): string => v[k] as string;
   if (n('proposers') > n('replicas')) throw new OptionError(`--proposers (${n('proposers')}) must be at most --replicas (${n('replicas')})`);
+  if (n('reads') > 0 && s('read-consistency') === 'lease' && s('policy') !== 'lease') throw new OptionError(`--read-consistency lease needs --policy lease, not ${s('policy')}`);
   let policy: PolicySpec;
   try {
     policy = policySpec(s('policy'), {
@@ -339,6 +350,7 @@ function toRunOptions(values: Map<RunKey, string>, given: ReadonlySet<RunKey>): 
     rate_per_s: n('rate'), conflict_pct: n('conflict'), value_bytes: n('value-bytes'), policy,
     duration_ms: n('duration'), warmup_ms: n('warmup'), seed: n('seed'), runtime: RUNTIME_ALIASES[s('runtime')] ?? 'threads',
     apply_cost_us: n('apply-cost-us'), livelock_threshold_ms: n('livelock-ms'),
+    reads_pct: n('reads'), read_consistency: s('read-consistency') as RunOptions['read_consistency'],
     batch_max: n('batch-max'), batch_delay_us: n('batch-delay-us'),
     faults: faultOptions(v), config: configRow(v, inert),
   };

@@ -13,6 +13,7 @@ import type { ReplicaTuning } from '../runtime/host.js';
 import { checkWritableDir } from '../storage/index.js';
 import type { FsyncMode, StorageFault, StorageSpec } from '../storage/storage.js';
 import type { FaultSpec } from '../runtime/fault-transport.js';
+import { stateMachineHref } from '../runtime/state-machine.js';
 
 export interface ClusterOptions {
   /** Number of replicas, 1..MAX_REPLICAS (64). */
@@ -60,6 +61,15 @@ export interface ClusterOptions {
    * once, in order, on every replica.
    */
   batch?: { max: number; delay_us?: number };
+  /**
+   * A state machine inside every replica: the URL (or path) of a module
+   * exporting `createStateMachine()` (or a default factory) that returns
+   * `{ apply(command), query(q) }` (src/runtime/state-machine.ts says what
+   * each must promise). Then propose() takes any JSON value as the command and
+   * resolves with its result, and read() queries it. Absent: values are
+   * opaque strings, as before.
+   */
+  stateMachine?: URL | string;
 }
 
 export interface ResolvedOptions {
@@ -77,6 +87,8 @@ export interface ResolvedOptions {
   observe: boolean;
   faults: FaultSpec | null;
   decisionsDir: string | undefined;
+  /** The state machine module's file: URL, or undefined. */
+  stateMachine: string | undefined;
 }
 
 /** The longest payload propose() accepts (room left for the request id). */
@@ -113,10 +125,11 @@ export function refuseUnknownKeys(where: string, o: object, allowed: readonly st
   }
 }
 
-const TOP_KEYS: readonly (keyof ClusterOptions)[] = ['replicas', 'runtime', 'storage', 'policy', 'policyParams', 'seed', 'tuning', 'mailboxCapacity', 'maxInFlight', 'maxQueued', 'timeout_ms', 'retries', 'observe', 'faults', 'decisionsDir', 'batch'];
+const TOP_KEYS: readonly (keyof ClusterOptions)[] = ['replicas', 'runtime', 'storage', 'policy', 'policyParams', 'seed', 'tuning', 'mailboxCapacity', 'maxInFlight', 'maxQueued', 'timeout_ms', 'retries', 'observe', 'faults', 'decisionsDir', 'batch', 'stateMachine'];
 const TUNING_KEYS: readonly (keyof ReplicaTuning)[] = ['attemptTimeout_ms', 'sync_ms', 'maxPending', 'retainDecided', 'batchMax', 'batchDelay_ms', 'bugs'];
 /** Every planted bug (the record makes the compiler list them all): test-only switches in `tuning.bugs`. */
-export const PLANTED_BUGS = Object.keys({ quorumOneTooSmall: 1, acceptBelowPromise: 1, proposeArbitraryValue: 1, reuseBallotAfterRestart: 1, skipPersistPromise: 1 } satisfies Record<keyof PlantedBugs, 1>);
+export const PLANTED_BUGS = Object.keys({ quorumOneTooSmall: 1, acceptBelowPromise: 1, proposeArbitraryValue: 1, reuseBallotAfterRestart: 1, skipPersistPromise: 1,
+  leaseIgnoresBallot: 1, leaseReadWhileNotLeading: 1, leaseReadBeforeRecovered: 1 } satisfies Record<keyof PlantedBugs, 1>);
 const LINK_KEYS = ['drop', 'delay_ms', 'duplicate', 'reorder'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -147,6 +160,7 @@ export function resolveOptions(o: ClusterOptions): ResolvedOptions {
     observe: resolveObserve(o.observe),
     faults: resolveFaults(o.faults, runtime),
     decisionsDir: decisionsDir(o.decisionsDir),
+    stateMachine: o.stateMachine === undefined ? undefined : stateMachineHref(o.stateMachine),
   };
 }
 

@@ -25,6 +25,7 @@ export const FINGERPRINTED = {
   stableLeader: [
     'role', 'leadBallot', 'leadFailures', 'p1From', 'p1Covered', 'p1Promises', 'p1Votes', 'nextSlot', 'pending', 'instances',
     'forwarded', 'commitFrom', 'commitTo', 'advertisedTo', 'quorumDecided', 'leaseWasValid', 'batchSince', 'heartbeatAt', 'leadAt', 'leaseAt', 'forwardAt', 'batchAt',
+    'recoveredTo', 'readSeq', 'readIndex', 'readAcks', 'readWanted', 'readAt',
   ],
   instance: ['slot', 'own', 'value', 'ballot', 'phase', 'ballots', 'failures', 'promises', 'best', 'accepts', 'at'],
 } as const;
@@ -80,6 +81,9 @@ function stableLeaderText(l: StableLeader, r: Replica, now: number): string {
     l.grantor === null ? '-' : l.grantor.fingerprint(now),
     l.holder === null ? '-' : l.holder.fingerprint(now),
     st.leaseWasValid,
+    // Read only while the learner is below it (then reads wait for it): once reached, every value alike.
+    r.node.learner.firstUndecided >= st.recoveredTo ? 'recovered' : st.recoveredTo,
+    `${st.readSeq}:${st.readIndex}:${st.readAcks.fingerprint()}:${st.readWanted}:${rel(st.readAt, now)}`,
   ].join('#');
 }
 

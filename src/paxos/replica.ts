@@ -23,7 +23,10 @@ import type { ProposerRole } from './role.js';
 import type { PersistRecord } from './storage-records.js';
 
 export type { PlantedBugs, ReplicaStats } from './node.js';
-export type { Decision, Outgoing, Ready } from './ready.js';
+export type { Decision, Outgoing, Ready, ReadConfirmation } from './ready.js';
+
+/** A promise "for every slot" (see onReadIndex). */
+const EVERY_SLOT = Number.MAX_SAFE_INTEGER;
 
 export interface ReplicaConfig {
   id: NodeId;
@@ -95,6 +98,8 @@ export class Replica {
   /** Shared by the roles; read by src/paxos/introspect.ts (the model checker) and tests. */
   readonly node: Node;
   readonly role: ProposerRole;
+  /** The role when it is a stable leader (reads need one), else null. */
+  readonly leader: StableLeader | null;
   readonly sync: SyncState;
 
   private constructor(cfg: ReplicaConfig, now_ms: number) {
@@ -123,7 +128,8 @@ export class Replica {
       cfg.policy, cfg.random, cfg.retainDecided ?? REPLICA_DEFAULTS.retainDecided,
     );
     const election = cfg.policy.election;
-    this.role = election === null ? new PerSlotProposer(this.node) : new StableLeader(this.node, election, now_ms);
+    this.leader = election === null ? null : new StableLeader(this.node, election, now_ms);
+    this.role = this.leader ?? new PerSlotProposer(this.node);
     this.node.role = this.role;
     // An infinite period (anti-entropy off) arms nothing: the timer could never fire.
     const syncAt = Number.isFinite(sync_ms) ? now_ms + sync_ms * (0.5 + cfg.random()) : Number.POSITIVE_INFINITY;
@@ -221,6 +227,23 @@ export class Replica {
     return this.role.leaseValid(now_ms);
   }
 
+  // ---- reads (src/paxos/leader.ts explains each) ----------------------------
+
+  /** The node this one believes leads (-1: none known, or per-slot mode): where a read is sent next. */
+  leaderHint(now_ms: number): NodeId {
+    return this.leader === null ? -1 : this.leader.omega.leader(now_ms);
+  }
+
+  /** A linearizable read's ticket (ReadConfirmation.seq confirms every ticket up to it), or -1: this node does not lead. */
+  readTicket(): number {
+    return this.leader === null ? -1 : this.leader.readTicket();
+  }
+
+  /** A lease read may be answered once the slots below the returned index are applied; -1: not by this node now. */
+  leaseReadIndex(now_ms: number): Slot {
+    return this.leader === null ? -1 : this.leader.leaseReadIndex(now_ms);
+  }
+
   // ---- message routing -------------------------------------------------------
 
   private handle(from: NodeId, m: Message, now: number): void {
@@ -265,6 +288,11 @@ export class Replica {
       case MsgType.Commit:
         node.see(m.ballot);
         return this.onCommit(m.ballot, m.from, m.to, now);
+      case MsgType.ReadIndex:
+        return this.onReadIndex(from, m.ballot, m.seq);
+      case MsgType.ReadAck:
+        if (this.leader === null) return void node.stats.staleMessages++;
+        return this.leader.onReadAck(from, m);
     }
   }
 
@@ -302,6 +330,20 @@ export class Replica {
     if (!r.ok) return this.node.send(from, { t: MsgType.Nack, slot, ballot, promised: r.promised });
     this.node.persist(r.record);
     this.node.send(from, { t: MsgType.Accepted, slot, ballot });
+  }
+
+  /**
+   * A read-index round: ack if this acceptor has promised nothing above
+   * `ballot`. A value chosen at a higher ballot needs a phase 1 whose quorum
+   * meets the acks' quorum; a member that promised before acking refuses,
+   * with a Nack that makes the stale leader step down.
+   */
+  private onReadIndex(from: NodeId, ballot: Ballot, seq: number): void {
+    const { acceptor, learner, stats } = this.node;
+    if (acceptor === null) return void stats.staleMessages++;
+    const promised = acceptor.promisedIn(EVERY_SLOT);
+    if (promised > ballot) return this.node.send(from, { t: MsgType.Nack, slot: learner.firstUndecided, ballot, promised });
+    this.node.send(from, { t: MsgType.ReadAck, ballot, seq });
   }
 
   // ---- learner -------------------------------------------------------------------

@@ -15,17 +15,23 @@ import { SeededRandom } from '../base/random.js';
 import { openStorage } from '../storage/index.js';
 import type { Storage, StorageSpec, StorageStats } from '../storage/storage.js';
 import { Applier, type Applied, type ApplierStats } from './applier.js';
-import { Reply, joinValue, type HostBatch } from './client-wire.js';
+import { Op, READ_BARRIER_PREFIX, Reply, joinValue, type HostBatch, type ReplyCode } from './client-wire.js';
+import { ReadServer, type ReadStats } from './reads.js';
+import { StateMachineRunner, type StateMachine } from './state-machine.js';
 import { DecisionLog } from './decision-log.js';
 import { ReplicaDriver, type DriverOptions, type DriverStats } from './driver.js';
 import type { Transport, TransportStats } from './transport.js';
-import { Workload, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from './workload.js';
+import { WORKLOAD_READ_PREFIX, Workload, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from './workload.js';
 
 /** Replica tunables that travel to a worker as plain data. */
 export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided' | 'batchMax' | 'batchDelay_ms' | 'bugs'>;
 
+const NO_READS: ReadStats = { stale: 0, linearizable: 0, lease: 0, lease_fallbacks: 0, through_log: 0, not_leader: 0, refused: 0, overloads: 0 };
+
 /** Load-generator request ids: counters, with a prefix no nanoid can start with. */
 const LOAD_PREFIX = '~';
+/** First characters a client request id may not have: the batch mark, and the marks of load ids and read barriers. */
+const RESERVED_FIRST = new Set([1, LOAD_PREFIX.charCodeAt(0), READ_BARRIER_PREFIX.charCodeAt(0)]);
 
 export interface HostConfig {
   id: NodeId;
@@ -41,6 +47,8 @@ export interface HostConfig {
   observe: boolean;
   /** Write every decision of this replica to `<dir>/decisions-<id>.jsonl` (see decision-log.ts). */
   decisionsDir?: string;
+  /** The state machine module's `file:` URL (loaded by the host's owner, see state-machine.ts); absent: none. */
+  stateMachine?: string;
 }
 
 export interface LoadOptions {
@@ -71,6 +79,10 @@ export interface ReplicaReport {
   transport: TransportStats;
   storage: StorageStats;
   applier: ApplierStats;
+  /** Reads served and refused here (all zero without a state machine). */
+  reads: ReadStats;
+  /** Commands whose apply threw, and queries that threw (their results are error values). */
+  state_machine: { apply_errors: number; query_errors: number } | null;
   /** Client proposals refused at this replica (its queue or window was full). */
   client_overloads: number;
   /** Process-wide CPU (Node 20 has no per-thread CPU clock): compare deltas, not per-replica splits. */
@@ -94,17 +106,24 @@ export interface HostHooks {
    * stopped for good and acknowledges nothing more. Absent: the error is thrown.
    */
   onFatal?: (error: Error) => void;
+  /** This replica's state machine instance (made by the factory of `cfg.stateMachine`): not plain data either. */
+  stateMachine?: StateMachine;
 }
 
 export class ReplicaHost {
   readonly driver: ReplicaDriver;
   private readonly applier: Applier;
+  private readonly machine: StateMachineRunner | null;
+  private readonly reads: ReadServer | null;
   private readonly storage: Storage;
   private readonly latency = createHistogram();
   private readonly started = new Map<string, number>();
   private readonly maxWaiting: number;
   private readonly observe: boolean;
   private clientOut: (b: HostBatch) => void = () => {};
+  /** Reads started a read-index round: run a turn once the batch is in. */
+  private wakeDriver = false;
+  private readonly now = (): number => performance.now();
   private replies: (string | number)[] = [];
   private decisions: (string | number)[] = [];
   private flushScheduled: NodeJS.Immediate | null = null;
@@ -125,7 +144,7 @@ export class ReplicaHost {
     // A spec is opened here only in a worker, where memory storage cannot outlive the replica (see memory.ts).
     this.storage = 'kind' in cfg.storage ? openStorage(cfg.storage, { replica: cfg.id, replicas: cfg.nodes }, false) : cfg.storage;
     const random = cfg.seed === undefined ? Math.random : new SeededRandom((cfg.seed * 65_537 + cfg.id) | 0).asFunction();
-    const now = (): number => performance.now();
+    const now = this.now;
     const replica = Replica.start(
       { id: cfg.id, nodes: cfg.nodes, policy: createPolicy(cfg.policy), random, ...cfg.tuning },
       now(),
@@ -134,13 +153,35 @@ export class ReplicaHost {
     this.maxWaiting = cfg.tuning?.maxPending ?? REPLICA_DEFAULTS.maxPending;
     this.observe = cfg.observe;
     this.loadStream = `${LOAD_PREFIX}${cfg.id}-${nanoid(8)}`;
-    this.applier = new Applier((a) => this.onApply(a));
+    if ((cfg.stateMachine === undefined) !== (hooks.stateMachine === undefined)) throw new Error(`replica ${cfg.id}: a state machine module needs its instance, and the other way round`);
+    this.machine = hooks.stateMachine === undefined ? null : new StateMachineRunner(hooks.stateMachine);
+    this.applier = new Applier((a) => this.onApply(a), undefined, undefined, {
+      machine: this.machine,
+      onReadBarrier: (slot, id) => this.reads?.barrier(slot, id),
+    });
     this.decisionLog = cfg.decisionsDir === undefined ? null : new DecisionLog(cfg.decisionsDir, cfg.id);
     this.driver = new ReplicaDriver(cfg.id, replica, this.storage, transport, (d) => {
       this.decisionLog?.record(d);
       this.workload?.decided(d);
       this.applier.learned(d);
-    }, { ...cfg.driver, now, ...(hooks.onFatal === undefined ? {} : { onFatal: hooks.onFatal }) });
+      this.reads?.progress();
+    }, {
+      ...cfg.driver, now, onReads: (r) => this.reads?.confirmed(r),
+      ...(hooks.onFatal === undefined ? {} : { onFatal: hooks.onFatal }),
+    });
+    this.reads = this.machine === null ? null : this.readServer(this.machine);
+  }
+
+  private readServer(machine: StateMachineRunner): ReadServer {
+    const driver = this.driver, applier = this.applier;
+    return new ReadServer({
+      id: this.cfg.id, replica: driver.replica, machine, now: this.now,
+      applied: () => applier.stats.next_slot,
+      reply: (code, id, n, text) => this.reply(code, id, n, text),
+      propose: (v) => driver.propose(v),
+      // Once per batch of requests (see clientIn), so the batch's reads share one read-index round.
+      wake: () => void (this.wakeDriver = true),
+    }, this.maxWaiting);
   }
 
   // ---- benchmark workload (src/runtime/workload.ts): control plane only ----
@@ -154,6 +195,11 @@ export class ReplicaHost {
       replica: driver.replica,
       propose: (v) => driver.propose(v),
       forward: (to, v) => driver.forward(to, v),
+      read: this.reads === null ? null : (op, id, q) => {
+        this.reads?.read(op, id, q);
+        this.wakeIfReads();
+      },
+      queryLocal: this.machine === null ? null : (q) => this.machine?.query(q) ?? '',
       driverStats: () => driver.stats,
       transportStats: () => driver.transportStats(),
       storageStats: () => storage.stats,
@@ -182,24 +228,42 @@ export class ReplicaHost {
     this.clientOut = fn;
   }
 
-  /** A batch of client requests: [requestId, payload, ...]. Malformed batches are counted like peer junk. */
+  /** A batch of client requests: [op, requestId, payload, ...] (client-wire.ts). Malformed ones are counted like peer junk. */
   clientIn(batch: unknown): void {
-    if (!Array.isArray(batch) || batch.length % 2 !== 0) return this.driver.deliverTuples(-1, null);
-    for (let i = 0; i < batch.length; i += 2) {
-      const id: unknown = batch[i], payload: unknown = batch[i + 1];
-      // An id never starts with the batch mark (src/paxos/batch.ts): a command is never taken for a batch.
-      if (typeof id !== 'string' || typeof payload !== 'string' || id.length === 0 || id.includes(':') || id.charCodeAt(0) === 1) {
+    if (!Array.isArray(batch) || batch.length % 3 !== 0) return this.driver.deliverTuples(-1, null);
+    for (let i = 0; i < batch.length; i += 3) {
+      const op: unknown = batch[i], id: unknown = batch[i + 1], payload: unknown = batch[i + 2];
+      // An id never starts with the batch mark (src/paxos/batch.ts) or a mark of the runtime's own ids (~ load, ? read barrier).
+      if (typeof op !== 'number' || typeof id !== 'string' || typeof payload !== 'string' || id.length === 0 || id.includes(':') || RESERVED_FIRST.has(id.charCodeAt(0))) {
         this.driver.deliverTuples(-1, null);
         continue;
       }
-      const slot = this.applier.slotOf(id);
-      if (slot !== undefined) this.reply(Reply.Decided, id, slot);
-      else if (this.started.has(id)) continue; // a retry of a request already in flight here
-      else if (this.started.size >= this.maxWaiting || !this.driver.propose(joinValue(id, payload))) {
-        this.clientOverloads++;
-        this.reply(Reply.Overload, id, -1);
-      } else this.started.set(id, performance.now());
+      if (op === Op.Propose) this.proposeClient(id, payload);
+      else if (op === Op.ReadLinearizable || op === Op.ReadLease || op === Op.ReadStale) this.read(op, id, payload);
+      else this.driver.deliverTuples(-1, null);
     }
+    this.wakeIfReads();
+  }
+
+  private wakeIfReads(): void {
+    if (!this.wakeDriver) return;
+    this.wakeDriver = false;
+    this.driver.wake();
+  }
+
+  private proposeClient(id: string, payload: string): void {
+    const slot = this.applier.slotOf(id);
+    if (slot !== undefined) this.reply(Reply.Decided, id, slot, this.applier.resultOf(id) ?? '');
+    else if (this.started.has(id)) return; // a retry of a request already in flight here
+    else if (this.started.size >= this.maxWaiting || !this.driver.propose(joinValue(id, payload))) {
+      this.clientOverloads++;
+      this.reply(Reply.Overload, id, -1);
+    } else this.started.set(id, performance.now());
+  }
+
+  private read(op: number, id: string, query: string): void {
+    if (this.reads === null) return this.reply(Reply.Refused, id, -1, 'reads need a state machine (Cluster.start({ stateMachine }))');
+    this.reads.read(op, id, query);
   }
 
   private onApply(a: Applied): void {
@@ -208,7 +272,7 @@ export class ReplicaHost {
       this.started.delete(a.requestId);
       this.latency.record(Math.max(1, Math.round((performance.now() - t0) * 1000)));
       if (a.requestId.startsWith(LOAD_PREFIX)) this.loadDecided();
-      else this.reply(Reply.Decided, a.requestId, a.slot);
+      else this.reply(Reply.Decided, a.requestId, a.slot, a.result ?? '');
     }
     if (this.observe) {
       this.decisions.push(a.slot, a.requestId, a.payload);
@@ -216,14 +280,15 @@ export class ReplicaHost {
     }
   }
 
-  private reply(code: number, id: string, slot: number): void {
-    this.replies.push(code, id, slot);
+  private reply(code: ReplyCode, id: string, n: number, text = ''): void {
+    if (id.startsWith(WORKLOAD_READ_PREFIX)) return this.workload?.readAnswered(id, code);
+    this.replies.push(code, id, n, text);
     this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
     // Bounded: a full buffer goes out at once instead of waiting for the turn to end.
-    if (this.replies.length + this.decisions.length >= 3 * 4096) return this.flushClient();
+    if (this.replies.length + this.decisions.length >= 4 * 4096) return this.flushClient();
     this.flushScheduled ??= setImmediate(() => this.flushClient());
   }
 
@@ -311,6 +376,8 @@ export class ReplicaHost {
       transport: { ...this.transportStats() },
       storage: { ...this.storage.stats },
       applier: { ...this.applier.stats },
+      reads: { ...(this.reads?.stats ?? NO_READS) },
+      state_machine: this.machine === null ? null : { apply_errors: this.machine.applyErrors, query_errors: this.machine.queryErrors },
       client_overloads: this.clientOverloads,
       cpu_process_user_us: cpu.user,
       cpu_process_system_us: cpu.system,

@@ -29,7 +29,7 @@ import type { ProposerView } from './duels.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
 import { SeededRandom } from '../base/random.js';
-import { SafetyChecker, type Violation } from '../verify/invariants.js';
+import { SafetyChecker, type LeaseReader, type Violation } from '../verify/invariants.js';
 import type { BallotRecorder } from '../report/ballot-timeline.js';
 import { CALM, drawFaultPlan, type FaultPlan } from './faults.js';
 import { latencyP99, type LatencyModel } from './latency.js';
@@ -266,7 +266,7 @@ class Simulation {
     this.healAt_ms = healNow ? 0 : this.faultPhase_ms;
     const latency = cfg.latency ?? null;
     this.network = latency === null ? null : new Network(n, latency, cfg.links ?? [], new SeededRandom(streamSeed(cfg.seed, 1)));
-    this.checker = new SafetyChecker(n, { checkPersistence: cfg.checkPersistence ?? true, acceptors: this.acceptors });
+    this.checker = new SafetyChecker(n, { checkPersistence: cfg.checkPersistence ?? true, acceptors: this.acceptors, leaseReads: this.leases });
     this.meter = new ContentionMeter(n, majority(this.acceptors));
     this.blocked = Array.from({ length: n }, () => new Array<boolean>(n).fill(false));
     this.nodes = Array.from({ length: n }, (_, id) => ({
@@ -374,8 +374,12 @@ class Simulation {
       }
       if (++this.events > maxEvents) return `event budget of ${maxEvents} exhausted at ${this.now.toFixed(1)} ms: ${this.undecidedSummary()}`;
       this.now = at;
+      const readers = this.leases ? this.leaseReaders() : [];
       this.apply(e);
-      if (this.leases) this.checkLeases();
+      if (this.leases) {
+        this.checkLeases();
+        this.checker.checkLeaseReads(readers, this.leaseReaders(), this.now);
+      }
       if (this.healed && this.allDone()) {
         this.healedDone = this.now - this.healAt_ms;
         return null;
@@ -639,6 +643,17 @@ class Simulation {
     const stuck = this.nodes.flatMap((sn, i) => (sn.replica !== null && sn.replica.firstUndecided <= top ? [`n${i} at slot ${sn.replica.firstUndecided}`] : []));
     const hole = stuck.length === 0 ? '' : `; learners stuck behind a hole: ${stuck.join(', ')} (chosen up to ${top})`;
     return `owed ${owed}; learned up to ${lag}; highest chosen ${top}${hole}`;
+  }
+
+  /** Nodes that could answer a lease read now (the lease-read invariant, src/verify/invariants.ts). */
+  private leaseReaders(): LeaseReader[] {
+    const readers: LeaseReader[] = [];
+    for (let id = 0; id < this.nodes.length; id++) {
+      const r = this.node(id).replica;
+      const index = r === null ? -1 : r.leaseReadIndex(this.local(id));
+      if (r !== null && index >= 0) readers.push({ node: id, ballot: r.leader?.state.leadBallot ?? 0, index, applied: r.firstUndecided });
+    }
+    return readers;
   }
 
   private checkLeases(): void {

@@ -33,10 +33,10 @@ export class ScriptedNet {
   /** Set to record the ballot timeline of the script. */
   timeline: BallotRecorder | null = null;
 
-  constructor(nodes: number, policy: string | PolicySpec = 'immediate', extra: Partial<ReplicaConfig> = {}) {
+  constructor(nodes: number, policy: string | PolicySpec = 'immediate', extra: Partial<ReplicaConfig> = {}, checks: { leaseReads?: boolean } = {}) {
     const spec = typeof policy === 'string' ? policySpec(policy) : policy;
     const rng = new SeededRandom(7);
-    this.checker = new SafetyChecker(nodes);
+    this.checker = new SafetyChecker(nodes, checks);
     this.records = Array.from({ length: nodes }, () => []);
     this.replicas = Array.from({ length: nodes }, (_, id) =>
       Replica.start({ id, nodes, policy: createPolicy(spec), random: rng.fork().asFunction(), attemptTimeout_ms: 1e9, sync_ms: 1e9, ...extra }, 0),

@@ -231,13 +231,12 @@ export class Workload {
     this.queue?.clear();
   }
 
-  private proposeOne(): void {
+  private proposeOne(now = performance.now()): void {
     const pct = this.cfg.reads_pct ?? 0;
     // A read starts on a fresh stack, between driver turns, as a client's read arrives (not inside the decision callback,
     // where the core has learned slots the applier has yet to apply, and the read would wait for them).
     const read = this.host.read;
     if (pct > 0 && read !== null && this.random.next() * 100 < pct) return void setImmediate(() => this.running && this.readOne(read));
-    const now = performance.now();
     if (this.inflight.size >= INFLIGHT_MAX) {
       this.m.proposals_dropped++;
       return;
@@ -276,22 +275,24 @@ export class Workload {
   /** Every decision this replica learns (the driver's order), before the applier sees it. */
   decided(decisions: readonly Decision[]): void {
     const cost_ms = this.cfg.apply_cost_us / 1000;
+    // One clock reading for the commands of this call (a batch is decided at one instant anyway).
+    let now = performance.now();
     for (const d of decisions) {
       if (cost_ms > 0) {
         const until = performance.now() + cost_ms;
         while (performance.now() < until) {
           // Simulated state-machine work: a busy wait, as real apply code would hold the thread.
         }
+        now = performance.now();
       }
       if (d.value === NOOP) continue;
       if (this.measuring) this.m.decisions++;
-      if (!isBatch(d.value)) this.onCommand(d.value, d.ballots);
-      else for (const c of commandsOf(d.value) ?? []) this.onCommand(c, d.ballots);
+      if (!isBatch(d.value)) this.onCommand(d.value, d.ballots, now);
+      else for (const c of commandsOf(d.value) ?? []) this.onCommand(c, d.ballots, now);
     }
   }
 
-  private onCommand(value: Value, ballots: number): void {
-    const now = performance.now();
+  private onCommand(value: Value, ballots: number, now: number): void {
     if (this.measuring) {
       this.m.commands++;
       const bucket = Math.floor((now - this.measureStart_ms) / this.cfg.bucket_ms);
@@ -309,7 +310,7 @@ export class Workload {
       this.noteGap(now);
     }
     this.lastDecision_ms = now;
-    if (this.running && this.cfg.workload === 'closed') this.proposeOne();
+    if (this.running && this.cfg.workload === 'closed') this.proposeOne(now);
   }
 
   private readOne(read: NonNullable<WorkloadHost['read']>): void {

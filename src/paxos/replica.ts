@@ -277,6 +277,7 @@ export class Replica {
         return;
       case MsgType.Heartbeat:
         node.see(m.ballot);
+        this.rejectStaleLeader(from, m.ballot);
         this.onHeartbeat(from, m.decidedUpTo, now);
         return this.role.onHeartbeat(from, m, now);
       case MsgType.LeaseRequest:
@@ -368,6 +369,22 @@ export class Replica {
       const v = learner.get(s);
       if (v !== undefined) this.node.send(from, { t: MsgType.Decide, slot: s, value: v });
     }
+  }
+
+  /**
+   * A node that still leads at a ballot below our promise for all slots is a
+   * stale leader (a newer leader ran phase 1 while it was cut off, and may
+   * have got slots chosen that it never heard of). An idle stale leader sends
+   * nothing an acceptor would reject, so it would never find out, and the
+   * slots chosen behind its back would stay holes for every learner that
+   * trusts it: the heartbeat is answered with a rejection of its ballot, and
+   * it steps down and runs phase 1 again, which recovers them.
+   */
+  private rejectStaleLeader(from: NodeId, ballot: Ballot): void {
+    const acceptor = this.node.acceptor;
+    if (acceptor === null || ballot === 0 || from === this.id) return;
+    const floor = acceptor.promisedIn(Number.MAX_SAFE_INTEGER);
+    if (floor > ballot) this.node.send(from, { t: MsgType.Nack, slot: this.node.learner.firstUndecided, ballot, promised: floor });
   }
 
   /** Behind the sender for a whole heartbeat period, with no progress: ask it for the decisions we lack. */

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { compareMain } from './compare-cli.js';
+import { writeRealTimeline } from './timeline.js';
 import { measureLimit, type Limit } from './limit.js';
 import { commit, machine } from './machine.js';
 import { OptionError, columnsOf, helpText, optionColumns, parseArgs, type ParsedArgs } from './options.js';
@@ -34,9 +35,10 @@ function decisionsPath(args: ParsedArgs, step: number, steps: number): string | 
 function parseOrExit(argv: string[]): ParsedArgs | number {
   try {
     const args = parseArgs(argv);
-    const d = args.global.decisions;
-    if (d !== null && !(existsSync(dirname(resolve(d))) && statSync(dirname(resolve(d))).isDirectory())) {
-      throw new OptionError(`--decisions: directory ${dirname(resolve(d))} does not exist`);
+    for (const [flag, f] of [['decisions', args.global.decisions], ['timeline', args.global.timeline]] as const) {
+      if (f !== null && !(existsSync(dirname(resolve(f))) && statSync(dirname(resolve(f))).isDirectory())) {
+        throw new OptionError(`--${flag}: directory ${dirname(resolve(f))} does not exist`);
+      }
     }
     return args;
   } catch (e) {
@@ -84,6 +86,13 @@ async function main(argv: string[]): Promise<number> {
   const args = parsed;
   if (args.global.help) {
     process.stdout.write(helpText() + '\n');
+    return 0;
+  }
+  const timeline = args.global.timeline;
+  const first = args.runs[0];
+  if (timeline !== null && first !== undefined) {
+    const run = { replicas: first.replicas, proposers: first.proposers, policy: first.policy, seed: first.seed };
+    process.stdout.write(`${await writeRealTimeline(timeline, run, `npm run bench -- ${argv.join(' ')}`)}\n`);
     return 0;
   }
   const m = machine();

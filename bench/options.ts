@@ -27,7 +27,7 @@ const RUNTIME_ALIASES: Record<string, Runtime> = { threads: 'threads', inline: '
 type WorkloadKnobs = Pick<
   WorkloadConfig,
   'proposers' | 'outstanding' | 'workload' | 'rate_per_s' | 'conflict_pct' | 'value_bytes' | 'apply_cost_us' | 'livelock_threshold_ms' | 'seed'
->;
+> & Required<Pick<WorkloadConfig, 'reads_pct' | 'read_consistency'>>;
 
 /** One run's settings, validated. */
 export interface RunOptions extends WorkloadKnobs {
@@ -52,6 +52,8 @@ export interface GlobalOptions {
   out: string;
   json: boolean;
   decisions: string | null;
+  /** Draw a short real run's ballot timeline into this SVG instead of benchmarking (bench/timeline.ts). */
+  timeline: string | null;
   compare_inline: boolean;
   sweep: Array<{ key: string; values: string[] }>;
   /** Runs per configuration, interleaved across configurations (ABAB). */
@@ -158,6 +160,16 @@ export const RUN_OPTIONS = {
     default: 'threads', parse: oneOf(['threads', 'inline', 'cluster', 'cluster-inline']), column: 'runtime',
     help: 'threads: a worker per replica; inline: all on the main thread (cluster, cluster-inline: aliases)',
   },
+  reads: {
+    default: '0', parse: pct, column: 'reads_pct',
+    help: 'percent of the closed loop\'s operations that read a state machine in the replica (the bench runs a register machine then), e.g. 20%',
+    inert: (v) => (v.workload === 'closed' ? null : 'only --workload closed mixes reads in'),
+  },
+  'read-consistency': {
+    default: 'linearizable', parse: oneOf(['linearizable', 'lease', 'stale']), column: 'read_consistency',
+    help: 'reads: linearizable (read index, or the log for per-slot policies) | lease (policy lease) | stale',
+    inert: (v) => ((v.reads as number) > 0 ? null : 'only --reads above 0 reads'),
+  },
   'apply-cost-us': { default: '0', parse: num(0, 1_000_000), help: 'simulated state-machine cost per decision per replica', column: 'apply_cost_us' },
   'livelock-ms': {
     default: '100', parse: ms(1), column: 'livelock_threshold_ms',
@@ -181,7 +193,7 @@ export const RUN_OPTIONS = {
 export type RunKey = keyof typeof RUN_OPTIONS;
 const RUN_KEYS = Object.keys(RUN_OPTIONS) as RunKey[];
 const FLAGS = ['json', 'compare-inline', 'quiet', 'help'] as const;
-const GLOBAL_VALUED = ['out', 'decisions', 'sweep', 'repeat'] as const;
+const GLOBAL_VALUED = ['out', 'decisions', 'timeline', 'sweep', 'repeat'] as const;
 
 function isRunKey(k: string): k is RunKey {
   return Object.hasOwn(RUN_OPTIONS, k);
@@ -210,7 +222,7 @@ export interface ParsedArgs {
 /** Parses argv (without node and script). Throws OptionError with a one-line reason. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const raw = new Map<RunKey, string>();
-  const global: GlobalOptions = { out: 'results', json: false, decisions: null, compare_inline: false, sweep: [], repeat: 1, quiet: false, help: false };
+  const global: GlobalOptions = { out: 'results', json: false, decisions: null, timeline: null, compare_inline: false, sweep: [], repeat: 1, quiet: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '-h') {
@@ -243,6 +255,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     setOption(global, raw, name, value);
   }
   if (global.help) return { global, runs: [], labels: [] };
+  if (global.timeline !== null && (global.sweep.length > 0 || global.repeat > 1)) throw new OptionError('--timeline draws one short run: drop --sweep and --repeat');
   const combos = crossProduct(global.sweep);
   if (combos.length * global.repeat > 1000) throw new OptionError(`--sweep and --repeat give ${combos.length * global.repeat} runs (at most 1000)`);
   const runs: RunOptions[] = [];
@@ -263,6 +276,9 @@ function setOption(global: GlobalOptions, raw: Map<RunKey, string>, name: string
   } else if (name === 'decisions') {
     if (value === '') throw new OptionError('--decisions needs a file name');
     global.decisions = value;
+  } else if (name === 'timeline') {
+    if (!value.endsWith('.svg')) throw new OptionError(`--timeline must name an .svg file, got '${value}'`);
+    global.timeline = value;
   } else if (name === 'repeat') {
     global.repeat = int(1, 100)(value, 'repeat') as number;
   } else if (name === 'sweep') {
@@ -317,6 +333,7 @@ function toRunOptions(values: Map<RunKey, string>, given: ReadonlySet<RunKey>): 
   const n = (k: RunKey): number => v[k] as number;
   const s = (k: RunKey): string => v[k] as string;
   if (n('proposers') > n('replicas')) throw new OptionError(`--proposers (${n('proposers')}) must be at most --replicas (${n('replicas')})`);
+  if (n('reads') > 0 && s('read-consistency') === 'lease' && s('policy') !== 'lease') throw new OptionError(`--read-consistency lease needs --policy lease, not ${s('policy')}`);
   let policy: PolicySpec;
   try {
     policy = policySpec(s('policy'), {
@@ -333,6 +350,7 @@ function toRunOptions(values: Map<RunKey, string>, given: ReadonlySet<RunKey>): 
     rate_per_s: n('rate'), conflict_pct: n('conflict'), value_bytes: n('value-bytes'), policy,
     duration_ms: n('duration'), warmup_ms: n('warmup'), seed: n('seed'), runtime: RUNTIME_ALIASES[s('runtime')] ?? 'threads',
     apply_cost_us: n('apply-cost-us'), livelock_threshold_ms: n('livelock-ms'),
+    reads_pct: n('reads'), read_consistency: s('read-consistency') as RunOptions['read_consistency'],
     batch_max: n('batch-max'), batch_delay_us: n('batch-delay-us'),
     faults: faultOptions(v), config: configRow(v, inert),
   };
@@ -370,6 +388,7 @@ export function helpText(): string {
   lines.push(`                           and plots show median, min-max and a 95% CI; a verdict between two needs N >= ${MIN_RUNS_FOR_VERDICT}`);
   lines.push('  --json                   print a JSON summary (an array with --sweep or --repeat) as the last stdout line');
   lines.push('  --decisions FILE         one JSON line per decision per replica (FILE.<run> per run with several runs)');
+  lines.push('  --timeline FILE.svg      instead of benchmarking: a short real run (workers, each of --proposers proposing one value at once) drawn as a ballot timeline');
   lines.push('  --sweep key=a,b,c        run the cross product of values (repeatable)');
   lines.push('  --compare-inline         also run each threads run inline and report the speed-up');
   lines.push('  --quiet                  no progress line per run on stderr');

@@ -15,6 +15,7 @@ import { decisionLogFile } from '../src/runtime/decision-log.js';
 import { Nemesis } from '../src/chaos/nemesis.js';
 import { SeededRandom } from '../src/base/random.js';
 import type { RunOptions, Runtime } from './options.js';
+import { REGISTER_MACHINE } from './register-machine.js';
 
 export const BUCKET_MS = 100;
 /** After the load stops, in-flight proposals get this long to be decided everywhere. */
@@ -55,6 +56,8 @@ export async function runOnce(opts: RunOptions, runtime: Runtime, ctx: RunContex
     ...(opts.batch_max > 1 ? { batch: { max: opts.batch_max, delay_us: opts.batch_delay_us } } : {}),
     // Chaos flags: the seeded fault layer on every replica's mesh (absent: no layer at all).
     ...(opts.faults === null ? {} : { faults: opts.faults.spec }),
+    // Reads need a state machine to read.
+    ...(opts.reads_pct > 0 ? { stateMachine: REGISTER_MACHINE } : {}),
   });
   const ids = Array.from({ length: opts.replicas }, (_, i) => i);
   const each = <T>(f: (i: number) => Promise<T>): Promise<T[]> => Promise.all(ids.map(f));
@@ -99,6 +102,7 @@ function workloadConfig(opts: RunOptions, id: number): WorkloadConfig {
     rate_per_s: opts.rate_per_s, conflict_pct: opts.conflict_pct, value_bytes: opts.value_bytes,
     apply_cost_us: opts.apply_cost_us, livelock_threshold_ms: opts.livelock_threshold_ms,
     bucket_ms: BUCKET_MS, buckets_max: Math.ceil(opts.duration_ms / BUCKET_MS) + 10, seed: opts.seed,
+    reads_pct: opts.reads_pct, read_consistency: opts.read_consistency,
   };
 }
 

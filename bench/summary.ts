@@ -16,6 +16,7 @@ import { percentile, round3 } from '../src/report/stats.js';
 export const BENCH_METRICS = [
   'decisions_per_s', 'decisions', 'commands_per_s', 'commands_per_decision', 'decisions_per_s_window_min', 'decisions_per_s_window_p50', 'decisions_per_s_window_max',
   'latency_us_p50', 'latency_us_p90', 'latency_us_p99', 'latency_us_p999', 'latency_us_max', 'latency_us_mean',
+  'reads', 'read_latency_us_p50', 'read_latency_us_p99', 'local_query_us_p50', 'read_latency_p50_vs_local', 'read_latency_p50_vs_rtt', 'reads_refused',
   'attempts_per_proposal', 'attempts_per_proposal_p99',
   'rejections_per_decision', 'messages_per_decision', 'bytes_per_decision', 'fsyncs_per_decision', 'cpu_us_per_decision',
   'rejections', 'phase1_retries', 'timeouts', 'leader_changes', 'lease_expiries', 'livelock_episodes', 'livelock_ms',
@@ -55,8 +56,11 @@ export interface RunSummary {
   workers: Array<{ replica: number; cpu_ms: number; utilization: number; heap_start_bytes: number; heap_end_bytes: number }>;
 }
 
-export function mergedHistogram(hs: readonly RecordableHistogram[]): RecordableHistogram {
-  const out = createHistogram({ lowest: 1, highest: 600_000_000, figures: 3 });
+/** Read latencies are kept in ns (a lease read takes about a microsecond): up to 600 s. */
+const NS_HIGHEST = 600_000_000_000;
+
+export function mergedHistogram(hs: readonly RecordableHistogram[], highest = 600_000_000): RecordableHistogram {
+  const out = createHistogram({ lowest: 1, highest, figures: 3 });
   for (const h of hs) if (h.count > 0) out.add(h);
   return out;
 }
@@ -90,6 +94,24 @@ function heapGrowth(run: RawRun): number | null {
   return round3(Math.max(...run.metrics.map((x) => (x.heap_start_bytes > 0 ? (((x.heap_end_bytes - x.heap_start_bytes) / x.heap_start_bytes) * 100) / minutes : 0))));
 }
 
+type ReadMetric = 'reads' | 'read_latency_us_p50' | 'read_latency_us_p99' | 'local_query_us_p50' | 'read_latency_p50_vs_local' | 'read_latency_p50_vs_rtt' | 'reads_refused';
+
+/** Reads (--reads): their latency, a direct query call's beside it (the local baseline), and the round trip; null without reads. */
+function readMetrics(ms: readonly WorkloadMetrics[], rtt_us: number): Record<ReadMetric, number | null> {
+  const reads = mergedHistogram(ms.map((x) => x.read_latency_ns), NS_HIGHEST);
+  const local = mergedHistogram(ms.map((x) => x.local_query_ns), NS_HIGHEST);
+  const refused = ms.reduce((a, x) => a + x.reads_refused, 0);
+  if (reads.count === 0 && refused === 0) {
+    return { reads: null, read_latency_us_p50: null, read_latency_us_p99: null, local_query_us_p50: null, read_latency_p50_vs_local: null, read_latency_p50_vs_rtt: null, reads_refused: null };
+  }
+  const us = (h: RecordableHistogram, p: number): number => (h.count > 0 ? round3(h.percentile(p) / 1000) : 0);
+  return {
+    reads: reads.count, read_latency_us_p50: us(reads, 50), read_latency_us_p99: us(reads, 99), local_query_us_p50: us(local, 50),
+    read_latency_p50_vs_local: local.count > 0 ? round3(reads.percentile(50) / local.percentile(50)) : null,
+    read_latency_p50_vs_rtt: round3(us(reads, 50) / rtt_us), reads_refused: refused,
+  };
+}
+
 export function summarize(run: RawRun, label: string, repeat: number, limit: Limit, inline: RawRun | null): RunSummary {
   const ms = run.metrics;
   const r0 = ms[0];
@@ -115,6 +137,7 @@ export function summarize(run: RawRun, label: string, repeat: number, limit: Lim
     decisions_per_s_window_max: percentile(sortedWindows, 100) || 0,
     latency_us_p50: pct(lat, 50), latency_us_p90: pct(lat, 90), latency_us_p99: pct(lat, 99), latency_us_p999: pct(lat, 99.9),
     latency_us_max: lat.count > 0 ? lat.max : 0, latency_us_mean: lat.count > 0 ? round3(lat.mean) : 0,
+    ...readMetrics(ms, limit.rtt_us),
     attempts_per_proposal: attempts.mean, attempts_per_proposal_p99: attempts.p99,
     rejections_per_decision: perDecision(sum((x) => x.stats.nacks)), messages_per_decision: perDecision(messages),
     bytes_per_decision: perDecision(sum((x) => x.bytes_out)), fsyncs_per_decision: perDecision(sum((x) => x.fsyncs)),

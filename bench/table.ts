@@ -14,6 +14,8 @@ const COLUMNS: ReadonlyArray<[string, BenchMetric]> = [
   ['decisions/s', 'decisions_per_s'], ['vs bare', 'decisions_per_s_vs_bare_loop'], ['p50 us', 'latency_us_p50'], ['p99 us', 'latency_us_p99'],
   ['p50/rtt', 'latency_p50_vs_rtt'], ['attempts', 'attempts_per_proposal'], ['rej/dec', 'rejections_per_decision'],
   ['msgs/dec', 'messages_per_decision'], ['cpu us/dec', 'cpu_us_per_decision'], ['livelock', 'livelock_episodes'], ['vs inline', 'threads_vs_inline'],
+  // Only with --reads (null otherwise, so the columns drop out).
+  ['read p50 us', 'read_latency_us_p50'], ['read p99 us', 'read_latency_us_p99'], ['read/local', 'read_latency_p50_vs_local'], ['read/rtt', 'read_latency_p50_vs_rtt'],
 ];
 
 /** 15276 -> '15.3k', 0.1234 -> '0.123'. */

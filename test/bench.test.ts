@@ -133,6 +133,10 @@ describe('npm run bench', () => {
     [['--fsync', 'always'], /--fsync: only --storage file syncs/],
     [['--repeat', '0'], /--repeat must be an integer in 1..100/],
     [['--sweep', 'proposers=1,2,3,4,5,6,7,8,9,10,11', '--repeat', '100'], /--sweep and --repeat give 1100 runs \(at most 1000\)/],
+    [['--reads', '20%', '--read-consistency', 'lease', '--policy', 'leader'], /^synod bench: --read-consistency lease needs --policy lease, not leader\n$/],
+    [['--read-consistency', 'stale'], /^synod bench: --read-consistency: only --reads above 0 reads\n$/],
+    [['--reads', '20%', '--workload', 'open'], /^synod bench: --reads: only --workload closed mixes reads in\n$/],
+    [['--reads', '10%', '--read-consistency', 'eventual'], /--read-consistency must be one of linearizable\|lease\|stale, got 'eventual'/],
   ])('rejects %j with a one-line reason', (args, reason) => {
     const r = bench(args, 20_000);
     expect(r.code).toBe(2);

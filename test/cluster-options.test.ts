@@ -17,7 +17,7 @@ afterAll(() => {
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'synod-opts-'));
-const TOP = 'replicas, runtime, storage, policy, policyParams, seed, tuning, mailboxCapacity, maxInFlight, maxQueued, timeout_ms, retries, observe, faults, decisionsDir, batch, snapshotEvery';
+const TOP = 'replicas, runtime, storage, policy, policyParams, seed, tuning, mailboxCapacity, maxInFlight, maxQueued, timeout_ms, retries, observe, faults, decisionsDir, batch, stateMachine, snapshotEvery';
 const PARAMS = 'delay_ms, base_ms, cap_ms, multiplier, jitter, heartbeat_ms, election_timeout_ms, lease_ms, drift_ms, window, after_lost_slot';
 const LINK = 'drop, delay_ms, duplicate, reorder';
 
@@ -26,7 +26,7 @@ const REFUSED: [string, object, string][] = [
   ['65 replicas', { replicas: 65 }, 'replicas must be an integer in 1..64, got 65 (each replica is a worker thread of about 10-40 MB in a full mesh of n(n-1)/2 channels: 65 would need 1-3 GB and 2080 channels)'],
   ['an unknown top-level key', { replicas: 3, replica: 5 }, `unknown option 'replica' (expected one of ${TOP})`],
   ['an unknown tuning key', { replicas: 3, tuning: { attemptTimeout: 5 } }, "unknown option 'attemptTimeout' in tuning (expected one of attemptTimeout_ms, sync_ms, maxPending, retainDecided, batchMax, batchDelay_ms, snapshotChunk_chars, bugs)"],
-  ['an unknown planted bug', { replicas: 3, tuning: { bugs: { quorumTooSmall: true } } }, "unknown option 'quorumTooSmall' in tuning.bugs (expected one of quorumOneTooSmall, acceptBelowPromise, proposeArbitraryValue, reuseBallotAfterRestart, skipPersistPromise, promiseForgotten)"],
+  ['an unknown planted bug', { replicas: 3, tuning: { bugs: { quorumTooSmall: true } } }, "unknown option 'quorumTooSmall' in tuning.bugs (expected one of quorumOneTooSmall, acceptBelowPromise, proposeArbitraryValue, reuseBallotAfterRestart, skipPersistPromise, leaseIgnoresBallot, leaseReadWhileNotLeading, leaseReadBeforeRecovered, promiseForgotten)"],
   ['an unknown storage key', { replicas: 3, storage: { dir, fsnyc: 'always' } }, "unknown option 'fsnyc' in storage (expected one of dir, fsync, fault)"],
   ['an unknown fault key', { replicas: 3, faults: { dorp: 0.1 } }, `unknown option 'dorp' in faults (expected one of ${LINK}, links)`],
   ['an unknown per-link fault key', { replicas: 3, faults: { links: [{ from: 0, to: 1, dealy_ms: [1, 2] }] } }, `unknown option 'dealy_ms' in faults.links[0] (expected one of ${LINK}, from, to)`],

@@ -89,6 +89,8 @@ describe('exactly once, end to end', () => {
       // The race a client retry loses: replica 0 got the request decided, but the client timed out first and
       // sent the same request id to replica 1, which proposes it again (here: a Submit message, exactly what
       // replica 1 does with a retried request it has not seen applied).
+      // Replica 1 must know slot 0 already (else its attempt lands in slot 0 and finds the same value there).
+      for (let t = 0; t < 400 && (await c.decidedLog(1)).values.length <= p.slot; t++) await new Promise((r) => setTimeout(r, 25));
       await c.inject(1, 0, [encode({ t: MsgType.Submit, value: `${p.requestId}:pay 10` })]);
       const mark = await c.propose('after', { via: 2 });
       let copies: number[] = [];

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LeaseGrantor, LeaseHolder } from '../src/paxos/lease.js';
 import { Omega } from '../src/paxos/election.js';
+import { makeBallot } from '../src/paxos/ballot.js';
 
 const half = (): number => 0.5;
 /** Later events: a time step (>= 0) and what happens then. */
@@ -40,6 +41,8 @@ function behaveAlike<T extends Timed>(a: T, b: T, events: readonly Event[], step
 const age = fc.integer({ min: 0, max: 20 });
 const shortAge = fc.integer({ min: 0, max: 12 });
 const lease = { lease_ms: 8, drift_ms: 2 };
+/** One ballot for every request and grant here: these properties are about time, not ballots. */
+const B = makeBallot(1, 0);
 
 describe('clamped fingerprints behave alike', () => {
   it('Omega: peers silent beyond the timeout', () => {
@@ -71,10 +74,10 @@ describe('clamped fingerprints behave alike', () => {
         const a = new LeaseGrantor(lease, 0);
         const b = new LeaseGrantor(lease, 0);
         // Both granted node 1 a lease ago1 / ago2 ms before START, running or ended.
-        expect(a.tryGrant(1, START - ago1)).toBe(true);
-        expect(b.tryGrant(1, START - ago2)).toBe(true);
+        expect(a.tryGrant(1, B, B, START - ago1)).toBe(true);
+        expect(b.tryGrant(1, B, B, START - ago2)).toBe(true);
         behaveAlike(a, b, events, (x, y, now, e) => {
-          if (e.op === 0) expect(x.tryGrant(e.from, now)).toBe(y.tryGrant(e.from, now));
+          if (e.op === 0) expect(x.tryGrant(e.from, B, B, now)).toBe(y.tryGrant(e.from, B, B, now));
           expect(x.blocks(e.from, now)).toBe(y.blocks(e.from, now));
         });
       }),
@@ -88,19 +91,20 @@ describe('clamped fingerprints behave alike', () => {
         const a = new LeaseHolder(lease, 2);
         const b = new LeaseHolder(lease, 2);
         // A pending request sent ago1 / ago2 ms back: a majority for it may still give a lease, or one already over.
-        a.request(START - ago1);
-        b.request(START - ago2);
+        a.request(B, START - ago1);
+        b.request(B, START - ago2);
         behaveAlike(a, b, events, (x, y, now, e) => {
-          if (e.op === 0) expect(x.request(now)).toBe(y.request(now));
+          if (e.op === 0) expect(x.request(B, now)).toBe(y.request(B, now));
           if (e.op === 1) {
             // Grants from a majority (quorum 2) for the pending request.
-            for (const from of [e.from, (e.from + 1) % 3]) expect(x.granted(from, x.requests)).toBe(y.granted(from, y.requests));
+            for (const from of [e.from, (e.from + 1) % 3]) expect(x.granted(from, B, x.requests)).toBe(y.granted(from, B, y.requests));
           }
           if (e.op === 2) {
             x.drop();
             y.drop();
           }
           expect(x.valid(now)).toBe(y.valid(now));
+          expect(x.validFor(B, now)).toBe(y.validFor(B, now));
         });
       }),
       { numRuns: 500 },
@@ -114,13 +118,14 @@ describe('clamped fingerprints behave alike', () => {
         const b = new LeaseHolder(lease, 2);
         // A lease for a request sent ago1 / ago2 ms back, granted by a majority: running or already over.
         for (const [h, ago] of [[a, ago1], [b, ago2]] as const) {
-          const seq = h.request(START - ago);
-          h.granted(0, seq);
-          h.granted(1, seq);
+          const seq = h.request(B, START - ago);
+          h.granted(0, B, seq);
+          h.granted(1, B, seq);
         }
         behaveAlike(a, b, events, (x, y, now, e) => {
-          if (e.op === 0) expect(x.request(now)).toBe(y.request(now));
+          if (e.op === 0) expect(x.request(B, now)).toBe(y.request(B, now));
           expect(x.valid(now)).toBe(y.valid(now));
+          expect(x.validFor(B, now)).toBe(y.validFor(B, now));
         });
       }),
       { numRuns: 500 },

@@ -117,4 +117,15 @@ describe('the seeds that stalled behind a hole', () => {
       expect(seeds.length).toBe(policy === 'exponential' ? 43 : 8);
     });
   }
+
+  // Found by the 100,000-seed leader run (`npm run sim -- --seeds 100000 --seed 5000000 --policy leader`: 1
+  // liveness failure): a leader cut off while a newer one got slot 14 chosen came back still "leading" at
+  // its old ballot; idle, it sent nothing an acceptor would reject, so nobody learned slot 14. Heartbeats
+  // from a leader below an acceptor's promise are now rejected, and it runs phase 1 again.
+  it('leader: a stale leader that never proposes again is told, and the slot chosen behind its back is learned', () => {
+    const r = runSimulation({ seed: 5025446, replicas: 3, proposers: 3, policy: policySpec('leader') });
+    expect(r.violations).toEqual([]);
+    expect(r.livenessFailure).toBeNull();
+    expect(r.decided).toBe(15);
+  });
 });

@@ -24,6 +24,8 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/report'],
   // Tools on top; none imports another.
   ['src/sim', 'src/check', 'src/chaos'],
+  // The backoff tuner: a search on top of the simulator.
+  ['src/tune'],
   ['bench'],
   ['examples'],
 ];

@@ -16,6 +16,8 @@ import type { Readable, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeReport } from '../src/report/html.js';
 import { writeFixture } from './support/results-fixture.js';
+import { recordedSeedScenario } from './support/seed-scenario.js';
+import { timelineSvg } from '../src/report/timeline-svg.js';
 
 const CHROMIUM = 'chromium';
 const found = spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).status === 0;
@@ -77,6 +79,8 @@ interface PageResult {
   problems: string[];
   plots: Array<{ id: string; marks: number; svgs: number; error: string }>;
   legends: Array<{ id: string; swatches: number; colours: number; clipped: boolean }>;
+  /** Ballot timelines embedded in the page: their drawn size, bar labels and marks. */
+  timelines: Array<{ width: number; height: number; labels: string[]; marks: number }>;
 }
 
 /** What the page shows once every figure has drawn (or failed to). */
@@ -95,6 +99,14 @@ const INSPECT = `JSON.stringify({
       swatches: swatches.length,
       colours: new Set(swatches.map((s) => s.querySelector('svg')?.getAttribute('fill') ?? '')).size,
       clipped: swatches.some((s) => { const r = s.getBoundingClientRect(); return r.width === 0 || r.right > box.right + 1 || r.left < box.left - 1; }),
+    };
+  }),
+  timelines: [...document.querySelectorAll('[data-timeline] svg')].map((svg) => {
+    const box = svg.getBoundingClientRect();
+    return {
+      width: Math.round(box.width), height: Math.round(box.height),
+      labels: [...svg.querySelectorAll('text')].map((t) => t.textContent).filter((t) => /^r\\d+\\.n\\d+ s\\d+ /.test(t)),
+      marks: svg.querySelectorAll('circle, rect, path').length,
     };
   }),
 })`;
@@ -144,7 +156,7 @@ const POLICIES = ['immediate', 'fixed', 'exponential', 'leader', 'lease'];
 const noise = (s: number): number => 1 + ((s * 37) % 11) / 100;
 
 /** Folders of every shape the report draws. */
-function fixtures(): Array<{ name: string; dir: string; extras: Parameters<typeof writeReport>[1]; series: number }> {
+function fixtures(): Array<{ name: string; dir: string; extras: Parameters<typeof writeReport>[1]; series: number; timelines: number }> {
   const policyRows = POLICIES.flatMap((policy) => [1, 3, 5].map((proposers) => ({ policy, proposers, base_ms: policy === 'fixed' || policy === 'immediate' ? null : 1 })));
   const throughput = (c: Record<string, unknown>, s: number): number => (c.policy === 'immediate' ? 9000 / Number(c.proposers) ** 2 : 15_000 / (1 + Number(c.proposers) / 20)) * noise(s);
   const bench = writeFixture(join(scratch, 'bench'), {
@@ -182,11 +194,12 @@ function fixtures(): Array<{ name: string; dir: string; extras: Parameters<typeo
       latency_ms_p99: (c, s) => 30 * Number(c.proposers) * noise(s),
     },
   });
+  const timeline = { title: 'Ballot timeline: the seed scenario', html: `<div class="scroll" data-timeline>${timelineSvg(recordedSeedScenario().recorder.data(), 'the seed scenario')}</div>` };
   return [
-    { name: 'bench', dir: bench, extras: { cdfs, cdfUnit: 'us', timeSeries, notes: ['A note from the tool.'] }, series: POLICIES.length },
-    { name: 'backoff', dir: backoff, extras: {}, series: 4 },
-    { name: 'twenty-series', dir: wide, extras: {}, series: 20 },
-    { name: 'sim', dir: sim, extras: {}, series: 4 },
+    { name: 'bench', dir: bench, extras: { cdfs, cdfUnit: 'us', timeSeries, notes: ['A note from the tool.'] }, series: POLICIES.length, timelines: 0 },
+    { name: 'backoff', dir: backoff, extras: {}, series: 4, timelines: 0 },
+    { name: 'twenty-series', dir: wide, extras: {}, series: 20, timelines: 0 },
+    { name: 'sim', dir: sim, extras: { sections: [timeline] }, series: 4, timelines: 1 },
   ];
 }
 
@@ -211,6 +224,14 @@ describe('report.html in headless Chromium', () => {
         expect(l.swatches, `${f.name} ${l.id} legend entries`).toBe(f.series);
         expect(l.colours, `${f.name} ${l.id} distinct colours`).toBe(f.series);
         expect(l.clipped, `${f.name} ${l.id} legend clipped`).toBe(false);
+      }
+      expect(page.timelines, `${f.name} timelines`).toHaveLength(f.timelines);
+      for (const t of page.timelines) {
+        // Drawn at full size: the first attempts of the seed scenario, each with the promises it counted.
+        expect(t.width).toBeGreaterThanOrEqual(1100);
+        expect(t.height).toBeGreaterThan(200);
+        expect(t.labels.slice(0, 3)).toEqual(['r1.n0 s0 2/2', 'r1.n1 s0 2/2', 'r2.n0 s0 1/2']);
+        expect(t.marks).toBeGreaterThan(40);
       }
     }
   }, 180_000);

@@ -56,13 +56,14 @@ describe('sim CLI', () => {
   });
 
   const bad: string[][] = [
-    ['--seeds', 'many'], ['--policy', 'nope'], ['--frobnicate'], ['--replicas', '3', '--proposers', '4'], ['--jitter', 'wild'],
+    ['--seeds', 'many'], ['--policy', 'nope'], ['--frobnicate'], ['--replicas', '3', '--proposers', '2000'], ['--jitter', 'wild'],
     ['--lease-ms', '5', '--drift-ms', '9'],
     ['--latency', 'bogus:1ms'], ['--latency', 'const:5'], ['--latency', 'normal:10ms'], ['--latency', 'uniform:8ms-2ms'], ['--latency', 'lognormal:10ms,9'],
     ['--link', '0-1=const:5ms'], ['--latency', 'const:1ms', '--link', '0-7=const:5ms', '--replicas', '3'], ['--latency', 'const:1ms', '--link', '0~1=const:5ms'],
     ['--workload', 'nope'], ['--workload', 'closed', '--rate', '10'], ['--workload', 'open', '--proposals', '3'], ['--conflict', '150'],
     ['--workload', 'open', '--duration', '5'], ['--workload', 'open', '--rate', '1000000', '--duration', '1h'], ['--processing', '-1ms'],
-    ['--isolate', 'zero'], ['--isolate', '9@10ms', '--replicas', '3'], ['--isolate', '0@2s', '--fault-ms', '1000'], ['--after-loss', 'sometimes'], ['--after-loss', 'backoff'],
+    ['--isolate', 'zero'], ['--isolate', '9@10ms', '--replicas', '3'], ['--isolate', '0@2s', '--fault-ms', '1000'], ['--after-lost-slot', 'sometimes'], ['--policy', 'leader', '--after-lost-slot', 'backoff'], ['--after-loss', 'backoff'],
+    ['--base-ms', '5s'], ['--base-ms', 'x'], ['--multiplier', '0.5'], ['--window', '1.5'], ['--delay-ms', '-1', '--policy', 'fixed'],
     ['--attempt-timeout', '20'], ['--policy', 'fixed', '--jitter', 'full'], ['--policy', 'immediate', '--delay-ms', '3'],
     ['--baseline', 'jitter=full'], ['--threads', '2'],
   ];
@@ -73,7 +74,12 @@ describe('sim CLI', () => {
   }
 
   it('says why a policy flag is refused', async () => {
-    expect(await refused(['--policy', 'fixed', '--jitter', 'full'])).toBe('sim: --jitter does not apply to policy fixed (it reads --delay-ms, --window)');
+    expect(await refused(['--policy', 'fixed', '--jitter', 'full'])).toBe('sim: --jitter does not apply to policy fixed (it reads --delay-ms, --window, --after-lost-slot)');
+    expect(await refused(['--policy', 'leader', '--after-lost-slot', 'backoff'])).toBe(
+      'sim: --after-lost-slot does not apply to policy leader (it reads --base-ms, --cap-ms, --heartbeat-ms, --election-timeout-ms, --window)',
+    );
+    expect(await refused(['--after-lost-slot', 'later'])).toBe("sim: --after-lost-slot must be one of now, backoff, got 'later'");
+    expect(await refused(['--base-ms', '5s'])).toBe("sim: --base-ms must be a number of milliseconds, got '5s'");
   });
 });
 

@@ -246,7 +246,7 @@ describe('determinism and the jitter modes', () => {
 describe('duel tracker', () => {
   /** A proposer view from a table of (slot -> ballot in phase 1). */
   const view = (preparing: Record<number, number>, leading: 'idle' | 'preparing' | 'leading' = 'idle'): ProposerView => ({
-    attemptIn: (slot) => (preparing[slot] === undefined ? null : { ballot: preparing[slot] as number, phase: 'prepare' }),
+    preparingBallot: (slot) => preparing[slot] ?? -1,
     leadership: leading,
   });
 

@@ -6,13 +6,15 @@
  * a snapshot that does not restore is a clear error and loses nothing.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cluster, type ClusterStats } from '../src/cluster/index.js';
 import { liveWorkers } from '../src/cluster/member.js';
 import { policySpec } from '../src/contention/registry.js';
 import { ReplicaHost, type HostConfig } from '../src/runtime/host.js';
 import { InlineHub, InlineTransport } from '../src/runtime/inline-transport.js';
-import type { AppSource, SnapshotApp } from '../src/runtime/snapshots.js';
+import { Op } from '../src/runtime/client-wire.js';
+import type { AppSource } from '../src/runtime/snapshots.js';
 import { Applier } from '../src/runtime/applier.js';
 import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from '../src/runtime/snapshot-codec.js';
 import { MemoryStorage } from '../src/storage/index.js';
@@ -25,6 +27,7 @@ afterAll(() => {
 });
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const LEDGER = new URL('./fixtures/ledger-machine.ts', import.meta.url);
 
 async function settled(c: Cluster, applied: number): Promise<ClusterStats> {
   await waitFor(`every replica applied ${applied} slots`, async () => (await c.stats()).replicas.every((r) => r !== null && r.applier.next_slot === applied));
@@ -87,6 +90,44 @@ describe('the same state on every replica, byte for byte', () => {
       const log = await c.decidedLog(0, 0);
       expect(log.from).toBe(100);
       expect(log.values).toEqual([expect.stringMatching(/:after$/) as unknown as string]);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('with a state machine: its state is in the snapshot, restored at a restart and by a catch-up', () => {
+  it('the ledger: every replica has the same balances and snapshot bytes; a replica behind the window gets them by snapshot; a stale read there answers from them', async () => {
+    const dir = tmpDir();
+    const c = await Cluster.start({ replicas: 3, runtime: 'inline', policy: 'leader', seed: 4, storage: { dir }, snapshotEvery: 10, tuning: { retainDecided: 4 }, stateMachine: LEDGER });
+    try {
+      for (let i = 0; i < 30; i++) await c.propose({ op: 'add', account: `a${i % 3}`, amount: i });
+      await settled(c, 30);
+      await c.crash(2);
+      for (let i = 30; i < 60; i++) await c.propose({ op: 'add', account: `a${i % 3}`, amount: i }, { via: i % 2 });
+      await c.restart(2);
+      const s = await settled(c, 60);
+      expect(s.replicas[2]?.snapshot).toMatchObject({ restored: 30, installed: 1 });
+      const all = await sameSnapshots(c, [0, 1, 2]);
+      const digest = JSON.stringify({ commands: 60, balances: [['a0', 570], ['a1', 590], ['a2', 610]] });
+      // The snapshot ends with the state machine's own bytes: its digest.
+      expect(all.bytes.subarray(all.bytes.length - digest.length).toString()).toBe(digest);
+      const read = await c.read<string>({ op: 'digest' }, { consistency: 'stale', via: 2 });
+      expect(read.answer).toBe(digest);
+      expect(read.appliedIndex).toBe(60);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a module without snapshot() and restore() is refused at start with snapshots on, and runs with snapshotEvery 0', async () => {
+    const href = new URL('./fixtures/sm-no-snapshot.ts', import.meta.url);
+    await expect(Cluster.start({ replicas: 3, runtime: 'inline', stateMachine: href })).rejects.toThrow(
+      new RegExp(`^stateMachine ${escape(href.href)}: snapshots need snapshot\\(\\) and restore\\(bytes\\) on the state machine \\(or snapshotEvery: 0\\)$`),
+    );
+    const c = await Cluster.start({ replicas: 3, runtime: 'inline', stateMachine: href, snapshotEvery: 0 });
+    try {
+      expect((await c.propose({ n: 1 })).result).toBe(1);
     } finally {
       await c.close();
     }
@@ -174,6 +215,41 @@ describe('catch-up by snapshot', () => {
 });
 
 describe('a snapshot that does not restore is a clear error, and nothing is lost', () => {
+  it("the state machine's restore() throws: a restart on its own snapshot is refused, files untouched; a catch-up by a peer's is refused, the replica untouched", async () => {
+    const dir = tmpDir();
+    const REFUSES = new URL('./fixtures/sm-restore-refuses.ts', import.meta.url);
+    const c = await Cluster.start({ replicas: 3, runtime: 'inline', policy: 'leader', seed: 6, storage: { dir }, snapshotEvery: 1000, tuning: { retainDecided: 4 }, stateMachine: REFUSES });
+    try {
+      for (let i = 0; i < 20; i++) await c.propose({ i });
+      await settled(c, 20);
+      // Replica 2 falls behind without a snapshot of its own; 0 and 1 take one past it and forget below.
+      await c.crash(2);
+      for (let i = 0; i < 20; i++) await c.propose({ i }, { via: 0 });
+      await c.snapshot(0);
+      await c.snapshot(1);
+      await c.restart(2);
+      await waitFor("replica 2 refusing the peers' snapshot", async () => ((await c.stats()).replicas[2]?.snapshot.restore_failures ?? 0) >= 1);
+      const s = await c.stats();
+      expect(s.replicas[2]?.snapshot.last_error).toBe(
+        'replica 2: the snapshot at 40 from a peer does not restore: snapshot format v2 is not one this build reads; the replica keeps its state and stays behind',
+      );
+      expect(s.replicas[2]?.applier.next_slot).toBe(20);
+      expect(s.replicas[2]?.storage.snapshots_saved).toBe(0);
+      expect(s.behind).toEqual([0, 0, 20]);
+      // Replica 1 restarting on its own snapshot: refused, its files as they were.
+      await c.crash(1);
+      const snap = readFileSync(snapshotFile(dir, 1));
+      const log = readFileSync(join(dir, 'replica-1.log'));
+      await expect(c.restart(1)).rejects.toThrow(
+        `replica 1: its snapshot at 40 (${snapshotFile(dir, 1)}) does not restore: snapshot format v2 is not one this build reads; refusing to start (nothing was changed)`,
+      );
+      expect(readFileSync(snapshotFile(dir, 1)).equals(snap)).toBe(true);
+      expect(readFileSync(join(dir, 'replica-1.log')).equals(log)).toBe(true);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('at restart: a damaged snapshot file is refused naming it, left as it was; put back, the replica restarts and catches up', async () => {
     const dir = tmpDir();
     const c = await Cluster.start({ replicas: 3, runtime: 'inline', policy: 'leader', seed: 2, storage: { dir }, snapshotEvery: 1000, tuning: { retainDecided: 4 } });
@@ -204,13 +280,12 @@ describe('a snapshot that does not restore is a clear error, and nothing is lost
   it('from a peer: an application state this replica cannot restore is refused with a one-line error; its state, log and snapshot are untouched, and it keeps voting', async () => {
     /** An application whose snapshot is its format tag: `v2` replicas write what `v1` ones cannot read. */
     const app = (version: string): AppSource => ({
-      create: (): SnapshotApp => ({
-        snapshot: () => Buffer.from(`${version}:state`),
-        restore: (bytes) => {
-          const text = Buffer.from(bytes).toString();
-          if (!text.startsWith(`${version}:`)) throw new Error(`unknown snapshot format '${text.split(':')[0]}' (this build reads ${version})`);
-        },
-      }),
+      snapshot: () => Buffer.from(`${version}:state`),
+      restore: (bytes) => {
+        const text = Buffer.from(bytes).toString();
+        if (!text.startsWith(`${version}:`)) throw new Error(`unknown snapshot format '${text.split(':')[0]}' (this build reads ${version})`);
+        return { adopt: () => {} };
+      },
     });
     const hub = new InlineHub(3);
     const storages = [new MemoryStorage(), new MemoryStorage(), new MemoryStorage()];
@@ -219,7 +294,7 @@ describe('a snapshot that does not restore is a clear error, and nothing is lost
     try {
       const replies: unknown[] = [];
       hosts[0]?.setClientOut((b) => void replies.push(b));
-      hosts[0]?.clientIn(Array.from({ length: 40 }, (_, i) => [`id${i}`, `p${i}`]).flat());
+      hosts[0]?.clientIn(Array.from({ length: 40 }, (_, i) => [Op.Propose, `id${i}`, `p${i}`]).flat());
       await waitFor('40 commands applied on replicas 0 and 1', () => hosts.every((h) => h.stats().applier.next_slot === 40));
       // Replica 2 joins, behind the others' window: it is sent their snapshot, which holds a v2 application state.
       const late = new ReplicaHost(cfg(2), new InlineTransport(2, hub), { app: app('v1') });
@@ -236,7 +311,7 @@ describe('a snapshot that does not restore is a clear error, and nothing is lost
       expect(storages[2]?.load().some((r) => r.k === 'mark')).toBe(false);
       // Still an acceptor: with replica 1 gone, replicas 0 and 2 decide.
       hosts[1]?.close();
-      hosts[0]?.clientIn(['after', 'x']);
+      hosts[0]?.clientIn([Op.Propose, 'after', 'x']);
       await waitFor('a decision with replica 2 voting', () => (hosts[0]?.stats().applier.next_slot ?? 0) === 41);
       expect(late.stats().snapshot.restore_failures).toBe(1);
     } finally {

@@ -11,9 +11,15 @@ import { PortTransport } from '../src/runtime/port-transport.js';
 import { ReplicaHost } from '../src/runtime/host.js';
 import type { ReplicaControl, WorkerInit } from '../src/runtime/control.js';
 import { FaultyTransport, handleFaultCommand } from '../src/runtime/fault-transport.js';
+import { loadStateMachineFactory } from '../src/runtime/state-machine.js';
 
 if (parentPort === null) throw new Error('workers/replica must run in a worker thread');
 const init = workerData as WorkerInit;
+// The state machine is loaded in this thread (its factory runs here) before any port listens, so no message
+// arrives before the replica is there; a failure ends the worker with the error, at start.
+const href = init.host.stateMachine;
+const factory = href === undefined ? undefined : await loadStateMachineFactory(href);
+const stateMachine = factory?.();
 const transport = new PortTransport(init.host.id, init.host.nodes, init.ports);
 // Chaos mode wraps the mesh in the fault layer; the default path has no wrapper.
 const faulty = init.faults === undefined ? null : new FaultyTransport(transport, init.host.nodes, init.faults);
@@ -25,7 +31,7 @@ const onFatal = (e: Error): void => {
     throw e;
   });
 };
-const host = new ReplicaHost(init.host, faulty ?? transport, { onFatal });
+const host = new ReplicaHost(init.host, faulty ?? transport, { onFatal, ...(stateMachine === undefined ? {} : { stateMachine, newStateMachine: factory }) });
 init.client.on('message', (b: unknown) => host.clientIn(b));
 host.setClientOut((b) => init.client.postMessage(b));
 

@@ -17,6 +17,7 @@ import { POLICY_NAMES } from '../contention/registry.js';
 import { liveWorkers } from '../cluster/member.js';
 import { PLANTED_BUGS } from '../cluster/options.js';
 import type { FsyncMode } from '../storage/storage.js';
+import type { ReadConsistency } from '../cluster/index.js';
 import { FAULT_OPTIONS, faultHelp, faultsFromFlags, parseDuration_ms, type FaultFlags } from './flags.js';
 import { ChaosSession, type RoundReport } from './run.js';
 import { DEFAULT_MAX_MS, DEFAULT_MAX_STEPS } from '../verify/linearizability.js';
@@ -31,6 +32,10 @@ const HELP = `usage: npm run chaos -- [options]
   --seed N                 (default 1)
   --clients N              closed-loop clients (default 6)
   --keys N                 keys per round (default 3)
+  --reads LIST             gets become reads of the KV example (examples/kv.ts) as the replicas' state
+                           machine, each of a consistency from LIST: linearizable,lease (lease is used
+                           under policy lease only; stale is refused: not linearizable). Default: gets
+                           go through the log
   --lin-time T             time bound of each round's linearizability check (default 60s; 0 checks nothing)
   --lin-steps N            step budget of that check per key (default 20000000)
   --allow-unknown          accept rounds whose linearizability check ran out of budget
@@ -55,6 +60,7 @@ interface Args {
   bug: string | null;
   flags: FaultFlags;
   json: boolean;
+  reads: ReadConsistency[] | null;
 }
 
 function intFlag(name: string, raw: string | undefined, d: number, lo: number, hi: number): number {
@@ -79,6 +85,7 @@ function parse(argv: string[]): Args | 'help' {
       seed: { type: 'string' },
       clients: { type: 'string' },
       keys: { type: 'string' },
+      reads: { type: 'string' },
       'lin-time': { type: 'string' },
       'lin-steps': { type: 'string' },
       'allow-unknown': { type: 'boolean' },
@@ -131,7 +138,23 @@ function parse(argv: string[]): Args | 'help' {
     bug: plantedBug(values.bug),
     flags,
     json: values.json === true,
+    reads: values.reads === undefined ? null : readModes(values.reads),
   };
+}
+
+function readModes(raw: string): ReadConsistency[] {
+  const modes = raw.split(',');
+  for (const m of modes) {
+    if (m === 'stale') throw new RangeError('--reads: stale reads are not linearizable, so the check would flag them; use linearizable,lease');
+    if (m !== 'linearizable' && m !== 'lease') throw new RangeError(`--reads: unknown consistency '${m}' (linearizable, lease)`);
+  }
+  return modes as ReadConsistency[];
+}
+
+/** Lease reads need the lease policy: under the others a list of lease alone becomes linearizable. */
+function usableReads(modes: readonly ReadConsistency[], policy: string): ReadConsistency[] {
+  const usable = modes.filter((m) => m !== 'lease' || policy === 'lease');
+  return usable.length > 0 ? usable : ['linearizable'];
 }
 
 function plantedBug(raw: string | undefined): string | null {
@@ -197,7 +220,8 @@ async function main(): Promise<number> {
   const share_ms = a.total_ms / a.policies.length;
   const f = a.flags;
   console.log(
-    `chaos soak: ${(a.total_ms / 60_000).toFixed(2)} min, ${a.replicas} replicas, policies ${a.policies.join(',')}, storage ${a.storage}${dir === null ? '' : ` (fsync ${a.fsync})`}, seed ${a.seed}; ` +
+    `chaos soak: ${(a.total_ms / 60_000).toFixed(2)} min, ${a.replicas} replicas, policies ${a.policies.join(',')}, storage ${a.storage}${dir === null ? '' : ` (fsync ${a.fsync})`}, seed ${a.seed}, ` +
+      `gets ${a.reads === null ? 'through the log' : `as KV reads (${a.reads.join(',')})`}; ` +
       `faults ${JSON.stringify(f.faults)} partition-every ${f.partitionEvery_ms}ms pause-every ${f.pauseEvery_ms}ms (${f.pause_ms}ms) crash-every ${f.crashEvery_ms}ms crash-all-every ${f.crashAllEvery_ms}ms`,
   );
   const totals = emptyTotals();
@@ -221,6 +245,7 @@ async function main(): Promise<number> {
         clients: a.clients,
         keys: a.keys,
         timeout_ms: 1000,
+        ...(a.reads === null ? {} : { reads: usableReads(a.reads, policy) }),
         linearizability: a.lin,
         ...(a.bug === null ? {} : { tuning: { bugs: { [a.bug]: true } } }),
       });

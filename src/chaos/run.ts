@@ -5,11 +5,15 @@
  * faults (drop, delay, duplicate, reorder) stay on. Then faults are lifted,
  * the cluster settles, and the history is checked (history.ts).
  *
+ * With `reads`, the cluster runs the key-value store of examples/kv.ts as its
+ * state machine: a put is its command, and a get is a read of the consistency
+ * drawn from `reads` (checked as part of the same history).
+ *
  * A session keeps one cluster across rounds (the soak runs many rounds on the
  * same workers, to see their memory over time); each round uses its own keys
  * and forgets its history once checked, so memory here stays bounded too.
  */
-import { Cluster } from '../cluster/index.js';
+import { Cluster, type ReadConsistency } from '../cluster/index.js';
 import type { ReplicaTuning } from '../runtime/host.js';
 import { SeededRandom } from '../base/random.js';
 import type { FsyncMode } from '../storage/storage.js';
@@ -39,9 +43,18 @@ export interface ChaosOptions {
   /** Per-attempt client timeout (an op that runs out of retries is recorded as unknown). */
   timeout_ms?: number;
   tuning?: ReplicaTuning;
+  /**
+   * Gets are reads of the KV example's state machine, each with a consistency
+   * drawn from this list ('lease' only under policy lease; 'stale' is not
+   * linearizable, so it is refused). Absent: gets go through the log.
+   */
+  reads?: ReadConsistency[];
   /** Budget of each round's linearizability check (steps per key, time per round). */
   linearizability?: Pick<CheckOptions, 'maxSteps' | 'maxMs'>;
 }
+
+/** The KV example (a URL, not an import: the tools never import examples): .ts under tsx, .js once built. */
+export const KV_MACHINE = new URL(import.meta.url.endsWith('.ts') ? '../../examples/kv.ts' : '../../examples/kv.js', import.meta.url);
 
 export interface RoundReport {
   policy: string;
@@ -86,12 +99,16 @@ export class ChaosSession {
         crashAllEvery_ms: opts.crashAllEvery_ms ?? 0 },
       new SeededRandom(opts.seed),
     );
-    this.history = new History(opts.replicas);
+    this.history = new History(opts.replicas, undefined, opts.reads !== undefined);
     cluster.on('decided', (e) => this.history.decided(e.replica, e.slot, e.requestId, e.value));
   }
 
   static async start(opts: ChaosOptions): Promise<ChaosSession> {
     if (((opts.crashEvery_ms ?? 0) > 0 || (opts.crashAllEvery_ms ?? 0) > 0) && (opts.storage ?? 'memory') === 'memory') throw new RangeError('crashes need file storage (a memory replica cannot restart)');
+    for (const m of opts.reads ?? []) {
+      if (m === 'stale') throw new RangeError('stale reads are not linearizable: the check would rightly flag them');
+      if (m === 'lease' && opts.policy !== 'lease') throw new RangeError(`lease reads need policy lease, not ${opts.policy}`);
+    }
     const cluster = await Cluster.start({
       replicas: opts.replicas,
       policy: opts.policy,
@@ -102,6 +119,7 @@ export class ChaosSession {
       retries: 3,
       maxInFlight: 64,
       ...(opts.tuning === undefined ? {} : { tuning: opts.tuning }),
+      ...(opts.reads === undefined ? {} : { stateMachine: KV_MACHINE }),
     });
     return new ChaosSession(cluster, opts);
   }
@@ -116,7 +134,7 @@ export class ChaosSession {
     const o = this.opts;
     const c = this.cluster;
     const round = this.round++;
-    const history = new History(o.replicas);
+    const history = new History(o.replicas, undefined, o.reads !== undefined);
     // The previous round's per-replica maps are dropped: this round's keys are new, and agreement of old slots was checked.
     this.history = history;
     const startSlots = await this.nextSlots();
@@ -165,8 +183,13 @@ export class ChaosSession {
       const via = rnd.int(0, o.replicas - 1);
       const rec = h.invoke(k, input);
       try {
-        const r = await this.cluster.propose(encodeOp(input), { via });
-        h.ok(rec, r);
+        if (o.reads === undefined) h.ok(rec, await this.cluster.propose(encodeOp(input), { via }));
+        else if (input.op === 'put') h.ok(rec, await this.cluster.propose(JSON.parse(encodeOp(input, true)), { via }));
+        else {
+          const consistency = o.reads[rnd.int(0, o.reads.length - 1)] ?? 'linearizable';
+          const r = await this.cluster.read<string | null>({ op: 'get', key: input.key }, { consistency, via });
+          h.read(rec, r.replica, r.answer ?? '');
+        }
       } catch (e) {
         h.unknown(rec, e);
         // Everything down or overloaded: do not spin.

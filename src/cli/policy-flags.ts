@@ -1,8 +1,12 @@
 /**
  * Command-line flags for a contention policy and its parameters, shared by the
- * simulator and the benchmark: `--policy exponential --base-ms 1 --cap-ms 64 --jitter full`.
+ * simulator, the model checker and the tuner: `--policy exponential --base-ms 1
+ * --cap-ms 64 --jitter full`. Quantities go through src/base/units.ts (a flag
+ * whose name carries `-ms` takes a bare number of milliseconds or `5ms`).
  */
-import { DEFAULT_PARAMS, POLICY_NAMES, policySpec, type PolicyName, type PolicyParams, type PolicySpec } from '../contention/registry.js';
+import { JITTERS } from '../contention/backoff.js';
+import { AFTER_LOST_SLOT, DEFAULT_PARAMS, POLICIES, POLICY_NAMES, policySpec, type PolicyName, type PolicyParams, type PolicySpec } from '../contention/registry.js';
+import { parseInteger, parseMs, parseNumber } from '../base/units.js';
 
 /** Flag name → parameter key, for node:util parseArgs option tables. */
 export const POLICY_FLAGS = {
@@ -21,19 +25,21 @@ export const POLICY_FLAGS = {
 
 export type PolicyFlag = keyof typeof POLICY_FLAGS;
 
-/**
- * The parameters each policy reads (the registry's factories, read by hand:
- * keep in step with src/contention). A flag for any other parameter would be
- * silently ignored, so tools refuse it with `checkPolicyFlagsApply`.
- */
+/** The parameters each policy reads: the registry's own list, so a new parameter is refused or accepted as the policy says. */
 export const POLICY_READS: Readonly<Record<PolicyName, readonly (keyof PolicyParams)[]>> = {
-  immediate: ['window'],
-  fixed: ['delay_ms', 'window'],
-  exponential: ['base_ms', 'cap_ms', 'multiplier', 'jitter', 'window'],
-  // Leader-based policies retry a rejected phase 1 with full-jitter backoff from base_ms to cap_ms.
-  leader: ['heartbeat_ms', 'election_timeout_ms', 'base_ms', 'cap_ms', 'window'],
-  lease: ['heartbeat_ms', 'election_timeout_ms', 'base_ms', 'cap_ms', 'lease_ms', 'drift_ms', 'window'],
+  immediate: POLICIES.immediate.reads,
+  fixed: POLICIES.fixed.reads,
+  exponential: POLICIES.exponential.reads,
+  leader: POLICIES.leader.reads,
+  lease: POLICIES.lease.reads,
 };
+
+/** The flag that sets a parameter. */
+export function flagOf(key: keyof PolicyParams): PolicyFlag {
+  const flag = (Object.keys(POLICY_FLAGS) as PolicyFlag[]).find((f) => POLICY_FLAGS[f] === key);
+  if (flag === undefined) throw new Error(`no flag sets ${key}`);
+  return flag;
+}
 
 export function isPolicyFlag(flag: string): flag is PolicyFlag {
   return Object.hasOwn(POLICY_FLAGS, flag);
@@ -62,6 +68,31 @@ export function policyHelp(): string {
   return lines.join('\n');
 }
 
+/** Largest time parameter a flag accepts: an hour. */
+const TIME_MS_MAX = 3_600_000;
+
+function oneOf<T extends string>(flag: string, raw: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(raw)) throw new RangeError(`--${flag} must be one of ${choices.join(', ')}, got '${raw}'`);
+  return raw as T;
+}
+
+/** One parameter's value from its flag, through src/base/units.ts; a RangeError names the flag. */
+export function parsePolicyParam(flag: PolicyFlag, raw: string): PolicyParams[keyof PolicyParams] {
+  const key = POLICY_FLAGS[flag];
+  switch (key) {
+    case 'jitter':
+      return oneOf(flag, raw, JITTERS);
+    case 'after_lost_slot':
+      return oneOf(flag, raw, AFTER_LOST_SLOT);
+    case 'multiplier':
+      return parseNumber(flag, raw, 1, 1000);
+    case 'window':
+      return parseInteger(flag, raw, 1, 1_000_000);
+    default:
+      return parseMs(flag, raw, 0, TIME_MS_MAX);
+  }
+}
+
 /**
  * Parses the policy flags from parseArgs values; throws RangeError with a
  * one-line reason. `base` replaces registry defaults before the flags apply
@@ -72,22 +103,11 @@ export function policyFromFlags(
   fallback = 'exponential',
   base: Partial<PolicyParams> = {},
 ): PolicySpec {
-  const overrides: Partial<PolicyParams> = { ...base };
-  for (const [flag, key] of Object.entries(POLICY_FLAGS) as Array<[PolicyFlag, keyof PolicyParams]>) {
+  const overrides: Record<string, unknown> = { ...base };
+  for (const flag of Object.keys(POLICY_FLAGS) as PolicyFlag[]) {
     const raw = values[flag];
-    if (raw === undefined || typeof raw !== 'string') continue;
-    if (key === 'jitter') {
-      overrides.jitter = raw as PolicyParams['jitter'];
-      continue;
-    }
-    if (key === 'after_lost_slot') {
-      overrides.after_lost_slot = raw as PolicyParams['after_lost_slot'];
-      continue;
-    }
-    const n = Number(raw.replace(/ms$/, ''));
-    if (raw.trim() === '' || !Number.isFinite(n)) throw new RangeError(`--${flag} must be a number, got '${raw}'`);
-    (overrides as Record<string, number>)[key] = n;
+    if (typeof raw === 'string') overrides[POLICY_FLAGS[flag]] = parsePolicyParam(flag, raw);
   }
   const name = typeof values.policy === 'string' ? values.policy : fallback;
-  return policySpec(name, overrides);
+  return policySpec(name, overrides as Partial<PolicyParams>);
 }

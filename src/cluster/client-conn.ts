@@ -1,13 +1,20 @@
 /**
  * The main thread's end of one replica's client path: requests batched per
- * turn, replies matched to waiting proposals by request id, and the replica's
+ * turn, replies matched to waiting requests by request id, and the replica's
  * applied decisions handed to the cluster (the 'decided' event).
  */
-import { Reply, type ClientBatch } from '../runtime/client-wire.js';
+import { Op, Reply, type ClientBatch, type OpCode, type ReplyCode } from '../runtime/client-wire.js';
 import { OverloadError, ProposeTimeoutError, ReplicaDownError } from './errors.js';
 
+/** A replica's answer to one request (client-wire.ts says what `n` and `text` hold for each code). */
+export interface Answer {
+  code: ReplyCode;
+  n: number;
+  text: string;
+}
+
 interface Waiter {
-  resolve: (slot: number) => void;
+  resolve: (a: Answer) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -28,15 +35,16 @@ export class ClientConn {
     return this.waiting.size;
   }
 
-  request(requestId: string, payload: string, timeout_ms: number): Promise<number> {
+  /** Sends one request; resolves with the replica's answer, rejects on overload, timeout or the replica going down. */
+  request(op: OpCode, requestId: string, payload: string, timeout_ms: number): Promise<Answer> {
     if (this.down) return Promise.reject(new ReplicaDownError(`replica ${this.replica} is down`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(requestId);
-        reject(new ProposeTimeoutError(`replica ${this.replica}: no decision within ${timeout_ms} ms`));
+        reject(new ProposeTimeoutError(`replica ${this.replica}: no ${op === Op.Propose ? "decision" : "answer"} within ${timeout_ms} ms`));
       }, timeout_ms);
       this.waiting.set(requestId, { resolve, reject, timer });
-      this.out.push(requestId, payload);
+      this.out.push(op, requestId, payload);
       this.scheduled ??= setImmediate(() => this.flush());
     });
   }
@@ -54,15 +62,15 @@ export class ClientConn {
     if (!Array.isArray(msg) || msg.length !== 2) return;
     const [replies, decisions] = msg as unknown[];
     if (Array.isArray(replies)) {
-      for (let i = 0; i + 2 < replies.length; i += 3) {
-        const code: unknown = replies[i], id: unknown = replies[i + 1], slot: unknown = replies[i + 2];
-        if (typeof id !== 'string' || typeof slot !== 'number') continue;
+      for (let i = 0; i + 3 < replies.length; i += 4) {
+        const code: unknown = replies[i], id: unknown = replies[i + 1], n: unknown = replies[i + 2], text: unknown = replies[i + 3];
+        if (typeof id !== 'string' || typeof n !== 'number' || typeof text !== 'string') continue;
         const w = this.waiting.get(id);
         if (w === undefined) continue;
         this.waiting.delete(id);
         clearTimeout(w.timer);
-        if (code === Reply.Decided) w.resolve(slot);
-        else w.reject(new OverloadError(`replica ${this.replica} is overloaded (its proposal queue is full)`));
+        if (code === Reply.Overload) w.reject(new OverloadError(`replica ${this.replica} is overloaded (its queue is full)`));
+        else w.resolve({ code: code as ReplyCode, n, text });
       }
     }
     if (Array.isArray(decisions)) {
@@ -73,7 +81,7 @@ export class ClientConn {
     }
   }
 
-  /** The replica went down: every waiting proposal fails now (and may be retried elsewhere). */
+  /** The replica went down: every waiting request fails now (and may be retried elsewhere). */
   fail(reason: string): void {
     this.down = true;
     if (this.scheduled !== null) clearImmediate(this.scheduled);

@@ -4,6 +4,7 @@
  * supervision of workers.
  */
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { nanoid } from 'nanoid';
 import PQueue from 'p-queue';
@@ -12,7 +13,10 @@ import type { LoadOptions, LoadResult, ReplicaReport } from '../runtime/host.js'
 import type { WorkloadConfig, WorkloadMetrics, WorkloadProbe } from '../runtime/workload.js';
 import { openStorage } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
-import { OverloadError, ProposeTimeoutError, ReplicaDownError } from './errors.js';
+import { Op, Reply, decodeResult, type OpCode } from '../runtime/client-wire.js';
+import { loadStateMachineFactory, snapshotsSupported, type StateMachineFactory } from '../runtime/state-machine.js';
+import { CommandError, OverloadError, ProposeTimeoutError, QueryError, ReplicaDownError } from './errors.js';
+import type { Answer } from './client-conn.js';
 import { startInlineMember, startWorkerMember, type Member } from './member.js';
 import { ClusterFaults } from './faults.js';
 import { MAX_PAYLOAD_CHARS, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
@@ -42,9 +46,12 @@ export interface ProposeOptions {
   via?: number;
 }
 
-export interface Proposed {
+export interface Proposed<R = unknown> {
   slot: number;
+  /** What was replicated: the value itself, or with a state machine the command as JSON text. */
   value: string;
+  /** With a state machine: what apply returned (as JSON carries it); without: undefined. */
+  result: R;
   requestId: string;
   /** The replica that answered. */
   replica: number;
@@ -52,9 +59,34 @@ export interface Proposed {
   attempts: number;
 }
 
+export type ReadConsistency = 'linearizable' | 'lease' | 'stale';
+export const READ_CONSISTENCIES: readonly ReadConsistency[] = ['linearizable', 'lease', 'stale'];
+
+export interface ReadOptions {
+  /** Default 'linearizable'. README, "Reads", says what each promises. */
+  consistency?: ReadConsistency;
+  /** The replica to ask first (stale: the one that answers; otherwise the leader is found from there). */
+  via?: number;
+}
+
+export interface ReadResult<A = unknown> {
+  /** What query returned (as JSON carries it). */
+  answer: A;
+  /** Every slot below this was applied on the answering replica when it queried. */
+  appliedIndex: number;
+  replica: number;
+  consistency: ReadConsistency;
+  /** Replicas asked (a non-leader answers with the leader it believes in, and the read goes there). */
+  attempts: number;
+}
+
 export interface ClientStats {
   proposals: number;
   decided: number;
+  reads: number;
+  reads_answered: number;
+  /** Reads sent on to another replica (a non-leader named the leader, or none was known yet). */
+  read_redirects: number;
   retries: number;
   overloads: number;
   failures: number;
@@ -74,6 +106,10 @@ export interface ClusterStats {
   client: ClientStats;
 }
 
+/** Replicas a read may visit (redirects included) before it gives up, within timeout_ms in any case. */
+const READ_ATTEMPTS_MAX = 64;
+const READ_BACKOFF_MS_MAX = 50;
+
 export class Cluster {
   private readonly members: (Member | null)[];
   private readonly events = new EventEmitter();
@@ -89,8 +125,14 @@ export class Cluster {
   private readonly changing = new Set<number>();
   private readonly hub: InlineHub | null;
   private readonly inlineStorage: (Storage | null)[];
-  private readonly clientStats: ClientStats = { proposals: 0, decided: 0, retries: 0, overloads: 0, failures: 0, in_flight: 0, queued: 0 };
+  private readonly clientStats: ClientStats = {
+    proposals: 0, decided: 0, reads: 0, reads_answered: 0, read_redirects: 0, retries: 0, overloads: 0, failures: 0, in_flight: 0, queued: 0,
+  };
   private rr = 0;
+  /** The state machine's factory (inline: each replica start makes an instance; workers load their own). */
+  private machine: StateMachineFactory | null = null;
+  /** The replica that last answered a leader read: asked first next time. */
+  private leaderHint = -1;
   private readonly faultCtl: ClusterFaults | null;
   private closed = false;
 
@@ -117,6 +159,7 @@ export class Cluster {
   static async start(opts: ClusterOptions): Promise<Cluster> {
     const c = new Cluster(resolveOptions(opts));
     try {
+      await c.loadMachine();
       await c.startAll();
     } catch (e) {
       await c.close();
@@ -146,6 +189,22 @@ export class Cluster {
   private readonly onDecided = (replica: number, slot: number, requestId: string, value: string): void => {
     this.events.emit('decided', { replica, slot, requestId, value } satisfies DecidedEvent);
   };
+
+  /**
+   * Loads the state machine module here first, and calls its factory once, so
+   * that a module that cannot be loaded is one clear error before any replica
+   * starts (workers then load it again, each in its own thread).
+   */
+  private async loadMachine(): Promise<void> {
+    const href = this.options.stateMachine;
+    if (href === undefined) return;
+    const factory = await loadStateMachineFactory(href);
+    const probe = factory();
+    if (this.options.snapshotEvery > 0 && !snapshotsSupported(probe)) {
+      throw new Error(`stateMachine ${href}: snapshots need snapshot() and restore(bytes) on the state machine (or snapshotEvery: 0)`);
+    }
+    this.machine = factory;
+  }
 
   private readonly supervision = {
     onFailure: (id: number, kind: 'error' | 'exit', detail: string): void => {
@@ -188,6 +247,7 @@ export class Cluster {
       observe: o.observe,
       snapshotEvery: o.snapshotEvery,
       ...(o.decisionsDir === undefined ? {} : { decisionsDir: o.decisionsDir }),
+      ...(o.stateMachine === undefined ? {} : { stateMachine: o.stateMachine }),
     };
   }
 
@@ -210,7 +270,8 @@ export class Cluster {
       storage = openStorage(host.storage, { replica: i, replicas: this.options.replicas });
     }
     this.inlineStorage[i] = storage;
-    return startInlineMember(host, hub, storage, this.onDecided, this.supervision);
+    // A fresh instance per start: a restarted replica applies the log again from slot 0.
+    return startInlineMember(host, hub, storage, this.onDecided, this.supervision, this.machine ?? undefined);
   }
 
   private member(i: number): Member {
@@ -221,31 +282,65 @@ export class Cluster {
   }
 
   /**
-   * Replicates `value` and resolves with the slot it was decided in. Retries
-   * (same request id, never applied twice) via other replicas when one times
-   * out or goes down; rejects with OverloadError when the queue is full.
+   * Replicates `command` and resolves with the slot it was decided in (and,
+   * with a state machine, the result of applying it). Retries (same request
+   * id, never applied twice; a retry gets the first application's result)
+   * via other replicas when one times out or goes down; rejects with
+   * OverloadError when the queue is full, and with CommandError when apply
+   * threw (the command stays decided). Without a state machine the command is
+   * a string; with one, any JSON value.
    */
-  propose(value: string, opts: ProposeOptions = {}): Promise<Proposed> {
-    if (this.closed) return Promise.reject(new Error('cluster is closed'));
-    if (typeof value !== 'string') return Promise.reject(new TypeError('value must be a string'));
-    if (value.length > MAX_PAYLOAD_CHARS) return Promise.reject(new RangeError(`value is longer than ${MAX_PAYLOAD_CHARS} characters`));
-    if (opts.via !== undefined && (!Number.isInteger(opts.via) || opts.via < 0 || opts.via >= this.members.length)) {
-      return Promise.reject(new RangeError(`via must be an integer in 0..${this.members.length - 1}, got ${opts.via}`));
-    }
-    if (this.queue.size >= this.options.maxQueued) {
-      this.clientStats.overloads++;
-      return Promise.reject(new OverloadError(`client queue full (${this.options.maxQueued} waiting, ${this.options.maxInFlight} in flight)`));
-    }
+  propose<R = unknown>(command: unknown, opts: ProposeOptions = {}): Promise<Proposed<R>> {
+    const refused = this.refusal(opts.via);
+    if (refused !== null) return Promise.reject(refused);
+    const payload = this.payloadOf(command, 'command');
+    if (payload instanceof Error) return Promise.reject(payload);
     this.clientStats.proposals++;
-    return new Promise<Proposed>((resolve, reject) => {
+    return this.enqueue(() => this.attempt<R>(payload, opts.via));
+  }
+
+  /** Runs `job` through the client queue; close() rejects it while it still waits there. */
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       this.waiting.add(reject);
       this.queue
         .add(() => {
           this.waiting.delete(reject);
-          return this.attempt(value, opts.via);
+          return job();
         })
         .then(resolve, reject);
     });
+  }
+
+  /** Why a request cannot even be queued (closed, a bad `via`, a full queue), or null. */
+  private refusal(via: number | undefined): Error | null {
+    if (this.closed) return new Error('cluster is closed');
+    if (via !== undefined && (!Number.isInteger(via) || via < 0 || via >= this.members.length)) {
+      return new RangeError(`via must be an integer in 0..${this.members.length - 1}, got ${via}`);
+    }
+    if (this.queue.size >= this.options.maxQueued) {
+      this.clientStats.overloads++;
+      return new OverloadError(`client queue full (${this.options.maxQueued} waiting, ${this.options.maxInFlight} in flight)`);
+    }
+    return null;
+  }
+
+  /** The text that travels: the string itself without a state machine, JSON with one. */
+  private payloadOf(x: unknown, what: 'command' | 'query'): string | Error {
+    let text: string | undefined;
+    if (this.machine === null) {
+      if (typeof x !== 'string') return new TypeError(`${what} must be a string (with a stateMachine, any JSON value)`);
+      text = x;
+    } else {
+      try {
+        text = JSON.stringify(x);
+      } catch (e) {
+        return new TypeError(`${what} is not JSON-serializable: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (text === undefined) return new TypeError(`${what} is not JSON-serializable (${typeof x})`);
+    }
+    if (text.length > MAX_PAYLOAD_CHARS) return new RangeError(`${what} is longer than ${MAX_PAYLOAD_CHARS} characters`);
+    return text;
   }
 
   private nextLive(from: number): number {
@@ -257,7 +352,7 @@ export class Cluster {
     return -1;
   }
 
-  private async attempt(value: string, via: number | undefined): Promise<Proposed> {
+  private async attempt<R>(value: string, via: number | undefined): Promise<Proposed<R>> {
     const requestId = nanoid();
     let at = via ?? this.rr++ % this.members.length;
     let last: Error = new ReplicaDownError('no replica is up');
@@ -266,9 +361,10 @@ export class Cluster {
       if (i < 0) break;
       const m = this.members[i] as Member;
       try {
-        const slot = await m.client.request(requestId, value, this.options.timeout_ms);
+        const a = await m.client.request(Op.Propose, requestId, value, this.options.timeout_ms);
+        if (a.code !== Reply.Decided) throw new Error(`replica ${i} answered a proposal with reply code ${a.code}`);
         this.clientStats.decided++;
-        return { slot, value, requestId, replica: i, attempts: attempt };
+        return { slot: a.n, value, result: this.resultOf<R>(a, requestId, i), requestId, replica: i, attempts: attempt };
       } catch (e) {
         if (e instanceof OverloadError) {
           this.clientStats.overloads++;
@@ -282,6 +378,74 @@ export class Cluster {
     }
     this.clientStats.failures++;
     throw last;
+  }
+
+  private resultOf<R>(a: Answer, requestId: string, replica: number): R {
+    if (this.machine === null) return undefined as R;
+    const r = decodeResult(a.text);
+    if (r.ok) return r.value as R;
+    throw new CommandError(`the command decided in slot ${a.n} threw in apply (on every replica; it stays decided): ${r.name}: ${r.message}`, a.n, requestId, replica, r.name);
+  }
+
+  /**
+   * Queries the state machine. `linearizable` (default): through the leader's
+   * read index (or the log, for per-slot policies); `lease`: answered by the
+   * lease holder with no message (policy 'lease' only); `stale`: by one
+   * replica from what it has applied. A replica that does not lead names the
+   * one it believes does, and the read goes there; bounded by `timeout_ms`.
+   */
+  read<A = unknown>(query: unknown, opts: ReadOptions = {}): Promise<ReadResult<A>> {
+    const consistency = opts.consistency ?? 'linearizable';
+    if (!READ_CONSISTENCIES.includes(consistency)) return Promise.reject(new RangeError(`consistency must be one of ${READ_CONSISTENCIES.join(', ')}, got ${String(consistency)}`));
+    if (this.machine === null) return Promise.reject(new Error('reads need a state machine: Cluster.start({ stateMachine })'));
+    if (consistency === 'lease' && this.options.policy.name !== 'lease') {
+      return Promise.reject(new RangeError(`consistency 'lease' needs policy 'lease' (this cluster runs '${this.options.policy.name}')`));
+    }
+    const refused = this.refusal(opts.via);
+    if (refused !== null) return Promise.reject(refused);
+    const payload = this.payloadOf(query, 'query');
+    if (payload instanceof Error) return Promise.reject(payload);
+    this.clientStats.reads++;
+    return this.enqueue(() => this.readAttempts<A>(payload, consistency, opts.via));
+  }
+
+  private async readAttempts<A>(query: string, consistency: ReadConsistency, via: number | undefined): Promise<ReadResult<A>> {
+    const op: OpCode = consistency === 'linearizable' ? Op.ReadLinearizable : consistency === 'lease' ? Op.ReadLease : Op.ReadStale;
+    const deadline = performance.now() + this.options.timeout_ms;
+    let at = via ?? (consistency !== 'stale' && this.leaderHint >= 0 ? this.leaderHint : this.rr++ % this.members.length);
+    let last: Error = new ReplicaDownError('no replica is up');
+    for (let attempt = 1; attempt <= READ_ATTEMPTS_MAX; attempt++) {
+      const left = deadline - performance.now();
+      const i = this.nextLive(at);
+      if (left <= 0 || i < 0) break;
+      let a: Answer;
+      try {
+        a = await (this.members[i] as Member).client.request(op, nanoid(), query, Math.ceil(left));
+      } catch (e) {
+        if (!(e instanceof ReplicaDownError || e instanceof ProposeTimeoutError)) throw e;
+        last = e;
+        at = i + 1;
+        continue;
+      }
+      if (a.code === Reply.Read) return this.answered<A>(a, i, consistency, attempt);
+      if (a.code === Reply.Refused) throw new Error(`replica ${i} refused the read: ${a.text}`);
+      if (a.code !== Reply.NotLeader) throw new Error(`replica ${i} answered a read with reply code ${a.code}`);
+      // Not the leader: go where it points; with no other leader known yet (an election), wait a little first.
+      this.clientStats.read_redirects++;
+      last = new ProposeTimeoutError(`no leader answered the read within ${this.options.timeout_ms} ms`);
+      if (a.n < 0 || a.n === i || !this.isUp(a.n)) await sleep(Math.min(2 ** attempt, READ_BACKOFF_MS_MAX));
+      at = a.n >= 0 && this.isUp(a.n) ? a.n : i + 1;
+    }
+    this.clientStats.failures++;
+    throw last;
+  }
+
+  private answered<A>(a: Answer, replica: number, consistency: ReadConsistency, attempts: number): ReadResult<A> {
+    if (consistency !== 'stale') this.leaderHint = replica;
+    const r = decodeResult(a.text);
+    if (!r.ok) throw new QueryError(`the query threw on replica ${replica}: ${r.name}: ${r.message}`, replica, r.name);
+    this.clientStats.reads_answered++;
+    return { answer: r.value as A, appliedIndex: a.n, replica, consistency, attempts };
   }
 
   /** Kills replica i abruptly (worker terminated, no clean shutdown). Its stored state stays. */

@@ -8,6 +8,16 @@
  *   const { replicas, client } = await cluster.stats();
  *   await cluster.close();
  *
+ * With a state machine (src/runtime/state-machine.ts; examples/kv.ts is one):
+ *
+ *   const cluster = await Cluster.start({ replicas: 3, policy: 'lease', stateMachine: new URL('./kv.js', import.meta.url) });
+ *   const { result } = await cluster.propose({ op: 'put', key: 'x', value: '1' });  // what apply returned
+ *   const { answer, appliedIndex } = await cluster.read({ op: 'get', key: 'x' }, { consistency: 'lease' });
+ *
+ * propose() rejects with CommandError when apply threw (the command stays
+ * decided; the error is its result on every replica); read() with QueryError
+ * when query threw. Reads: 'linearizable' (default), 'lease', 'stale'.
+ *
  * Options (ClusterOptions in options.ts) are all validated before any worker
  * starts; a bad one throws a one-line RangeError/Error.
  * runtime: 'workers' (default, one worker thread per replica, peers talk over a
@@ -32,7 +42,9 @@
  *     driver       turns, malformed (+ first reason), mailbox_drops, mailbox_high_water
  *     transport    messages_sent, bytes_sent (estimate: 8/number, 1/char), batches_sent, unroutable
  *     storage      records, bytes, fsyncs, truncated_bytes
- *     applier      applied, duplicates, noops, next_slot
+ *     applier      applied, duplicates, noops, next_slot, read_barriers
+ *     reads        stale, linearizable, lease, lease_fallbacks, through_log, not_leader, refused, overloads
+ *     state_machine apply_errors, query_errors (null without a state machine)
  *     client_overloads
  *     cpu_process_user_us / cpu_process_system_us   process.cpuUsage(): PROCESS-wide (Node 20 has no
  *                  per-thread CPU clock); take deltas around a run. elu: this thread's event-loop utilization.
@@ -49,8 +61,12 @@
  * bootstrap when this module itself is a .ts file (vitest, tsx).
  */
 export { Cluster } from './cluster.js';
-export type { ClientStats, ClusterEvents, ClusterStats, DecidedEvent, ProposeOptions, Proposed, ReplicaFailureEvent } from './cluster.js';
-export { OverloadError, ProposeTimeoutError, ReplicaDownError } from './errors.js';
+export type {
+  ClientStats, ClusterEvents, ClusterStats, DecidedEvent, ProposeOptions, Proposed, ReadConsistency, ReadOptions, ReadResult, ReplicaFailureEvent,
+} from './cluster.js';
+export { CommandError, OverloadError, ProposeTimeoutError, QueryError, ReplicaDownError } from './errors.js';
+export type { StateMachine, StateMachineFactory } from '../runtime/state-machine.js';
+export type { ReadStats } from '../runtime/reads.js';
 export type { ClusterOptions } from './options.js';
 export type { ClusterFaults } from './faults.js';
 export type { FaultSpec, FaultStats, LinkFaults } from '../runtime/fault-transport.js';

@@ -10,6 +10,7 @@ import { ReplicaHost, type LoadOptions, type LoadResult, type ReplicaReport } fr
 import type { InlineHub } from '../runtime/inline-transport.js';
 import { InlineTransport } from '../runtime/inline-transport.js';
 import type { ClientBatch, HostBatch } from '../runtime/client-wire.js';
+import type { StateMachine } from '../runtime/state-machine.js';
 import type { Storage } from '../storage/storage.js';
 import type { WorkloadConfig, WorkloadMetrics, WorkloadProbe } from '../runtime/workload.js';
 import { ClientConn } from './client-conn.js';
@@ -137,7 +138,9 @@ export async function startWorkerMember(init: Omit<WorkerInit, 'client' | 'entry
  * is this process's memory or file). A storage failure stops this replica
  * only (reported as a failure, like a worker's error), never the process.
  */
-export function startInlineMember(host: ConstructorParameters<typeof ReplicaHost>[0], hub: InlineHub, storage: Storage, onDecided: Decided, sup: Supervision): Member {
+export function startInlineMember(
+  host: ConstructorParameters<typeof ReplicaHost>[0], hub: InlineHub, storage: Storage, onDecided: Decided, sup: Supervision, factory?: () => StateMachine,
+): Member {
   const id = host.id;
   let up = true;
   const onFatal = (e: Error): void => {
@@ -145,7 +148,7 @@ export function startInlineMember(host: ConstructorParameters<typeof ReplicaHost
     sup.onFailure(id, 'error', e.message.split('\n')[0] ?? String(e));
     void stop();
   };
-  const h = new ReplicaHost({ ...host, storage }, new InlineTransport(id, hub), { onFatal });
+  const h = new ReplicaHost({ ...host, storage }, new InlineTransport(id, hub), { onFatal, ...(factory === undefined ? {} : { stateMachine: factory(), newStateMachine: factory }) });
   const client = new ClientConn(id, (b) => h.clientIn(b), onDecided);
   // Replies go back on a later turn, as they would across a port: no re-entrant resolution.
   h.setClientOut((b: HostBatch) => setImmediate(() => client.onMessage(b)));

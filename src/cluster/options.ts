@@ -14,6 +14,7 @@ import { MAX_CHUNK_CHARS } from '../paxos/codec.js';
 import { checkWritableDir } from '../storage/index.js';
 import type { FsyncMode, StorageFault, StorageSpec } from '../storage/storage.js';
 import type { FaultSpec } from '../runtime/fault-transport.js';
+import { stateMachineHref } from '../runtime/state-machine.js';
 
 export interface ClusterOptions {
   /** Number of replicas, 1..MAX_REPLICAS (64). */
@@ -62,6 +63,16 @@ export interface ClusterOptions {
    */
   batch?: { max: number; delay_us?: number };
   /**
+   * A state machine inside every replica: the URL (or path) of a module
+   * exporting `createStateMachine()` (or a default factory) that returns
+   * `{ apply(command), query(q), snapshot(), restore(bytes) }`
+   * (src/runtime/state-machine.ts says what each must promise; snapshot and
+   * restore are needed only with snapshots on). Then propose() takes any JSON
+   * value as the command and resolves with its result, and read() queries it.
+   * Absent: values are opaque strings, as before.
+   */
+  stateMachine?: URL | string;
+  /**
    * A snapshot every this many applied commands (default 100,000; 0: none).
    * Snapshots bound what a restart reads (the log is compacted below the
    * latest) and let a replica that fell behind the others' retained window
@@ -85,6 +96,8 @@ export interface ResolvedOptions {
   observe: boolean;
   faults: FaultSpec | null;
   decisionsDir: string | undefined;
+  /** The state machine module's file: URL, or undefined. */
+  stateMachine: string | undefined;
   snapshotEvery: number;
 }
 
@@ -122,12 +135,13 @@ export function refuseUnknownKeys(where: string, o: object, allowed: readonly st
   }
 }
 
-const TOP_KEYS: readonly (keyof ClusterOptions)[] = ['replicas', 'runtime', 'storage', 'policy', 'policyParams', 'seed', 'tuning', 'mailboxCapacity', 'maxInFlight', 'maxQueued', 'timeout_ms', 'retries', 'observe', 'faults', 'decisionsDir', 'batch', 'snapshotEvery'];
+const TOP_KEYS: readonly (keyof ClusterOptions)[] = ['replicas', 'runtime', 'storage', 'policy', 'policyParams', 'seed', 'tuning', 'mailboxCapacity', 'maxInFlight', 'maxQueued', 'timeout_ms', 'retries', 'observe', 'faults', 'decisionsDir', 'batch', 'stateMachine', 'snapshotEvery'];
 const TUNING_KEYS: readonly (keyof ReplicaTuning)[] = ['attemptTimeout_ms', 'sync_ms', 'maxPending', 'retainDecided', 'batchMax', 'batchDelay_ms', 'snapshotChunk_chars', 'bugs'];
 /** Commands between snapshots, at most: past this a replica's core and applier hold that many slots of log. */
 export const MAX_SNAPSHOT_EVERY = 1 << 30;
 /** Every planted bug (the record makes the compiler list them all): test-only switches in `tuning.bugs`. */
-export const PLANTED_BUGS = Object.keys({ quorumOneTooSmall: 1, acceptBelowPromise: 1, proposeArbitraryValue: 1, reuseBallotAfterRestart: 1, skipPersistPromise: 1, promiseForgotten: 1 } satisfies Record<keyof PlantedBugs, 1>);
+export const PLANTED_BUGS = Object.keys({ quorumOneTooSmall: 1, acceptBelowPromise: 1, proposeArbitraryValue: 1, reuseBallotAfterRestart: 1, skipPersistPromise: 1,
+  leaseIgnoresBallot: 1, leaseReadWhileNotLeading: 1, leaseReadBeforeRecovered: 1, promiseForgotten: 1 } satisfies Record<keyof PlantedBugs, 1>);
 const LINK_KEYS = ['drop', 'delay_ms', 'duplicate', 'reorder'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -158,6 +172,7 @@ export function resolveOptions(o: ClusterOptions): ResolvedOptions {
     observe: resolveObserve(o.observe),
     faults: resolveFaults(o.faults, runtime),
     decisionsDir: decisionsDir(o.decisionsDir),
+    stateMachine: o.stateMachine === undefined ? undefined : stateMachineHref(o.stateMachine),
     snapshotEvery: int('snapshotEvery', o.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY, 0, MAX_SNAPSHOT_EVERY),
   };
 }

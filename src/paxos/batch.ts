@@ -22,9 +22,14 @@ export function isBatch(v: Value): boolean {
 /** One slot value for `commands` (a single command stays as it is: no overhead when nothing is batched). */
 export function encodeBatch(commands: readonly Value[]): Value {
   if (commands.length === 1) return commands[0] as Value;
-  let head = `${BATCH_MARK}${commands.length}`;
-  for (const c of commands) head += `${BATCH_MARK}${c.length}`;
-  return `${head}${BATCH_MARK}${commands.join('')}`;
+  // One Array.join, so the value is one flat string: a string built by `+=` is a tree of parts (a V8 cons
+  // string) that every structured clone (the Accept to each follower) walks again.
+  const parts: (string | number)[] = new Array<string | number>(commands.length + 3);
+  parts[0] = '';
+  parts[1] = commands.length;
+  for (let i = 0; i < commands.length; i++) parts[i + 2] = (commands[i] as Value).length;
+  parts[commands.length + 2] = commands.join('');
+  return parts.join(BATCH_MARK);
 }
 
 /** Bytes `encodeBatch` adds for a batch of `count` commands of at most `maxLength` characters each. */

@@ -45,6 +45,8 @@ export function encode(m: Message): Wire {
       return [m.t, m.ballot, m.decidedUpTo];
     case MsgType.LeaseRequest:
     case MsgType.LeaseGrant:
+    case MsgType.ReadIndex:
+    case MsgType.ReadAck:
       return [m.t, m.ballot, m.seq];
     case MsgType.LearnRequest:
       return [m.t, m.slot];
@@ -148,6 +150,13 @@ export function decode(w: unknown): Message | string {
       const [, ballot, from, to] = w;
       if (!isBallot(ballot) || !isSlot(from) || !isSlot(to) || from > to) return 'commit: bad field';
       return { t, ballot, from, to };
+    }
+    case MsgType.ReadIndex:
+    case MsgType.ReadAck: {
+      if ((bad = len(3))) return bad;
+      const [, ballot, seq] = w;
+      if (!isBallot(ballot) || !isSlot(seq)) return 'read index: bad field';
+      return { t, ballot, seq };
     }
     case MsgType.SnapRequest: {
       if ((bad = len(3))) return bad;

@@ -10,7 +10,7 @@
  * (pending, instances, forwarded) keep insertion order; the others are sorted.
  */
 import type { Ballot, NodeId } from './ballot.js';
-import { phaseName, type Instance } from './instance.js';
+import { Phase, phaseName, type Instance } from './instance.js';
 import type { StableLeader } from './leader.js';
 import type { Slot } from './messages.js';
 import type { PerSlotProposer } from './proposer.js';
@@ -26,6 +26,7 @@ export const FINGERPRINTED = {
   stableLeader: [
     'role', 'leadBallot', 'leadFailures', 'p1From', 'p1Covered', 'p1Promises', 'p1Votes', 'nextSlot', 'pending', 'instances',
     'forwarded', 'commitFrom', 'commitTo', 'advertisedTo', 'quorumDecided', 'leaseWasValid', 'batchSince', 'heartbeatAt', 'leadAt', 'leaseAt', 'forwardAt', 'batchAt',
+    'recoveredTo', 'readSeq', 'readIndex', 'readAcks', 'readWanted', 'readAt',
   ],
   instance: ['slot', 'own', 'value', 'ballot', 'phase', 'ballots', 'failures', 'promises', 'best', 'accepts', 'at'],
   catchUp: ['own', 'prev', 'incoming', 'refused'],
@@ -83,6 +84,9 @@ function stableLeaderText(l: StableLeader, r: Replica, now: number): string {
     l.grantor === null ? '-' : l.grantor.fingerprint(now),
     l.holder === null ? '-' : l.holder.fingerprint(now),
     st.leaseWasValid,
+    // Read only while the learner is below it (then reads wait for it): once reached, every value alike.
+    r.node.learner.firstUndecided >= st.recoveredTo ? 'recovered' : st.recoveredTo,
+    `${st.readSeq}:${st.readIndex}:${st.readAcks.fingerprint()}:${st.readWanted}:${rel(st.readAt, now)}`,
   ].join('#');
 }
 
@@ -123,6 +127,12 @@ function instancesOf(r: Replica): Map<Slot, Instance> {
 export function attemptIn(r: Replica, slot: Slot): { ballot: Ballot; ballots: number; phase: 'backoff' | 'prepare' | 'accept' } | null {
   const inst = instancesOf(r).get(slot);
   return inst === undefined ? null : { ballot: inst.ballot, ballots: inst.ballots, phase: phaseName(inst.phase) };
+}
+
+/** The ballot of the proposer's attempt in `slot` if it is in phase 1 there, else -1 (no object made: the simulator asks per step). */
+export function preparingBallot(r: Replica, slot: Slot): Ballot {
+  const inst = instancesOf(r).get(slot);
+  return inst !== undefined && inst.phase === Phase.Prepare ? inst.ballot : -1;
 }
 
 /** Stable-leader state ('idle' in per-slot mode). */

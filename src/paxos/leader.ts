@@ -12,12 +12,24 @@
  * Roles: `idle` -> `preparing` (becomeCandidate) -> `leading` (becomeLeader)
  * -> `idle` (stepDown). Each transition asserts the role it leaves: an
  * illegal one is a bug, and throws.
+ *
+ * Reads (the runtime answers them; the core says when it may):
+ * - linearizable: a read-index round. The leader takes a ticket for the read,
+ *   then at the end of the turn records its read index (one past the highest
+ *   slot it decided, and at least what its phase 1 recovered) and asks every
+ *   acceptor whether it still accepts its ballot (ReadIndex / ReadAck). A
+ *   quorum of acks, all sent after the read arrived, shows no other ballot had
+ *   a value chosen before the read began; the read is answered once the
+ *   slots below the index are applied.
+ * - lease: with no message, while a lease bound to the current ballot runs,
+ *   the node leads (not preparing), and it has decided everything its phase 1
+ *   recovered (`leaseReadIndex`).
  */
 import { NO_BALLOT, type Ballot, type NodeId } from './ballot.js';
 import { Omega } from './election.js';
 import { Phase, earliest, newInstance, takeDue, type Instance } from './instance.js';
 import { LeaseGrantor, LeaseHolder } from './lease.js';
-import { MsgType, NOOP, type Heartbeat, type LeaseGrant, type LeaseRequest, type Nack, type PromiseMsg, type Slot, type Value, type Vote } from './messages.js';
+import { MsgType, NOOP, type Heartbeat, type LeaseGrant, type LeaseRequest, type Nack, type PromiseMsg, type ReadAck, type Slot, type Value, type Vote } from './messages.js';
 import type { Node } from './node.js';
 import type { ElectionParams, FailureReason } from './policy.js';
 import { QuorumCounter } from './quorum.js';
@@ -25,6 +37,9 @@ import { KeyedQueue } from './queue.js';
 import type { ProposerRole } from './role.js';
 import { commandsOf, encodeBatch } from './batch.js';
 import { MAX_VALUE_BYTES } from './codec.js';
+
+/** A promise "for every slot": asked of a slot no acceptor ever holds state for, the acceptor answers with its floor. */
+const EVERY_SLOT = Number.MAX_SAFE_INTEGER;
 
 /** A batch's encoded value stays under the codec's limit (16 bytes of framing per command is generous). */
 const BATCH_BYTES_MAX = MAX_VALUE_BYTES - 64;
@@ -57,6 +72,15 @@ export interface StableLeaderState {
   advertisedTo: Slot;
   quorumDecided: Set<Slot>;
   leaseWasValid: boolean;
+  /** Leading: every slot below this was recovered by phase 1 (decided, or re-proposed); reads wait until it is decided. */
+  recoveredTo: Slot;
+  /** Read-index rounds started (the latest's number); a read's ticket is the number of the round that will confirm it. */
+  readSeq: number;
+  /** The read index of the round in flight (-1: none). */
+  readIndex: Slot;
+  readAcks: QuorumCounter;
+  /** Reads wait for the next round (rounds start at the end of a turn). */
+  readWanted: boolean;
   /** When the oldest command still waiting for a batch arrived (batching with a delay). */
   batchSince: number;
   /** Named timers, on the node's clock (Infinity: not armed). */
@@ -67,6 +91,8 @@ export interface StableLeaderState {
   forwardAt: number;
   /** A partial batch is sent at this time if it has not filled (batchDelay_ms). */
   batchAt: number;
+  /** The read-index round in flight is asked again at this time (its messages may have been lost). */
+  readAt: number;
 }
 
 export class StableLeader implements ProposerRole {
@@ -84,14 +110,15 @@ export class StableLeader implements ProposerRole {
     const cfg = node.cfg;
     this.omega = new Omega(cfg.id, cfg.acceptors, election, node.random, now);
     const lease = node.policy.lease;
-    this.grantor = lease === null || node.acceptor === null ? null : new LeaseGrantor(lease, now);
-    this.holder = lease === null ? null : new LeaseHolder(lease, cfg.quorum);
+    this.grantor = lease === null || node.acceptor === null ? null : new LeaseGrantor(lease, now, cfg.bugs);
+    this.holder = lease === null ? null : new LeaseHolder(lease, cfg.quorum, cfg.bugs);
     this.state = {
       role: 'idle', leadBallot: NO_BALLOT, leadFailures: 0, p1From: 0, p1Covered: 0, p1Promises: new QuorumCounter(cfg.quorum),
       p1Votes: new Map(), nextSlot: 0, pending: new KeyedQueue(), instances: new Map(), forwarded: new Map(),
-      commitFrom: 0, commitTo: 0, advertisedTo: 0, quorumDecided: new Set(), leaseWasValid: false, batchSince: now,
+      commitFrom: 0, commitTo: 0, advertisedTo: 0, quorumDecided: new Set(), leaseWasValid: false,
+      recoveredTo: 0, readSeq: 0, readIndex: -1, readAcks: new QuorumCounter(cfg.quorum), readWanted: false, batchSince: now,
       heartbeatAt: now, leadAt: Number.POSITIVE_INFINITY, leaseAt: Number.POSITIVE_INFINITY, forwardAt: Number.POSITIVE_INFINITY,
-      batchAt: Number.POSITIVE_INFINITY,
+      batchAt: Number.POSITIVE_INFINITY, readAt: Number.POSITIVE_INFINITY,
     };
   }
 
@@ -226,6 +253,7 @@ export class StableLeader implements ProposerRole {
     }
     st.p1Votes.clear();
     st.nextSlot = Math.max(top + 1, this.node.learner.firstUndecided);
+    st.recoveredTo = st.nextSlot;
     this.pump(now);
   }
 
@@ -238,6 +266,7 @@ export class StableLeader implements ProposerRole {
     st.role = 'idle';
     st.quorumDecided.clear();
     this.holder?.drop();
+    this.failReads();
     for (const inst of st.instances.values()) if (inst.own !== null) this.requeue(inst.own);
     st.instances.clear();
     st.batchAt = Number.POSITIVE_INFINITY;
@@ -365,9 +394,79 @@ export class StableLeader implements ProposerRole {
 
   /** The turn's batches, then one Commit per follower per driver turn instead of a Decide per slot per follower. */
   endTurn(now: number): void {
-    if (this.state.role !== 'leading') return;
+    const st = this.state;
+    if (st.role !== 'leading') return;
     if (this.node.cfg.batchMax > 1) this.fillWindow(now);
     this.advanceCommit(false);
+    if (st.readWanted && st.readIndex < 0) this.startReadRound(now);
+  }
+
+  // ---- reads -----------------------------------------------------------------------
+
+  /**
+   * A linearizable read arrived: its ticket (the number of the round that
+   * will confirm it, started at the end of this turn or after the round in
+   * flight), or -1 when this node does not lead.
+   */
+  readTicket(): number {
+    const st = this.state;
+    if (st.role !== 'leading') return -1;
+    st.readWanted = true;
+    return st.readSeq + 1;
+  }
+
+  /** The index below which every slot must be applied before a read: past every slot decided here, and past what phase 1 recovered. */
+  private readIndexNow(): Slot {
+    return Math.max(this.node.learner.highestDecided + 1, this.state.recoveredTo);
+  }
+
+  private startReadRound(now: number): void {
+    const st = this.state;
+    st.readSeq++;
+    st.readWanted = false;
+    st.readIndex = this.readIndexNow();
+    st.readAcks.reset();
+    st.readAt = now + this.node.cfg.attemptTimeout_ms;
+    this.node.toAcceptors({ t: MsgType.ReadIndex, ballot: st.leadBallot, seq: st.readSeq });
+  }
+
+  onReadAck(from: NodeId, m: ReadAck): void {
+    const st = this.state;
+    if (st.role !== 'leading' || st.readIndex < 0 || m.ballot !== st.leadBallot || m.seq !== st.readSeq) return void this.node.stats.staleMessages++;
+    if (!st.readAcks.add(from)) return;
+    this.node.effects.addRead({ seq: st.readSeq, index: st.readIndex });
+    st.readIndex = -1;
+    st.readAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Stepping down: the reads of the round in flight and those waiting for the next one fail (retried at the new leader). */
+  private failReads(): void {
+    const st = this.state;
+    st.readAt = Number.POSITIVE_INFINITY;
+    if (st.readIndex < 0 && !st.readWanted) return;
+    // Tickets up to readSeq + 1 are out; that number is used up, so a later read never shares a failed ticket.
+    st.readSeq++;
+    this.node.effects.addRead({ seq: st.readSeq, index: -1 });
+    st.readIndex = -1;
+    st.readWanted = false;
+  }
+
+  /**
+   * A lease read may be answered now, with no message, once the slots below
+   * the returned index are applied (-1: not now). Asked again right before
+   * the query: the lease may have run out while the slots were applied.
+   */
+  leaseReadIndex(now: number): Slot {
+    const st = this.state;
+    const bugs = this.node.cfg.bugs;
+    if (this.holder === null) return -1;
+    // Preparing, an older leader's accepts may still be chosen at its ballot: the lease says nothing about them yet.
+    if (st.role !== 'leading' && !(bugs.leaseReadWhileNotLeading && st.role === 'preparing')) return -1;
+    if (!this.holder.validFor(st.leadBallot, now)) return -1;
+    if (bugs.leaseReadBeforeRecovered) return this.node.learner.highestDecided + 1;
+    // What phase 1 recovered may have been chosen at an older ballot, and acknowledged, before this node decides it.
+    if (this.node.learner.firstUndecided < st.recoveredTo) return -1;
+    return this.readIndexNow();
   }
 
   // ---- election and leases --------------------------------------------------------
@@ -379,11 +478,16 @@ export class StableLeader implements ProposerRole {
   onHeartbeat(): void {}
 
   onLeaseRequest(from: NodeId, m: LeaseRequest, now: number): void {
-    if (this.grantor !== null && this.grantor.tryGrant(from, now)) this.node.send(from, { t: MsgType.LeaseGrant, ballot: m.ballot, seq: m.seq });
+    const acceptor = this.node.acceptor;
+    if (this.grantor === null || acceptor === null) return;
+    if (this.grantor.tryGrant(from, m.ballot, acceptor.promisedIn(EVERY_SLOT), now)) this.node.send(from, { t: MsgType.LeaseGrant, ballot: m.ballot, seq: m.seq });
   }
 
   onLeaseGrant(from: NodeId, m: LeaseGrant): void {
-    this.holder?.granted(from, m.seq);
+    // Only for the ballot we hold now (the holder also matches the pending request's ballot and seq).
+    const st = this.state;
+    if (st.role === 'idle' || (m.ballot !== st.leadBallot && !this.node.cfg.bugs.leaseIgnoresBallot)) return void this.node.stats.staleMessages++;
+    this.holder?.granted(from, m.ballot, m.seq);
   }
 
   blocksPrepare(from: NodeId, now: number): boolean {
@@ -393,7 +497,7 @@ export class StableLeader implements ProposerRole {
   private requestLease(now: number): void {
     const lease = this.node.policy.lease;
     if (this.holder === null || lease === null) return;
-    const seq = this.holder.request(now);
+    const seq = this.holder.request(this.state.leadBallot, now);
     this.node.toAcceptors({ t: MsgType.LeaseRequest, ballot: this.state.leadBallot, seq });
     this.state.leaseAt = now + lease.lease_ms / 4;
   }
@@ -425,6 +529,11 @@ export class StableLeader implements ProposerRole {
     if (st.batchAt <= now) {
       st.batchAt = Number.POSITIVE_INFINITY;
       if (st.role === 'leading') this.fillWindow(now);
+    }
+    if (st.readAt <= now) {
+      // Ask again under the same ballot and number: acks to a repeat are still sent after the reads arrived.
+      st.readAt = now + this.node.cfg.attemptTimeout_ms;
+      this.node.toAcceptors({ t: MsgType.ReadIndex, ballot: st.leadBallot, seq: st.readSeq });
     }
     for (const inst of takeDue(st.instances.values(), now)) {
       if (st.instances.get(inst.slot) !== inst) continue;
@@ -473,7 +582,7 @@ export class StableLeader implements ProposerRole {
 
   nextDeadline(): number {
     const st = this.state;
-    return Math.min(st.heartbeatAt, st.leadAt, st.leaseAt, st.forwardAt, st.batchAt, earliest(st.instances.values()));
+    return Math.min(st.heartbeatAt, st.leadAt, st.leaseAt, st.forwardAt, st.batchAt, st.readAt, earliest(st.instances.values()));
   }
 
   get outstanding(): number {

@@ -25,7 +25,8 @@ export const MsgType = {
   LearnRequest: 11,
   Commit: 12,
   Submit: 13,
-  // 14 and 15 are left for the read-index messages of the state-machine branch (issue 16).
+  ReadIndex: 14,
+  ReadAck: 15,
   SnapRequest: 16,
   SnapChunk: 17,
 } as const;
@@ -88,7 +89,11 @@ export interface Heartbeat {
   ballot: Ballot;
   decidedUpTo: Slot;
 }
-/** Lease request for the leader at `ballot`; `seq` pairs a grant with its request. */
+/**
+ * Lease request for the leader at `ballot`; a grant echoes both. `seq` pairs a
+ * grant with its request within one ballot; the ballot (never reused, also
+ * across a crash) keeps a grant for an earlier incarnation's request from counting.
+ */
 export interface LeaseRequest {
   t: typeof MsgType.LeaseRequest;
   ballot: Ballot;
@@ -128,6 +133,24 @@ export interface Commit {
 export interface Submit {
   t: typeof MsgType.Submit;
   value: Value;
+}
+
+/**
+ * A read-index round (linearizable reads): the leader at `ballot` asks each
+ * acceptor whether it has promised anything higher. An acceptor that has not
+ * answers ReadAck with the same ballot and seq; one that has answers a Nack.
+ * A quorum of acks, all sent after the reads arrived, shows that no other
+ * ballot had a value chosen before them.
+ */
+export interface ReadIndex {
+  t: typeof MsgType.ReadIndex;
+  ballot: Ballot;
+  seq: number;
+}
+export interface ReadAck {
+  t: typeof MsgType.ReadAck;
+  ballot: Ballot;
+  seq: number;
 }
 
 /**
@@ -174,6 +197,8 @@ export type Message =
   | LearnRequest
   | Commit
   | Submit
+  | ReadIndex
+  | ReadAck
   | SnapRequest
   | SnapChunk;
 

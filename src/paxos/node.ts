@@ -20,6 +20,12 @@ export interface PlantedBugs {
   proposeArbitraryValue?: boolean;
   reuseBallotAfterRestart?: boolean;
   skipPersistPromise?: boolean;
+  /** Lease reads: a grant not bound to a ballot at least the grantor's promise, and counted whatever ballot it echoes. */
+  leaseIgnoresBallot?: boolean;
+  /** Lease reads: served while still preparing (before phase 1 completed). */
+  leaseReadWhileNotLeading?: boolean;
+  /** Lease reads: served as soon as the node leads, before it decided what its phase 1 recovered. */
+  leaseReadBeforeRecovered?: boolean;
   /** Answer a per-slot prepare below the forgotten mark with a promise and no vote (instead of refusing it). */
   promiseForgotten?: boolean;
 }

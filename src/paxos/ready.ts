@@ -32,11 +32,24 @@ export interface Decision {
   ballots: number;
 }
 
+/**
+ * The outcome of a stable leader's read-index round (linearizable reads):
+ * every read whose ticket is at most `seq` may be answered once the slots
+ * below `index` are applied; `index` -1: those reads failed (the node stopped
+ * leading), and are to be retried at the leader.
+ */
+export interface ReadConfirmation {
+  seq: number;
+  index: Slot;
+}
+
 /** Effects to apply in this order. Read-only: the replica hands a new one over on `takeReady`. */
 export interface Ready {
   readonly persist: readonly PersistRecord[];
   readonly messages: readonly Outgoing[];
   readonly decisions: readonly Decision[];
+  /** Published after the decisions, so an applier has applied them when the reads are looked at. */
+  readonly reads: readonly ReadConfirmation[];
   /**
    * A snapshot received from a peer, whole, for the driver to restore, make
    * durable and then report with `Replica.snapshotInstalled` (or refuse with
@@ -55,6 +68,8 @@ export interface ReadySink {
   /** A message to a peer (never to the replica itself). */
   send(to: NodeId, msg: Message): void;
   decided(decisions: readonly Decision[]): void;
+  /** Read-index rounds that ended (absent: the driver serves no reads). */
+  reads?(reads: readonly ReadConfirmation[]): void;
   /** A received snapshot to install (drivers that take no snapshots never get one: see ReplicaConfig.snapshots). */
   install?(snapshot: HeldSnapshot): void;
   /** Every message, self-addressed ones included, in order, before it is sent (ghost state, traces). */
@@ -62,7 +77,7 @@ export interface ReadySink {
 }
 
 export function isEmptyReady(r: Ready): boolean {
-  return r.persist.length === 0 && r.messages.length === 0 && r.decisions.length === 0 && r.install === null;
+  return r.persist.length === 0 && r.messages.length === 0 && r.decisions.length === 0 && r.reads.length === 0 && r.install === null;
 }
 
 /** Applies `ready` from replica `self`: persist, then send, then publish. False if the persist failed (nothing else applied). */
@@ -74,6 +89,7 @@ export function applyReady(self: NodeId, ready: Ready, sink: ReadySink): boolean
     if (o.to !== self) sink.send(o.to, o.msg);
   }
   if (ready.decisions.length > 0) sink.decided(ready.decisions);
+  if (ready.reads.length > 0) sink.reads?.(ready.reads);
   if (ready.install !== null) {
     if (sink.install === undefined) throw new Error(`replica ${self} received a snapshot, but its driver installs none`);
     sink.install(ready.install);
@@ -81,20 +97,30 @@ export function applyReady(self: NodeId, ready: Ready, sink: ReadySink): boolean
   return true;
 }
 
+const NO_READS: readonly ReadConfirmation[] = Object.freeze([]);
+
 /** The effect buffer the roles write into during a turn. */
 export class Effects {
   persist: PersistRecord[] = [];
   messages: Outgoing[] = [];
   decisions: Decision[] = [];
   install: HeldSnapshot | null = null;
+  /** Rare (reads only): handed over as the shared empty array when nothing was added, so the hot path allocates nothing more. */
+  private reads: ReadConfirmation[] = [];
+
+  addRead(r: ReadConfirmation): void {
+    this.reads.push(r);
+  }
 
   /** Hands the accumulated effects over and starts empty ones (the caller may keep the arrays). */
   take(): Ready {
-    const r: Ready = { persist: this.persist, messages: this.messages, decisions: this.decisions, install: this.install };
+    const reads = this.reads.length === 0 ? NO_READS : this.reads;
+    const r: Ready = { persist: this.persist, messages: this.messages, decisions: this.decisions, reads, install: this.install };
     this.persist = [];
     this.messages = [];
     this.decisions = [];
     this.install = null;
+    if (reads !== NO_READS) this.reads = [];
     return r;
   }
 }

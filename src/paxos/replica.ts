@@ -26,7 +26,10 @@ import type { PersistRecord } from './storage-records.js';
 
 export type { PlantedBugs, ReplicaStats } from './node.js';
 export type { HeldSnapshot } from './catch-up.js';
-export type { Decision, Outgoing, Ready } from './ready.js';
+export type { Decision, Outgoing, Ready, ReadConfirmation } from './ready.js';
+
+/** A promise "for every slot" (see onReadIndex). */
+const EVERY_SLOT = Number.MAX_SAFE_INTEGER;
 
 export interface ReplicaConfig {
   id: NodeId;
@@ -116,6 +119,8 @@ export class Replica {
   /** Shared by the roles; read by src/paxos/introspect.ts (the model checker) and tests. */
   readonly node: Node;
   readonly role: ProposerRole;
+  /** The role when it is a stable leader (reads need one), else null. */
+  readonly leader: StableLeader | null;
   readonly sync: SyncState;
   readonly catchUp: CatchUp;
 
@@ -148,7 +153,8 @@ export class Replica {
       cfg.policy, cfg.random, cfg.retainDecided ?? REPLICA_DEFAULTS.retainDecided,
     );
     const election = cfg.policy.election;
-    this.role = election === null ? new PerSlotProposer(this.node) : new StableLeader(this.node, election, now_ms);
+    this.leader = election === null ? null : new StableLeader(this.node, election, now_ms);
+    this.role = this.leader ?? new PerSlotProposer(this.node);
     this.node.role = this.role;
     this.catchUp = new CatchUp(this.node);
     // An infinite period (anti-entropy off) arms nothing: the timer could never fire.
@@ -325,6 +331,23 @@ export class Replica {
     return this.role.leaseValid(now_ms);
   }
 
+  // ---- reads (src/paxos/leader.ts explains each) ----------------------------
+
+  /** The node this one believes leads (-1: none known, or per-slot mode): where a read is sent next. */
+  leaderHint(now_ms: number): NodeId {
+    return this.leader === null ? -1 : this.leader.omega.leader(now_ms);
+  }
+
+  /** A linearizable read's ticket (ReadConfirmation.seq confirms every ticket up to it), or -1: this node does not lead. */
+  readTicket(): number {
+    return this.leader === null ? -1 : this.leader.readTicket();
+  }
+
+  /** A lease read may be answered once the slots below the returned index are applied; -1: not by this node now. */
+  leaseReadIndex(now_ms: number): Slot {
+    return this.leader === null ? -1 : this.leader.leaseReadIndex(now_ms);
+  }
+
   // ---- message routing -------------------------------------------------------
 
   private handle(from: NodeId, m: Message, now: number): void {
@@ -358,6 +381,7 @@ export class Replica {
         return;
       case MsgType.Heartbeat:
         node.see(m.ballot);
+        this.rejectStaleLeader(from, m.ballot);
         this.onHeartbeat(from, m.decidedUpTo, now);
         return this.role.onHeartbeat(from, m, now);
       case MsgType.LeaseRequest:
@@ -369,6 +393,11 @@ export class Replica {
       case MsgType.Commit:
         node.see(m.ballot);
         return this.onCommit(m.ballot, m.from, m.to, now);
+      case MsgType.ReadIndex:
+        return this.onReadIndex(from, m.ballot, m.seq);
+      case MsgType.ReadAck:
+        if (this.leader === null) return void node.stats.staleMessages++;
+        return this.leader.onReadAck(from, m);
       case MsgType.SnapRequest:
         return this.catchUp.onRequest(from, m.index, m.offset);
       case MsgType.SnapChunk:
@@ -418,6 +447,20 @@ export class Replica {
     this.node.send(from, { t: MsgType.Accepted, slot, ballot });
   }
 
+  /**
+   * A read-index round: ack if this acceptor has promised nothing above
+   * `ballot`. A value chosen at a higher ballot needs a phase 1 whose quorum
+   * meets the acks' quorum; a member that promised before acking refuses,
+   * with a Nack that makes the stale leader step down.
+   */
+  private onReadIndex(from: NodeId, ballot: Ballot, seq: number): void {
+    const { acceptor, learner, stats } = this.node;
+    if (acceptor === null) return void stats.staleMessages++;
+    const promised = acceptor.promisedIn(EVERY_SLOT);
+    if (promised > ballot) return this.node.send(from, { t: MsgType.Nack, slot: learner.firstUndecided, ballot, promised });
+    this.node.send(from, { t: MsgType.ReadAck, ballot, seq });
+  }
+
   // ---- learner -------------------------------------------------------------------
 
   /** Learn the slots of a leader's commit range in which our own vote has exactly its ballot. */
@@ -442,6 +485,22 @@ export class Replica {
       const v = learner.get(s);
       if (v !== undefined) this.node.send(from, { t: MsgType.Decide, slot: s, value: v });
     }
+  }
+
+  /**
+   * A node that still leads at a ballot below our promise for all slots is a
+   * stale leader (a newer leader ran phase 1 while it was cut off, and may
+   * have got slots chosen that it never heard of). An idle stale leader sends
+   * nothing an acceptor would reject, so it would never find out, and the
+   * slots chosen behind its back would stay holes for every learner that
+   * trusts it: the heartbeat is answered with a rejection of its ballot, and
+   * it steps down and runs phase 1 again, which recovers them.
+   */
+  private rejectStaleLeader(from: NodeId, ballot: Ballot): void {
+    const acceptor = this.node.acceptor;
+    if (acceptor === null || ballot === 0 || from === this.id) return;
+    const floor = acceptor.promisedIn(Number.MAX_SAFE_INTEGER);
+    if (floor > ballot) this.node.send(from, { t: MsgType.Nack, slot: this.node.learner.firstUndecided, ballot, promised: floor });
   }
 
   /** Behind the sender for a whole heartbeat period, with no progress: ask it for the decisions we lack. */

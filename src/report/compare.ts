@@ -4,14 +4,18 @@
  * verdict that accounts for noise, and a failure past `--fail-above P%` in
  * the metric's bad direction (so it can guard a regression in CI).
  *
- * The test: with per-sample rows on both sides (the bench's runs.csv), a
- * two-sided Mann-Whitney U test at ALPHA, which cannot reach it below
+ * The test: with per-seed rows on both sides (simulator sweeps: the same
+ * seed is the same randomness, common random numbers), the 95% t-interval of
+ * the mean paired difference over the seeds both sides ran; with other
+ * per-sample rows on both sides (the bench's repeats), a two-sided
+ * Mann-Whitney U test at ALPHA, which cannot reach it below
  * MIN_RUNS_FOR_VERDICT runs per side (then the verdict says so); with only
- * per-point means and 95% intervals (simulator sweeps over seeds), Welch's
- * interval of the difference of means.
+ * per-point means and 95% intervals, Welch's interval of the difference of
+ * means.
  */
 import { directionOf, metricInfo } from './metrics.js';
 import { configKey, readEstimate, ResultsError, type ResultSet } from './results.js';
+import { pairedSeedDifference, pairsBySeed, sampleValue } from './paired.js';
 import { ALPHA, MIN_RUNS_FOR_VERDICT, mannWhitney, mannWhitneyMinP, welchDifference } from './stats.js';
 import { formatNumber } from './format.js';
 
@@ -91,8 +95,22 @@ interface Judged {
   evidence: string;
 }
 
+/** The paired difference b - a over the seeds both sides ran; null when fewer than two pairs. */
+function pairedJudge(metric: string, sa: ReadonlyArray<Record<string, string>>, sb: ReadonlyArray<Record<string, string>>): Judged | null {
+  const d = pairedSeedDifference(sa, sb, metric);
+  if (d === null) return null;
+  return { verdict: d.excludesZero ? 'differs' : 'same', evidence: `paired diff ${formatNumber(d.mean)} +- ${formatNumber(Number.isFinite(d.ci95) ? d.ci95 : 0)} over ${d.n} seeds` };
+}
+
 /** Do A and B differ beyond noise? 'differs' for now; the caller turns it into better or worse. */
-function judge(metric: string, rowA: Record<string, string>, rowB: Record<string, string>, sa: Array<Record<string, string>> | undefined, sb: Array<Record<string, string>> | undefined): Judged {
+function judge(
+  metric: string, rowA: Record<string, string>, rowB: Record<string, string>,
+  sa: Array<Record<string, string>> | undefined, sb: Array<Record<string, string>> | undefined, paired: boolean,
+): Judged {
+  if (paired && sa !== undefined && sb !== undefined) {
+    const p = pairedJudge(metric, sa, sb);
+    if (p !== null) return p;
+  }
   if (sa !== undefined && sb !== undefined) {
     const xs = sampleValues(sa, metric);
     const ys = sampleValues(sb, metric);
@@ -113,11 +131,7 @@ function judge(metric: string, rowA: Record<string, string>, rowB: Record<string
 
 /** A metric's raw values over the samples (an empty cell is no value, not 0). */
 function sampleValues(rows: ReadonlyArray<Record<string, string>>, metric: string): number[] {
-  return rows.flatMap((r) => {
-    const raw = r[metric];
-    const v = raw === undefined || raw.trim() === '' ? Number.NaN : Number(raw);
-    return Number.isFinite(v) ? [v] : [];
-  });
+  return rows.map((r) => sampleValue(r, metric)).filter(Number.isFinite);
 }
 
 export function compareResults(a: ResultSet, b: ResultSet, opts: CompareOptions): CompareResult {
@@ -150,7 +164,7 @@ export function compareResults(a: ResultSet, b: ResultSet, opts: CompareOptions)
       const va = readEstimate(rowA, metric).center;
       const vb = readEstimate(rowB, metric).center;
       if (!Number.isFinite(va) && !Number.isFinite(vb)) continue;
-      const judged = judge(metric, rowA, rowB, samplesA?.get(key), samplesB?.get(key));
+      const judged = judge(metric, rowA, rowB, samplesA?.get(key), samplesB?.get(key), pairsBySeed(a) && pairsBySeed(b));
       comparisons.push(finish(labelOf(key), metric, va, vb, judged, opts.failAbove_pct));
     }
   }
@@ -194,9 +208,11 @@ function render(
 ): string[] {
   const describe = (s: ResultSet): string => `${s.dir} (${s.tool}, schema ${s.schema_version}${typeof s.args.commit === 'string' ? `, commit ${s.args.commit}` : ''}, ${s.rows.length} configuration${s.rows.length === 1 ? '' : 's'})`;
   const lines = [`A: ${describe(a)}`, `B: ${describe(b)}`];
-  lines.push(a.samples !== null && b.samples !== null
-    ? `test: Mann-Whitney U on the runs of each configuration, two-sided, p < ${ALPHA} (needs at least ${MIN_RUNS_FOR_VERDICT} runs per side)`
-    : `test: Welch's 95% interval of the difference of means (from each point's mean and interval)`);
+  lines.push(pairsBySeed(a) && pairsBySeed(b)
+    ? `test: 95% t-interval of the mean paired difference over the seeds both ran (common random numbers)`
+    : a.samples !== null && b.samples !== null
+      ? `test: Mann-Whitney U on the runs of each configuration, two-sided, p < ${ALPHA} (needs at least ${MIN_RUNS_FOR_VERDICT} runs per side)`
+      : `test: Welch's 95% interval of the difference of means (from each point's mean and interval)`);
   const only = (x: Map<string, unknown>, y: Map<string, unknown>): number => [...x.keys()].filter((k) => !y.has(k)).length;
   for (const [side, n] of [['A', only(rowsA, rowsB)], ['B', only(rowsB, rowsA)]] as const) {
     if (n > 0) lines.push(`only in ${side} (not compared): ${n} configuration${n === 1 ? '' : 's'}`);

@@ -9,6 +9,7 @@ import { formatNumber, formatPercent } from './format.js';
 import { FACET_COLUMN, configLabel, layout, seriesName, type Layout } from './layout.js';
 import { metricInfo } from './metrics.js';
 import { CI_SAMPLES_MIN } from './plots.js';
+import { pairedSeedDifference, pairsBySeed } from './paired.js';
 import { configKey, readEstimate, type ResultSet } from './results.js';
 import { ALPHA, MIN_RUNS_FOR_VERDICT, mannWhitney, mannWhitneyMinP, welchDifference } from './stats.js';
 
@@ -128,11 +129,18 @@ function topTwo(set: ResultSet, lay: Layout, metric: string): string | null {
   if (a === undefined || b === undefined) return null;
   const gap = Math.abs(value(a, metric) / value(b, metric) - 1);
   const names = `${configLabel(a, lay.swept)} and ${configLabel(b, lay.swept)}`;
+  const rowsOf = (row: Row): Row[] => {
+    const key = configKey(row, set.config_columns);
+    return (set.samples ?? []).filter((s) => configKey(s, set.config_columns) === key);
+  };
+  if (pairsBySeed(set)) {
+    const d = pairedSeedDifference(rowsOf(b), rowsOf(a), metric);
+    if (d !== null) {
+      return `The best two by ${short(metric)}, ${names}, are ${formatPercent(gap)} apart: ${d.excludesZero ? 'beyond' : 'within'} noise (paired over ${d.n} common seeds, the 95% interval of the difference ${d.excludesZero ? 'excludes' : 'includes'} 0).`;
+    }
+  }
   if (set.samples !== null) {
-    const samples = (row: Row): number[] => {
-      const key = configKey(row, set.config_columns);
-      return (set.samples ?? []).filter((s) => configKey(s, set.config_columns) === key).map((s) => Number(s[metric])).filter(Number.isFinite);
-    };
+    const samples = (row: Row): number[] => rowsOf(row).map((s) => Number(s[metric])).filter(Number.isFinite);
     const xs = samples(a);
     const ys = samples(b);
     if (mannWhitneyMinP(xs.length, ys.length) >= ALPHA) {

@@ -29,7 +29,7 @@ import { round3, type Estimate } from './stats.js';
  */
 export const RESULTS_SCHEMA_VERSION = 3;
 
-export type Tool = 'bench' | 'sim';
+export type Tool = 'bench' | 'sim' | 'tune';
 
 /** The fields of args.json every reader relies on; a tool adds its own beside them. */
 export interface ResultsArgs {
@@ -224,7 +224,7 @@ export function readResults(dir: string): ResultSet {
   const sampleColumn = typeof args.sample_column === 'string' ? args.sample_column : null;
   const samplesPath = join(dir, SAMPLES_FILE);
   return {
-    dir, schema_version: version, tool: args.tool === 'sim' ? 'sim' : 'bench', command: typeof args.command === 'string' ? args.command : '',
+    dir, schema_version: version, tool: args.tool === 'sim' || args.tool === 'tune' ? args.tool : 'bench', command: typeof args.command === 'string' ? args.command : '',
     args, config_columns: config, metric_columns: metrics, center: args.center === 'mean' ? 'mean' : 'median', rows,
     samples: sampleColumn !== null && existsSync(samplesPath) ? parseCsv(readFileSync(samplesPath, 'utf8')) : null,
     sample_column: sampleColumn,

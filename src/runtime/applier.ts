@@ -1,7 +1,12 @@
 /**
  * Turns the replica's decisions (which may arrive out of slot order) into the
  * applied log, in slot order, dropping no-ops and any request id applied
- * before (a retried request decided twice is applied once).
+ * before (a retried request decided twice is applied once). With a state
+ * machine, each fresh command is applied to it here, and its result is kept
+ * per request id as long as the id is (the dedupe window), so a retry gets
+ * the result the first application gave, on whichever replica it lands.
+ * Read barriers (reads through the log, per-slot policies) change nothing:
+ * they tell the host that every slot before them is applied.
  *
  * Snapshot points: after the slot at which the commands applied since slot 0
  * cross a multiple of `snapshotEvery` (or the slot index one of
@@ -11,13 +16,26 @@
  */
 import { commandsOf, isBatch } from '../paxos/batch.js';
 import type { Decision } from '../paxos/replica.js';
+import { READ_BARRIER_PREFIX } from './client-wire.js';
 import type { ApplierSnapshot, StreamState } from './snapshot-codec.js';
+import type { StateMachineRunner } from './state-machine.js';
 import { WindowCapture, type WindowEntry } from './window-capture.js';
 
 export interface Applied {
   slot: number;
   requestId: string;
   payload: string;
+  /** The encoded result (client-wire.ts) with a state machine, else null. */
+  result: string | null;
+}
+
+export interface ApplierHooks {
+  /** Applies every fresh command, and keeps the results of client requests for retries. */
+  machine?: StateMachineRunner | null;
+  /** A read barrier was reached in `slot`: every slot before it is applied. */
+  onReadBarrier?: (slot: number, requestId: string) => void;
+  /** Where snapshots are taken (null: none). */
+  snapshots?: SnapshotSchedule | null;
 }
 
 export interface ApplierStats {
@@ -30,6 +48,8 @@ export interface ApplierStats {
   malformed_batches: number;
   /** Slots applied so far: every slot below this one is applied. */
   next_slot: number;
+  /** Reads through the log reached (on every replica; answered by the one that asked). */
+  read_barriers: number;
 }
 
 /**
@@ -43,6 +63,7 @@ export interface ApplierStats {
  * Map of every id would grow to its window.
  */
 const STREAM_GAPS_MAX = 65_536;
+const READ_BARRIER = READ_BARRIER_PREFIX.charCodeAt(0);
 
 /**
  * Client request ids remembered for dedupe: a request decided again after this
@@ -70,10 +91,14 @@ export interface SnapshotSchedule {
 }
 
 export class Applier {
-  readonly stats: ApplierStats = { applied: 0, duplicates: 0, noops: 0, batches: 0, malformed_batches: 0, next_slot: 0 };
+  readonly stats: ApplierStats = { applied: 0, duplicates: 0, noops: 0, batches: 0, malformed_batches: 0, next_slot: 0, read_barriers: 0 };
   private readonly early = new Map<number, string>();
   /** Request id -> slot it was applied in; oldest evicted beyond `dedupeWindow`. */
   private readonly appliedIds = new Map<string, number>();
+  /** Request id -> encoded result (state machine only), evicted with the id. */
+  private readonly results = new Map<string, string>();
+  private machine: StateMachineRunner | null;
+  private readonly onReadBarrier: (slot: number, requestId: string) => void;
   /** The decided log (raw values, '' for no-ops), the last `retain` slots. */
   private log: string[] = [];
   private logBase = 0;
@@ -90,20 +115,29 @@ export class Applier {
   private nextPointAt = Number.POSITIVE_INFINITY;
   /** The dedupe window of a snapshot being encoded (it is told of each eviction), or null. */
   private capture: WindowCapture | null = null;
+  private readonly snapshots: SnapshotSchedule | null;
 
   constructor(
     private readonly onApply: (a: Applied) => void,
     private readonly dedupeWindow = DEFAULT_DEDUPE_WINDOW,
     // The decided log a caller can read back; 100k slots bound the heap of a long run (the core keeps its own 10k).
     private readonly retain = 100_000,
-    private readonly snapshots: SnapshotSchedule | null = null,
+    hooks: ApplierHooks = {},
   ) {
+    this.machine = hooks.machine ?? null;
+    this.onReadBarrier = hooks.onReadBarrier ?? (() => {});
+    this.snapshots = hooks.snapshots ?? null;
     this.placeNextPoint();
   }
 
   private placeNextPoint(): void {
     const every = this.snapshots?.every ?? 0;
     this.nextPointAt = every > 0 ? (Math.floor(this.commandsTotal / every) + 1) * every : Number.POSITIVE_INFINITY;
+  }
+
+  /** The state machine commands are applied to from now on (a snapshot was restored into a fresh one). */
+  replaceMachine(machine: StateMachineRunner | null): void {
+    this.machine = machine;
   }
 
   /** True if the request was applied (and is still remembered): a client id, or a load id (`~stream.seq`). */
@@ -118,6 +152,11 @@ export class Applier {
   /** The slot a request was applied in, if it was (and is still remembered). */
   slotOf(requestId: string): number | undefined {
     return this.appliedIds.get(requestId);
+  }
+
+  /** The encoded result a request's command gave (state machine only), while its id is remembered. */
+  resultOf(requestId: string): string | undefined {
+    return this.results.get(requestId);
   }
 
   learned(decisions: readonly Decision[]): void {
@@ -171,14 +210,24 @@ export class Applier {
       return;
     }
     const requestId = value.slice(0, i);
-    const fresh = requestId.charCodeAt(0) === 126 /* ~ */ ? this.firstInStream(requestId) : this.firstById(requestId, slot);
+    const first = requestId.charCodeAt(0);
+    if (first === READ_BARRIER) {
+      this.stats.read_barriers++;
+      return this.onReadBarrier(slot, requestId);
+    }
+    const load = first === 126; /* ~ */
+    const fresh = load ? this.firstInStream(requestId) : this.firstById(requestId, slot);
     if (!fresh) {
       this.stats.duplicates++;
       return;
     }
     this.stats.applied++;
     this.commandsTotal++;
-    this.onApply({ slot, requestId, payload: value.slice(i + 1) });
+    const payload = value.slice(i + 1);
+    const result = this.machine === null ? null : this.machine.apply(payload);
+    // Load-generator commands are never retried: their results are not kept.
+    if (result !== null && !load) this.results.set(requestId, result);
+    this.onApply({ slot, requestId, payload, result });
   }
 
   /** True the first time a load id is seen (see Stream). Ids not of the form `~stream.seq` fall back to the id map. */
@@ -234,6 +283,7 @@ export class Applier {
       ring[this.ringAt] = requestId;
       this.ringAt = (this.ringAt + 1) % this.dedupeWindow;
       if (this.appliedIds.get(old) !== undefined) this.appliedIds.delete(old);
+      this.results.delete(old);
     }
     return true;
   }
@@ -258,9 +308,9 @@ export class Applier {
     this.capture = null;
   }
 
-  /** A window entry: its id, the slot it was applied in, its cached result (issue 16: none kept yet). */
+  /** A window entry: its id, the slot it was applied in, its cached result (with a state machine). */
   private entryOf(id: string): WindowEntry {
-    return [id, this.appliedIds.get(id) as number, undefined];
+    return [id, this.appliedIds.get(id) as number, this.results.get(id)];
   }
 
   /** The state a snapshot holds, read whole now (tests, tools). */
@@ -292,6 +342,7 @@ export class Applier {
     this.log = [];
     this.logBase = a.index;
     this.appliedIds.clear();
+    this.results.clear();
     this.ring = [];
     this.ringAt = 0;
     // A snapshot taken with a wider window keeps its newest ids here.
@@ -299,6 +350,8 @@ export class Applier {
     for (let k = from; k < a.ids.length; k++) {
       const id = a.ids[k] as string;
       this.appliedIds.set(id, a.slots[k] as number);
+      const result = a.results[k];
+      if (result !== undefined) this.results.set(id, result);
       this.ring.push(id);
     }
     this.streams.clear();

@@ -10,7 +10,7 @@ import type { NodeId } from '../paxos/ballot.js';
 import { decode, encode, type Wire } from '../paxos/codec.js';
 import { MsgType, type Message } from '../paxos/messages.js';
 import { applyReady, isEmptyReady, type ReadySink } from '../paxos/ready.js';
-import type { Decision, HeldSnapshot, Replica } from '../paxos/replica.js';
+import type { Decision, HeldSnapshot, ReadConfirmation, Replica } from '../paxos/replica.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import type { Storage } from '../storage/storage.js';
 import { Mailbox } from './mailbox.js';
@@ -29,6 +29,8 @@ export interface DriverOptions {
    * was sent or published) and reports the error here. Absent: it is thrown.
    */
   onFatal?: (error: Error) => void;
+  /** Read-index rounds that ended (published after the same Ready's decisions). */
+  onReads?: (reads: readonly ReadConfirmation[]) => void;
   /** A snapshot a peer sent, whole, to restore (the Ready's `install`); absent: refused. */
   onInstall?: (snapshot: HeldSnapshot) => void;
 }
@@ -55,6 +57,7 @@ export class ReplicaDriver {
   private readonly eagerTurns: boolean;
   private readonly now: () => number;
   private readonly onFatal: (error: Error) => void;
+  private readonly onReads: (reads: readonly ReadConfirmation[]) => void;
   private readonly onInstall: (snapshot: HeldSnapshot) => void;
   private scheduled: NodeJS.Immediate | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -80,6 +83,7 @@ export class ReplicaDriver {
     this.drainBatch = opts.drainBatch ?? DEFAULT_DRAIN_BATCH;
     this.eagerTurns = opts.eagerTurns ?? true;
     this.now = opts.now ?? (() => performance.now());
+    this.onReads = opts.onReads ?? (() => {});
     this.onFatal =
       opts.onFatal ??
       ((e) => {
@@ -125,6 +129,12 @@ export class ReplicaDriver {
     const ok = this.replica.propose(value, this.now());
     this.schedule();
     return ok;
+  }
+
+  /** Runs a turn now (or soon, inside one): input given to the replica directly (reads) has effects to apply. */
+  wake(): void {
+    if (this.eagerTurns && this.scheduled === null && !this.inTurn && !this.stopped) this.turn();
+    else this.schedule();
   }
 
   /** Asks replica `to` to propose `value` itself (sent with this turn's batch). */
@@ -194,6 +204,7 @@ export class ReplicaDriver {
       this.transport.send(to, this.lastWire);
     },
     decided: (decisions) => this.onDecisions(decisions),
+    reads: (reads) => this.onReads(reads),
     install: (snapshot) => this.onInstall(snapshot),
   };
   private lastSent: Message | null = null;

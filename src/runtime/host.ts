@@ -15,12 +15,14 @@ import { SeededRandom } from '../base/random.js';
 import { openStorage } from '../storage/index.js';
 import type { Storage, StorageSpec, StorageStats } from '../storage/storage.js';
 import { Applier, type Applied, type ApplierStats } from './applier.js';
+import { Op, READ_BARRIER_PREFIX, Reply, joinValue, type HostBatch, type ReplyCode } from './client-wire.js';
+import { ReadServer, type ReadStats } from './reads.js';
+import { StateMachineRunner, snapshotsSupported, type StateMachine } from './state-machine.js';
 import { NO_APP, Snapshots, type AppSource, type SnapshotStats } from './snapshots.js';
-import { Reply, joinValue, type HostBatch } from './client-wire.js';
 import { DecisionLog } from './decision-log.js';
 import { ReplicaDriver, type DriverOptions, type DriverStats } from './driver.js';
 import type { Transport, TransportStats } from './transport.js';
-import { Workload, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from './workload.js';
+import { WORKLOAD_READ_PREFIX, Workload, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from './workload.js';
 
 /** Replica tunables that travel to a worker as plain data. */
 export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided' | 'batchMax' | 'batchDelay_ms' | 'snapshotChunk_chars' | 'bugs'>;
@@ -28,8 +30,12 @@ export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' 
 /** Commands applied between snapshots, by default. */
 export const DEFAULT_SNAPSHOT_EVERY = 100_000;
 
+const NO_READS: ReadStats = { stale: 0, linearizable: 0, lease: 0, lease_fallbacks: 0, through_log: 0, not_leader: 0, refused: 0, overloads: 0 };
+
 /** Load-generator request ids: counters, with a prefix no nanoid can start with. */
 const LOAD_PREFIX = '~';
+/** First characters a client request id may not have: the batch mark, and the marks of load ids and read barriers. */
+const RESERVED_FIRST = new Set([1, LOAD_PREFIX.charCodeAt(0), READ_BARRIER_PREFIX.charCodeAt(0)]);
 
 export interface HostConfig {
   id: NodeId;
@@ -45,6 +51,8 @@ export interface HostConfig {
   observe: boolean;
   /** Write every decision of this replica to `<dir>/decisions-<id>.jsonl` (see decision-log.ts). */
   decisionsDir?: string;
+  /** The state machine module's `file:` URL (loaded by the host's owner, see state-machine.ts); absent: none. */
+  stateMachine?: string;
   /** A snapshot every this many applied commands (0: no snapshots); default DEFAULT_SNAPSHOT_EVERY. */
   snapshotEvery?: number;
 }
@@ -78,6 +86,10 @@ export interface ReplicaReport {
   storage: StorageStats;
   applier: ApplierStats;
   snapshot: SnapshotStats;
+  /** Reads served and refused here (all zero without a state machine). */
+  reads: ReadStats;
+  /** Commands whose apply threw, and queries that threw (their results are error values). */
+  state_machine: { apply_errors: number; query_errors: number } | null;
   /** Client proposals refused at this replica (its queue or window was full). */
   client_overloads: number;
   /** Process-wide CPU (Node 20 has no per-thread CPU clock): compare deltas, not per-replica splits. */
@@ -101,13 +113,19 @@ export interface HostHooks {
    * stopped for good and acknowledges nothing more. Absent: the error is thrown.
    */
   onFatal?: (error: Error) => void;
-  /** The application a snapshot captures and restores (see snapshots.ts); absent: none (an empty part). */
+  /** This replica's state machine instance (made by the factory of `cfg.stateMachine`): not plain data either. */
+  stateMachine?: StateMachine;
+  /** The factory it came from: a snapshot is restored into a fresh instance (so a failed restore changes nothing). */
+  newStateMachine?: () => StateMachine;
+  /** Tests: the application a snapshot captures and restores, instead of the state machine's (see snapshots.ts). */
   app?: AppSource;
 }
 
 export class ReplicaHost {
   readonly driver: ReplicaDriver;
   private readonly applier: Applier;
+  private readonly machine: StateMachineRunner | null;
+  private readonly reads: ReadServer | null;
   private readonly storage: Storage;
   private readonly snapshots: Snapshots;
   private readonly snapshotEvery: number;
@@ -116,6 +134,9 @@ export class ReplicaHost {
   private readonly maxWaiting: number;
   private readonly observe: boolean;
   private clientOut: (b: HostBatch) => void = () => {};
+  /** Reads started a read-index round: run a turn once the batch is in. */
+  private wakeDriver = false;
+  private readonly now = (): number => performance.now();
   private replies: (string | number)[] = [];
   private decisions: (string | number)[] = [];
   private flushScheduled: NodeJS.Immediate | null = null;
@@ -136,11 +157,20 @@ export class ReplicaHost {
     // A spec is opened here only in a worker, where memory storage cannot outlive the replica (see memory.ts).
     this.storage = 'kind' in cfg.storage ? openStorage(cfg.storage, { replica: cfg.id, replicas: cfg.nodes }, false) : cfg.storage;
     const random = cfg.seed === undefined ? Math.random : new SeededRandom((cfg.seed * 65_537 + cfg.id) | 0).asFunction();
-    const now = (): number => performance.now();
-    const records = this.storage.load();
+    const now = this.now;
+    if ((cfg.stateMachine === undefined) !== (hooks.stateMachine === undefined)) throw new Error(`replica ${cfg.id}: a state machine module needs its instance, and the other way round`);
     const every = (this.snapshotEvery = cfg.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY);
-    this.snapshots = new Snapshots(cfg.id, this.storage, hooks.app ?? NO_APP, (e) => this.driver.fail(e));
-    this.applier = new Applier((a) => this.onApply(a), undefined, undefined, every > 0 ? { every, onPoint: (i) => this.snapshots.capture(i, this.applier) } : null);
+    if (every > 0 && hooks.stateMachine !== undefined && hooks.app === undefined && !snapshotsSupported(hooks.stateMachine)) {
+      throw new Error(`stateMachine ${cfg.stateMachine ?? ''}: snapshots need snapshot() and restore(bytes) on the state machine (or snapshotEvery: 0)`);
+    }
+    this.machine = hooks.stateMachine === undefined ? null : new StateMachineRunner(hooks.stateMachine);
+    const records = this.storage.load();
+    this.snapshots = new Snapshots(cfg.id, this.storage, hooks.app ?? this.appSource(hooks.newStateMachine), (e) => this.driver.fail(e));
+    this.applier = new Applier((a) => this.onApply(a), undefined, undefined, {
+      machine: this.machine,
+      onReadBarrier: (slot, id) => this.reads?.barrier(slot, id),
+      snapshots: every > 0 ? { every, onPoint: (i) => this.snapshots.capture(i, this.applier) } : null,
+    });
     const held = this.snapshots.restoreAtStart(this.storage.loadSnapshot(), this.applier, (this.storage as { snapshotPath?: string }).snapshotPath ?? 'in memory');
     const replica = Replica.start(
       { id: cfg.id, nodes: cfg.nodes, policy: createPolicy(cfg.policy), random, ...cfg.tuning, snapshots: every > 0 },
@@ -156,7 +186,11 @@ export class ReplicaHost {
       this.decisionLog?.record(d);
       this.workload?.decided(d);
       this.applier.learned(d);
-    }, { ...cfg.driver, now, onInstall: (s) => this.onInstall(s), ...(hooks.onFatal === undefined ? {} : { onFatal: hooks.onFatal }) });
+      this.reads?.progress();
+    }, {
+      ...cfg.driver, now, onReads: (r) => this.reads?.confirmed(r), onInstall: (s) => this.onInstall(s),
+      ...(hooks.onFatal === undefined ? {} : { onFatal: hooks.onFatal }),
+    });
     const driver = this.driver;
     this.snapshots.attach({
       snapshotTaken: (s) => driver.snapshotTaken(s),
@@ -167,9 +201,25 @@ export class ReplicaHost {
         return driver.closed;
       },
     });
+    this.reads = this.machine === null ? null : this.readServer(this.machine);
   }
 
   // ---- snapshots (src/runtime/snapshots.ts) ----
+
+  /** The application's part of a snapshot: the state machine's bytes, restored into a fresh instance; or none. */
+  private appSource(create: (() => StateMachine) | undefined): AppSource {
+    const runner = this.machine;
+    if (runner === null) return NO_APP;
+    return {
+      snapshot: () => runner.snapshot(),
+      restore: (bytes) => {
+        if (create === undefined) throw new Error('no state machine factory to restore into');
+        const fresh = create();
+        StateMachineRunner.restoreInto(fresh, bytes);
+        return { adopt: () => runner.replace(fresh) };
+      },
+    };
+  }
 
   /** A snapshot a peer sent: installed, the slots parked above it applied, the requests it answers answered. */
   private onInstall(s: HeldSnapshot): void {
@@ -179,14 +229,27 @@ export class ReplicaHost {
       if (!this.applier.knows(id)) continue;
       this.started.delete(id);
       if (id.startsWith(LOAD_PREFIX)) this.loadDecided();
-      else this.reply(Reply.Decided, id, this.applier.slotOf(id) ?? -1);
+      else this.reply(Reply.Decided, id, this.applier.slotOf(id) ?? -1, this.applier.resultOf(id) ?? '');
     }
+    this.reads?.progress();
   }
 
   /** On demand: a snapshot of what this replica applied, made durable, its log compacted. */
   snapshot(): { index: number; bytes: Uint8Array } {
     if (this.snapshotEvery === 0) throw new Error(`replica ${this.cfg.id} takes no snapshots (snapshotEvery 0)`);
     return this.snapshots.takeNow(this.applier);
+  }
+
+  private readServer(machine: StateMachineRunner): ReadServer {
+    const driver = this.driver, applier = this.applier;
+    return new ReadServer({
+      id: this.cfg.id, replica: driver.replica, machine, now: this.now,
+      applied: () => applier.stats.next_slot,
+      reply: (code, id, n, text) => this.reply(code, id, n, text),
+      propose: (v) => driver.propose(v),
+      // Once per batch of requests (see clientIn), so the batch's reads share one read-index round.
+      wake: () => void (this.wakeDriver = true),
+    }, this.maxWaiting);
   }
 
   // ---- benchmark workload (src/runtime/workload.ts): control plane only ----
@@ -200,6 +263,11 @@ export class ReplicaHost {
       replica: driver.replica,
       propose: (v) => driver.propose(v),
       forward: (to, v) => driver.forward(to, v),
+      read: this.reads === null ? null : (op, id, q) => {
+        this.reads?.read(op, id, q);
+        this.wakeIfReads();
+      },
+      queryLocal: this.machine === null ? null : (q) => this.machine?.query(q) ?? '',
       driverStats: () => driver.stats,
       transportStats: () => driver.transportStats(),
       storageStats: () => storage.stats,
@@ -228,24 +296,42 @@ export class ReplicaHost {
     this.clientOut = fn;
   }
 
-  /** A batch of client requests: [requestId, payload, ...]. Malformed batches are counted like peer junk. */
+  /** A batch of client requests: [op, requestId, payload, ...] (client-wire.ts). Malformed ones are counted like peer junk. */
   clientIn(batch: unknown): void {
-    if (!Array.isArray(batch) || batch.length % 2 !== 0) return this.driver.deliverTuples(-1, null);
-    for (let i = 0; i < batch.length; i += 2) {
-      const id: unknown = batch[i], payload: unknown = batch[i + 1];
-      // An id never starts with the batch mark (src/paxos/batch.ts): a command is never taken for a batch.
-      if (typeof id !== 'string' || typeof payload !== 'string' || id.length === 0 || id.includes(':') || id.charCodeAt(0) === 1) {
+    if (!Array.isArray(batch) || batch.length % 3 !== 0) return this.driver.deliverTuples(-1, null);
+    for (let i = 0; i < batch.length; i += 3) {
+      const op: unknown = batch[i], id: unknown = batch[i + 1], payload: unknown = batch[i + 2];
+      // An id never starts with the batch mark (src/paxos/batch.ts) or a mark of the runtime's own ids (~ load, ? read barrier).
+      if (typeof op !== 'number' || typeof id !== 'string' || typeof payload !== 'string' || id.length === 0 || id.includes(':') || RESERVED_FIRST.has(id.charCodeAt(0))) {
         this.driver.deliverTuples(-1, null);
         continue;
       }
-      const slot = this.applier.slotOf(id);
-      if (slot !== undefined) this.reply(Reply.Decided, id, slot);
-      else if (this.started.has(id)) continue; // a retry of a request already in flight here
-      else if (this.started.size >= this.maxWaiting || !this.driver.propose(joinValue(id, payload))) {
-        this.clientOverloads++;
-        this.reply(Reply.Overload, id, -1);
-      } else this.started.set(id, performance.now());
+      if (op === Op.Propose) this.proposeClient(id, payload);
+      else if (op === Op.ReadLinearizable || op === Op.ReadLease || op === Op.ReadStale) this.read(op, id, payload);
+      else this.driver.deliverTuples(-1, null);
     }
+    this.wakeIfReads();
+  }
+
+  private wakeIfReads(): void {
+    if (!this.wakeDriver) return;
+    this.wakeDriver = false;
+    this.driver.wake();
+  }
+
+  private proposeClient(id: string, payload: string): void {
+    const slot = this.applier.slotOf(id);
+    if (slot !== undefined) this.reply(Reply.Decided, id, slot, this.applier.resultOf(id) ?? '');
+    else if (this.started.has(id)) return; // a retry of a request already in flight here
+    else if (this.started.size >= this.maxWaiting || !this.driver.propose(joinValue(id, payload))) {
+      this.clientOverloads++;
+      this.reply(Reply.Overload, id, -1);
+    } else this.started.set(id, performance.now());
+  }
+
+  private read(op: number, id: string, query: string): void {
+    if (this.reads === null) return this.reply(Reply.Refused, id, -1, 'reads need a state machine (Cluster.start({ stateMachine }))');
+    this.reads.read(op, id, query);
   }
 
   private onApply(a: Applied): void {
@@ -254,7 +340,7 @@ export class ReplicaHost {
       this.started.delete(a.requestId);
       this.latency.record(Math.max(1, Math.round((performance.now() - t0) * 1000)));
       if (a.requestId.startsWith(LOAD_PREFIX)) this.loadDecided();
-      else this.reply(Reply.Decided, a.requestId, a.slot);
+      else this.reply(Reply.Decided, a.requestId, a.slot, a.result ?? '');
     }
     if (this.observe) {
       this.decisions.push(a.slot, a.requestId, a.payload);
@@ -262,14 +348,15 @@ export class ReplicaHost {
     }
   }
 
-  private reply(code: number, id: string, slot: number): void {
-    this.replies.push(code, id, slot);
+  private reply(code: ReplyCode, id: string, n: number, text = ''): void {
+    if (id.startsWith(WORKLOAD_READ_PREFIX)) return this.workload?.readAnswered(id, code);
+    this.replies.push(code, id, n, text);
     this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
     // Bounded: a full buffer goes out at once instead of waiting for the turn to end.
-    if (this.replies.length + this.decisions.length >= 3 * 4096) return this.flushClient();
+    if (this.replies.length + this.decisions.length >= 4 * 4096) return this.flushClient();
     this.flushScheduled ??= setImmediate(() => this.flushClient());
   }
 
@@ -358,6 +445,8 @@ export class ReplicaHost {
       storage: { ...this.storage.stats },
       applier: { ...this.applier.stats },
       snapshot: { ...this.snapshots.stats },
+      reads: { ...(this.reads?.stats ?? NO_READS) },
+      state_machine: this.machine === null ? null : { apply_errors: this.machine.applyErrors, query_errors: this.machine.queryErrors },
       client_overloads: this.clientOverloads,
       cpu_process_user_us: cpu.user,
       cpu_process_system_us: cpu.system,

@@ -30,33 +30,27 @@ import type { Applier } from './applier.js';
 import { SnapshotEncoder, decodeSnapshot, type DecodedSnapshot } from './snapshot-codec.js';
 
 /**
- * What a snapshot needs from the application: its state as bytes, and back.
- * (Issue 16's state machine module implements it beside apply and query;
- * until then a host may be given one directly, and without one the
- * application's part of a snapshot is empty.)
+ * What a snapshot needs from the application (the state machine, see
+ * state-machine.ts): its state as bytes, and a fresh instance restored from
+ * bytes, which becomes the running one only once everything else of the
+ * install succeeded (`adopt`). Without a state machine its part is empty.
  */
-export interface SnapshotApp {
-  /** The whole state, deterministically: replicas that applied the same commands give the same bytes. */
-  snapshot(): Uint8Array;
-  /** Replaces the whole state by a snapshot's; throws if the bytes are not one it can restore. */
-  restore(bytes: Uint8Array): void;
-}
-
-/** The application behind a replica: the running instance, and fresh ones to restore into. */
 export interface AppSource {
-  create(): SnapshotApp;
+  /** The running state, deterministically: replicas that applied the same commands give the same bytes. */
+  snapshot(): Uint8Array;
+  /** A fresh instance holding `bytes`; throws (the running one untouched) if they do not restore. */
+  restore(bytes: Uint8Array): { adopt(): void };
 }
 
 const EMPTY = new Uint8Array(0);
 
 /** No application: its part of a snapshot is empty, and a snapshot that holds one is refused. */
 export const NO_APP: AppSource = {
-  create: () => ({
-    snapshot: () => EMPTY,
-    restore: (bytes) => {
-      if (bytes.length > 0) throw new Error(`it holds ${bytes.length} bytes of application state, but this replica runs no state machine`);
-    },
-  }),
+  snapshot: () => EMPTY,
+  restore: (bytes) => {
+    if (bytes.length > 0) throw new Error(`it holds ${bytes.length} bytes of application state, but this replica runs no state machine`);
+    return { adopt: () => {} };
+  },
 };
 
 export interface SnapshotStats {
@@ -96,7 +90,6 @@ export const ENTRIES_PER_STEP = 16_384;
 
 export class Snapshots {
   readonly stats: SnapshotStats = { restored: -1, taken: 0, installed: 0, restore_failures: 0, last_error: null, index: -1, bytes: 0, capture_ms_max: 0, encode_step_ms_max: 0, persist_ms_max: 0 };
-  app: SnapshotApp;
   /** A snapshot being encoded (its window read from the applier as it goes on), then one encoded, to persist. */
   private encoder: SnapshotEncoder | null = null;
   private encoding: Applier | null = null;
@@ -108,11 +101,9 @@ export class Snapshots {
   constructor(
     private readonly id: number,
     private readonly storage: Storage,
-    private readonly source: AppSource,
+    private readonly app: AppSource,
     private readonly onFatal: (e: Error) => void,
-  ) {
-    this.app = source.create();
-  }
+  ) {}
 
   /** The core and driver, once they exist (they need the restored snapshot to start). */
   attach(core: SnapshotCore): void {
@@ -127,15 +118,15 @@ export class Snapshots {
   restoreAtStart(stored: StoredSnapshot | null, applier: Applier, where: string): HeldSnapshot | null {
     if (stored === null) return null;
     let decoded: DecodedSnapshot;
-    let app: SnapshotApp;
+    let app: { adopt(): void };
     try {
       decoded = this.check(stored.index, stored.body);
-      app = this.restoreApp(decoded);
+      app = this.app.restore(decoded.app);
     } catch (e) {
       throw new Error(`replica ${this.id}: its snapshot at ${stored.index} (${where}) does not restore: ${firstLine(e)}; refusing to start (nothing was changed)`);
     }
     applier.restoreState(decoded.applier);
-    this.app = app;
+    app.adopt();
     this.stats.restored = stored.index;
     this.stats.index = stored.index;
     this.stats.bytes = stored.body.length;
@@ -239,11 +230,11 @@ export class Snapshots {
     }
     const body = Buffer.from(s.data, 'latin1');
     let decoded: DecodedSnapshot;
-    let app: SnapshotApp;
+    let app: { adopt(): void };
     try {
       if (crc32(body) !== s.crc) throw new Error(`checksum mismatch (${crc32(body)}, the sender said ${s.crc})`);
       decoded = this.check(s.index, body);
-      app = this.restoreApp(decoded);
+      app = this.app.restore(decoded.app);
     } catch (e) {
       this.stats.restore_failures++;
       this.stats.last_error = `replica ${this.id}: the snapshot at ${s.index} from a peer does not restore: ${firstLine(e)}; the replica keeps its state and stays behind`;
@@ -259,7 +250,7 @@ export class Snapshots {
       return false;
     }
     applier.restoreState(decoded.applier);
-    this.app = app;
+    app.adopt();
     this.stats.installed++;
     this.stats.index = s.index;
     this.stats.bytes = body.length;
@@ -272,13 +263,6 @@ export class Snapshots {
     const decoded = decodeSnapshot(body);
     if (decoded.applier.index !== index) throw new Error(`its bytes are of index ${decoded.applier.index}`);
     return decoded;
-  }
-
-  /** The application restored into a fresh instance: the running one is untouched if this throws. */
-  private restoreApp(decoded: DecodedSnapshot): SnapshotApp {
-    const app = this.source.create();
-    app.restore(decoded.app);
-    return app;
   }
 
   close(): void {

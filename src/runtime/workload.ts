@@ -6,6 +6,9 @@
  * latency and ballots-per-decision histograms, throughput per time bucket and
  * livelock episodes. It runs inside the replica's own thread (worker or
  * inline), fed by the driver's decisions, so measuring adds no thread hop.
+ * With `reads_pct`, that share of the closed loop's operations are reads of
+ * the replica's state machine (through the host's read path, at
+ * `read_consistency`), timed next to a direct, local query call.
  * Control (start, measure, stop, probe) comes over the control plane.
  */
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
@@ -17,7 +20,7 @@ import { NOOP, type Value } from '../paxos/messages.js';
 import type { Decision, Replica, ReplicaStats } from '../paxos/replica.js';
 import { SeededRandom } from '../base/random.js';
 import type { StorageStats } from '../storage/storage.js';
-import { joinValue } from './client-wire.js';
+import { Op, Reply, joinValue, type OpCode, type ReplyCode } from './client-wire.js';
 import type { DriverStats } from './driver.js';
 import type { TransportStats } from './transport.js';
 
@@ -40,6 +43,9 @@ export interface WorkloadConfig {
   bucket_ms: number;
   buckets_max: number;
   seed: number;
+  /** Percent of the closed loop's operations that are reads (needs a state machine); 0: none. */
+  reads_pct?: number;
+  read_consistency?: 'linearizable' | 'lease' | 'stale';
 }
 
 export interface WorkloadMetrics {
@@ -67,6 +73,11 @@ export interface WorkloadMetrics {
   heap_end_bytes: number;
   persisted_records: number;
   fsyncs: number;
+  /** Reads answered while measuring: their latency (ns), and that of a direct query call made beside each. */
+  read_latency_ns: RecordableHistogram;
+  local_query_ns: RecordableHistogram;
+  /** Reads this replica could not serve (not the leader, refused, overloaded). */
+  reads_refused: number;
 }
 
 export interface WorkloadProbe {
@@ -83,6 +94,10 @@ export interface WorkloadHost {
   readonly id: number;
   readonly replica: Replica;
   propose(value: Value): boolean;
+  /** Reads the state machine (the answer comes back to `readAnswered`); null without a state machine. */
+  read: ((op: OpCode, id: string, query: string) => void) | null;
+  /** The state machine's query, called directly (the local baseline of a read). */
+  queryLocal: ((query: string) => string) | null;
   /** Hands `value` to replica `to` to propose there (the runtime's forward path). */
   forward(to: number, value: Value): void;
   driverStats(): DriverStats;
@@ -94,12 +109,19 @@ export interface WorkloadHost {
 const INFLIGHT_MAX = 10_000;
 /** Request ids of workload proposals: a prefix no nanoid can start with. */
 export const WORKLOAD_PREFIX = '~w';
+/** Request ids of workload reads (their answers come back to the workload, not to a client). */
+export const WORKLOAD_READ_PREFIX = '~q';
+const READ_OPS: Record<NonNullable<WorkloadConfig['read_consistency']>, OpCode> = { linearizable: Op.ReadLinearizable, lease: Op.ReadLease, stale: Op.ReadStale };
+/** What workload reads ask: any query the machine answers (the bench's register machine ignores it). */
+const WORKLOAD_QUERY = 'null';
 
 function heapUsed(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc !== undefined) gc();
   return getHeapStatistics().used_heap_size;
 }
+
+const nsHistogram = (): RecordableHistogram => createHistogram({ lowest: 1, highest: 600_000_000_000, figures: 3 });
 
 type Counters = Omit<WorkloadMetrics, 'stats' | 'elu_active_ms' | 'elu_utilization' | 'heap_end_bytes' | 'persisted_records' | 'fsyncs'>;
 
@@ -119,6 +141,8 @@ export class Workload {
   /** `~w<id>-<incarnation>`: a restarted replica's proposals never reuse a dead incarnation's ids. */
   private readonly stream: string;
   private readonly inflight = new Map<Value, number>();
+  private readonly readsInflight = new Map<string, number>();
+  private readSeq = 0;
   private queue: PQueue | null = null;
   private measuring = false;
   private measureStart_ms = 0;
@@ -149,6 +173,7 @@ export class Workload {
       ballots: createHistogram({ lowest: 1, highest: 1_000_000, figures: 3 }),
       bucket_counts: [], messages_out: 0, bytes_out: 0, envelopes_out: 0, proposals_issued: 0, proposals_dropped: 0,
       malformed: 0, livelock_episodes: 0, livelock_ms: 0, heap_start_bytes: heap,
+      read_latency_ns: nsHistogram(), local_query_ns: nsHistogram(), reads_refused: 0,
     };
   }
 
@@ -197,7 +222,7 @@ export class Workload {
 
   probe(): WorkloadProbe {
     const r = this.host.replica;
-    return { id: this.host.id, inflight: this.inflight.size, outstanding: r.outstanding, first_undecided: r.firstUndecided, highest_decided: r.highestDecided };
+    return { id: this.host.id, inflight: this.inflight.size + this.readsInflight.size, outstanding: r.outstanding, first_undecided: r.firstUndecided, highest_decided: r.highestDecided };
   }
 
   close(): void {
@@ -206,8 +231,12 @@ export class Workload {
     this.queue?.clear();
   }
 
-  private proposeOne(): void {
-    const now = performance.now();
+  private proposeOne(now = performance.now()): void {
+    const pct = this.cfg.reads_pct ?? 0;
+    // A read starts on a fresh stack, between driver turns, as a client's read arrives (not inside the decision callback,
+    // where the core has learned slots the applier has yet to apply, and the read would wait for them).
+    const read = this.host.read;
+    if (pct > 0 && read !== null && this.random.next() * 100 < pct) return void setImmediate(() => this.running && this.readOne(read));
     if (this.inflight.size >= INFLIGHT_MAX) {
       this.m.proposals_dropped++;
       return;
@@ -215,7 +244,8 @@ export class Workload {
     const id = `${this.stream}.${this.seq++}`;
     // Values are `requestId:payload` like client values, padded to value_bytes in all.
     const padding = Math.max(0, this.cfg.value_bytes - id.length - 1);
-    const value = joinValue(id, this.pad.slice(0, padding));
+    // A state machine applies JSON commands: the padding goes as a JSON string then.
+    const value = joinValue(id, this.host.read === null ? this.pad.slice(0, padding) : JSON.stringify(this.pad.slice(0, Math.max(0, padding - 2))));
     this.inflight.set(value, now);
     this.m.proposals_issued++;
     // A conflicting proposal races the other proposers from this replica; the rest are funnelled through replica 0.
@@ -245,22 +275,24 @@ export class Workload {
   /** Every decision this replica learns (the driver's order), before the applier sees it. */
   decided(decisions: readonly Decision[]): void {
     const cost_ms = this.cfg.apply_cost_us / 1000;
+    // One clock reading for the commands of this call (a batch is decided at one instant anyway).
+    let now = performance.now();
     for (const d of decisions) {
       if (cost_ms > 0) {
         const until = performance.now() + cost_ms;
         while (performance.now() < until) {
           // Simulated state-machine work: a busy wait, as real apply code would hold the thread.
         }
+        now = performance.now();
       }
       if (d.value === NOOP) continue;
       if (this.measuring) this.m.decisions++;
-      if (!isBatch(d.value)) this.onCommand(d.value, d.ballots);
-      else for (const c of commandsOf(d.value) ?? []) this.onCommand(c, d.ballots);
+      if (!isBatch(d.value)) this.onCommand(d.value, d.ballots, now);
+      else for (const c of commandsOf(d.value) ?? []) this.onCommand(c, d.ballots, now);
     }
   }
 
-  private onCommand(value: Value, ballots: number): void {
-    const now = performance.now();
+  private onCommand(value: Value, ballots: number, now: number): void {
     if (this.measuring) {
       this.m.commands++;
       const bucket = Math.floor((now - this.measureStart_ms) / this.cfg.bucket_ms);
@@ -278,7 +310,34 @@ export class Workload {
       this.noteGap(now);
     }
     this.lastDecision_ms = now;
-    if (this.running && this.cfg.workload === 'closed') this.proposeOne();
+    if (this.running && this.cfg.workload === 'closed') this.proposeOne(now);
+  }
+
+  private readOne(read: NonNullable<WorkloadHost['read']>): void {
+    const id = `${WORKLOAD_READ_PREFIX}${this.stream}.${this.readSeq++}`;
+    this.readsInflight.set(id, performance.now());
+    read(READ_OPS[this.cfg.read_consistency ?? 'linearizable'], id, WORKLOAD_QUERY);
+  }
+
+  /** The host's answer to a workload read. The next operation starts on a later turn: a read answered at once must not recurse. */
+  readAnswered(id: string, code: ReplyCode): void {
+    const t0 = this.readsInflight.get(id);
+    if (t0 === undefined) return;
+    const elapsed_ns = Math.max(1, Math.round((performance.now() - t0) * 1e6));
+    this.readsInflight.delete(id);
+    if (this.measuring) {
+      if (code !== Reply.Read) this.m.reads_refused++;
+      else {
+        this.m.read_latency_ns.record(elapsed_ns);
+        const local = this.host.queryLocal;
+        if (local !== null) {
+          const l0 = performance.now();
+          local(WORKLOAD_QUERY);
+          this.m.local_query_ns.record(Math.max(1, Math.round((performance.now() - l0) * 1e6)));
+        }
+      }
+    }
+    if (this.running && this.cfg.workload === 'closed') setImmediate(() => this.running && this.proposeOne());
   }
 
   /** A long gap between decisions of our own while proposals were pending is a livelock episode. */

@@ -11,14 +11,19 @@ import { parseArgs } from 'node:util';
 import { POLICY_OPTIONS, policyHelp } from '../cli/policy-flags.js';
 import { parseInteger } from '../base/units.js';
 import { describePlan } from './faults.js';
-import { BUGS, checkSpec, isParamKey, PARAM_HELP, parseRunSpec, type RunSpec } from './flags.js';
+import { BUGS, checkSpec, clusterOf, isParamKey, PARAM_HELP, parseRunSpec, type RunSpec } from './flags.js';
 import { METRICS, type MetricName } from './metrics.js';
 import { summarize, type SeedOutcome } from './outcome.js';
 import { THREADS_MAX } from './pool.js';
 import { runSeed } from './run-seed.js';
 import { seedLine, summaryJson, summaryText } from './summary.js';
 import { checkSweeps, expandPoints, parseSweep, pointLabel, type Sweep } from './sweep.js';
-import { defaultThreads, runSweep, type SweepPlan } from './sweep-run.js';
+import { defaultThreads, runSweep, type SweepOutcome, type SweepPlan } from './sweep-run.js';
+import type { Point } from './sweep.js';
+import { join } from 'node:path';
+import { esc } from '../report/html.js';
+import { checkTimelinePath, timelineFor } from './ballot-timeline.js';
+import { writeFileSync } from 'node:fs';
 
 const HELP = `usage: npm run sim -- [options]
   --seed N                 first seed (default 1)
@@ -29,6 +34,7 @@ ${Object.entries(PARAM_HELP).filter(([k]) => k !== 'policy').map(([k, [arg, text
   --trace                  print the last events of each failing seed
   --per-seed               print one line of figures per seed (default when --seeds is at most 20)
   --json                   print one JSON summary as the last line
+  --timeline FILE.svg      draw the run's ballot timeline (one seed: --seed S): who held which ballot when, per slot
 sweeps:
   --sweep KEY=A,B,C        run every combination of the swept keys (any option above, or a policy flag); repeatable;
                            POLICY:KEY=... sweeps KEY only at points of that policy; A/B=1/2,3/4 moves keys together;
@@ -37,6 +43,8 @@ sweeps:
   --compare M,M            metrics to compare (default attempts_per_proposal,messages_per_commit,latency_ms_p99,makespan_ms)
   --threads N              worker threads (default: the cores, ${defaultThreads()} here)
   --out DIR                results root (default results); each sweep writes DIR/<timestamp>/
+  --timeline-point N       add the ballot timeline of point N (as numbered [N/...]) to report.html (and timeline.svg)
+  --timeline-seed S        the seed of that timeline (default the first seed)
 ${policyHelp()}`;
 
 const FLAG_OPTIONS = {
@@ -45,6 +53,7 @@ const FLAG_OPTIONS = {
   seed: { type: 'string' }, seeds: { type: 'string' }, link: { type: 'string', multiple: true }, bug: { type: 'string' },
   trace: { type: 'boolean' }, 'per-seed': { type: 'boolean' }, json: { type: 'boolean' },
   sweep: { type: 'string', multiple: true }, baseline: { type: 'string' }, compare: { type: 'string' }, threads: { type: 'string' }, out: { type: 'string' },
+  timeline: { type: 'string' }, 'timeline-point': { type: 'string' }, 'timeline-seed': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -86,9 +95,11 @@ function parseValues(argv: string[]): Values {
 }
 
 function seedRange(values: Values): { seed0: number; seeds: number } {
+  // A timeline draws one run: one seed unless told otherwise (and then refused).
+  const dflt = values.timeline === undefined ? '100' : '1';
   return {
     seed0: parseInteger('seed', str(values, 'seed') ?? '1', -0x80000000, 0x7fffffff),
-    seeds: parseInteger('seeds', str(values, 'seeds') ?? '100', 1, 10_000_000),
+    seeds: parseInteger('seeds', str(values, 'seeds') ?? dflt, 1, 10_000_000),
   };
 }
 
@@ -113,9 +124,15 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
 /** Checks every flag (a RangeError on the first bad one) and returns the work to do. */
 function prepare(values: Values, argv: string[], io: Io): () => Promise<number> {
   const sweeping = list(values, 'sweep').length > 0;
-  for (const k of ['baseline', 'compare', 'threads', 'out']) if (!sweeping && values[k] !== undefined) throw new RangeError(`--${k} needs --sweep`);
-  for (const k of ['trace', 'per-seed']) if (sweeping && values[k] !== undefined) throw new RangeError(`--${k} does not apply to a sweep (see runs/seeds.csv)`);
+  for (const k of ['baseline', 'compare', 'threads', 'out', 'timeline-point', 'timeline-seed']) if (!sweeping && values[k] !== undefined) throw new RangeError(`--${k} needs --sweep`);
+  for (const k of ['trace', 'per-seed']) if (sweeping && values[k] !== undefined) throw new RangeError(`--${k} does not apply to a sweep (see runs.csv)`);
+  if (sweeping && values.timeline !== undefined) throw new RangeError('--timeline draws one run; in a sweep, name a point with --timeline-point N');
   const { seed0, seeds } = seedRange(values);
+  const timeline = str(values, 'timeline');
+  if (timeline !== undefined) {
+    checkTimelinePath(timeline);
+    if (seeds !== 1) throw new RangeError(`--timeline draws one run: give one seed (--seed S), not --seeds ${seeds}`);
+  }
   if (sweeping) {
     const plan = sweepPlan(values, argv, seed0, seeds);
     return () => sweep(values, plan, io);
@@ -133,6 +150,14 @@ function plain(values: Values, argv: string[], spec: RunSpec, seed0: number, see
   const own = ['--seed', '--seeds', '--replicas', '--proposers'];
   const passthrough = argv.filter((a, i, all) => !own.includes(a) && !own.includes(all[i - 1] ?? ''));
   const outcomes: SeedOutcome[] = [];
+  const timeline = str(values, 'timeline');
+  if (timeline !== undefined) {
+    const { replicas, proposers } = clusterOf(spec, seed0);
+    const title = `Ballot timeline: ${spec.policy.name}, ${replicas} acceptors, ${proposers} proposers, seed ${seed0}`;
+    const { svg } = timelineFor(spec, seed0, title, `npm run sim -- ${argv.join(' ')}`);
+    writeFileSync(timeline, svg);
+    io.out(`timeline of seed ${seed0} in ${timeline}\n`);
+  }
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < seeds; i++) {
@@ -178,12 +203,29 @@ function sweepPlan(values: Values, argv: string[], seed0: number, seeds: number)
       throw e instanceof RangeError ? new RangeError(`sweep point ${pointLabel(p)}: ${e.message}`) : e;
     }
   });
+  const command = `npm run sim -- ${argv.join(' ')}`;
+  const pointRaw = str(values, 'timeline-point');
+  if (pointRaw === undefined && values['timeline-seed'] !== undefined) throw new RangeError('--timeline-seed needs --timeline-point');
+  const point = pointRaw === undefined ? null : parseInteger('timeline-point', pointRaw, 1, points.length) - 1;
+  const timelineSeed = parseInteger('timeline-seed', str(values, 'timeline-seed') ?? String(seed0), -0x80000000, 0x7fffffff);
   return {
-    command: `npm run sim -- ${argv.join(' ')}`, sweeps, points, specs, seed0, seeds,
+    command, sweeps, points, specs, seed0, seeds,
+    ...(point === null ? {} : { reportSections: (r: SweepOutcome) => [timelineSection(specs[point] as RunSpec, points[point] as Point, point, timelineSeed, command, r.dir)] }),
     threads: parseInteger('threads', str(values, 'threads') ?? String(defaultThreads()), 1, THREADS_MAX),
     outRoot: str(values, 'out') ?? 'results',
     baseline: parseBaseline(str(values, 'baseline'), sweeps),
     compareMetrics: parseMetrics(str(values, 'compare') ?? 'attempts_per_proposal,messages_per_commit,latency_ms_p99,makespan_ms'),
+  };
+}
+
+/** The ballot timeline of one point and seed, for report.html (also written as timeline.svg beside it). */
+function timelineSection(spec: RunSpec, p: Point, i: number, seed: number, command: string, dir: string): { title: string; html: string } {
+  const replay = `${command.replace(/ --sweep \S+| --(threads|out|baseline|compare|timeline-point|timeline-seed|seeds|seed) \S+/g, '')} ${[...p].map(([k, v]) => `--${k} ${v}`).join(' ')} --seed ${seed} --timeline timeline.svg`;
+  const { svg } = timelineFor(spec, seed, `Ballot timeline: point ${i + 1} (${pointLabel(p)}), seed ${seed}`, replay);
+  writeFileSync(join(dir, 'timeline.svg'), svg);
+  return {
+    title: `Ballot timeline: point ${i + 1} (${pointLabel(p)}), seed ${seed}`,
+    html: `<p class="meta">Who held which ballot when; hover a mark for its details. Replay: <code>${esc(replay)}</code></p><div class="scroll" data-timeline>${svg}</div>`,
   };
 }
 

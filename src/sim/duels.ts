@@ -24,17 +24,17 @@ import type { Slot } from '../paxos/messages.js';
 /** The key of stable-leader (open) prepares. */
 export const LEADERSHIP: Slot = -1;
 
-/** What the tracker reads of a node's proposer after its step (a Replica is one). */
+/** What the tracker reads of a node's proposer after its step (src/paxos/introspect.ts answers it for a Replica). */
 export interface ProposerView {
-  attemptIn(slot: Slot): { ballot: Ballot; phase: 'backoff' | 'prepare' | 'accept' } | null;
+  /** The ballot the proposer holds in phase 1 of `slot`, or -1. */
+  preparingBallot(slot: Slot): Ballot;
   readonly leadership: 'idle' | 'preparing' | 'leading';
 }
 
 /** Does the proposer still hold `ballot` in phase 1 of `slot` (LEADERSHIP: is it preparing to lead)? */
 function preparing(view: ProposerView, slot: Slot, ballot: Ballot): boolean {
   if (slot === LEADERSHIP) return view.leadership === 'preparing';
-  const a = view.attemptIn(slot);
-  return a !== null && a.ballot === ballot && a.phase === 'prepare';
+  return view.preparingBallot(slot) === ballot;
 }
 
 export class DuelTracker {

@@ -11,15 +11,15 @@ import type { PlantedBugs } from '../paxos/replica.js';
 import { parseDuration_ms, parseInteger, parseMs, parseNumber } from '../base/units.js';
 import { formatLatency, parseLatency, type LatencyModel } from './latency.js';
 import { formatLink, parseLink, type LinkOverride } from './network.js';
-import { AFTER_LOSS, autoAttemptTimeout_ms, checkConfig, type AfterLoss, type SimConfig } from './simulator.js';
+import { autoAttemptTimeout_ms, checkConfig, MAX_SIM_NODES, type SimConfig } from './simulator.js';
 import { DEFAULT_WORKLOAD, WORKLOADS, type WorkloadKind, type WorkloadSpec } from './workload.js';
 
 export const BUGS: Array<keyof PlantedBugs> = ['quorumOneTooSmall', 'acceptBelowPromise', 'proposeArbitraryValue', 'reuseBallotAfterRestart', 'skipPersistPromise', 'promiseForgotten'];
 
 /** Flags that set a run parameter (a sweep may vary any of them): [argument, help]. */
 export const PARAM_HELP = {
-  replicas: ['N', "cluster size, every replica an acceptor (default: 3 and 5, alternating by seed)"],
-  proposers: ['N', "nodes that receive proposals (default: 2..5 by seed, at most replicas)"],
+  replicas: ['N', "acceptors, each also a proposer and learner (default: 3 and 5, alternating by seed)"],
+  proposers: ['N', "nodes that receive proposals; above --replicas the extra nodes propose and learn but never vote (default: 2..5 by seed, at most replicas)"],
   workload: ['KIND', "uniform (over the fault phase; default) | burst (all at t=0) | closed | open"],
   proposals: ['N', "uniform, burst, closed: proposals per proposer (default 5)"],
   outstanding: ['N', "closed: proposals each proposer keeps in flight (default 1)"],
@@ -36,11 +36,22 @@ export const PARAM_HELP = {
   'max-events': ['N', "stop a run after this many events (a livelocked run still ends; default 2000000)"],
   retain: ['N', "decided slots each node keeps below its first undecided one (default: all)"],
   'snapshot-every': ['N', "each node snapshots every N applied slots and compacts its records; a node behind catches up by snapshot (default: none)"],
-  'after-loss': ['move|backoff', "after another value wins a proposer's slot: next free slot at once (this core) or after backoff"],
   policy: ['NAME', "contention policy (default exponential)"],
 } as const;
 
 export type ParamKey = keyof typeof PARAM_HELP | keyof typeof POLICY_FLAGS;
+
+/** The results.csv column of each run parameter (specColumns' key), where it differs from the flag's name. */
+const PARAM_COLUMN: Readonly<Partial<Record<keyof typeof PARAM_HELP, string>>> = {
+  proposals: 'proposals_per_proposer', rate: 'rate_per_s', duration: 'duration_ms', conflict: 'conflict_pct', 'fault-ms': 'fault_ms', 'liveness-ms': 'liveness_ms',
+  processing: 'processing_ms', 'attempt-timeout': 'attempt_timeout_ms', 'max-events': 'max_events',
+};
+
+/** The column of a flag (`--base-ms` -> base_ms, `--rate` -> rate_per_s). */
+export function columnOf(key: ParamKey): string {
+  if (isPolicyFlag(key)) return POLICY_FLAGS[key];
+  return PARAM_COLUMN[key] ?? key;
+}
 
 export function isParamKey(key: string): key is ParamKey {
   return Object.hasOwn(PARAM_HELP, key) || isPolicyFlag(key);
@@ -71,7 +82,6 @@ export interface RunSpec {
   /** Null: autoAttemptTimeout_ms. */
   attemptTimeout_ms: number | null;
   isolate: { node: number; at_ms: number } | null;
-  afterLoss: AfterLoss;
   maxEvents: number;
   /** Null: every decided slot kept. */
   retainDecided: number | null;
@@ -93,14 +103,9 @@ export function parseRunSpec(params: RawParams, links: readonly string[], bug: s
   checkPolicyFlagsApply(policy.name, params.keys());
   const workload = parseWorkload(params);
   const replicas = opt(get('replicas'), (v) => parseInteger('replicas', v, 1, 64));
-  const proposers = opt(get('proposers'), (v) => parseInteger('proposers', v, 1, 1024));
-  if (replicas !== null && proposers !== null && proposers > replicas) {
-    throw new RangeError(`--proposers (${proposers}) above --replicas (${replicas}) needs proposer-only nodes, which this core does not have yet`);
-  }
+  const proposers = opt(get('proposers'), (v) => parseInteger('proposers', v, 1, MAX_SIM_NODES));
   const faults = get('faults') ?? 'swarm';
   if (faults !== 'swarm' && faults !== 'calm') throw new RangeError(`--faults must be swarm or calm, got '${faults}'`);
-  const afterLoss = get('after-loss') ?? 'move';
-  if (!(AFTER_LOSS as readonly string[]).includes(afterLoss)) throw new RangeError(`--after-loss must be ${AFTER_LOSS.join(' or ')}, got '${afterLoss}'`);
   if (bug !== undefined && !BUGS.includes(bug as keyof PlantedBugs)) throw new RangeError(`--bug must be one of ${BUGS.join(', ')}, got '${bug}'`);
   const latency = opt(get('latency'), (v) => parseLatency('latency', v));
   if (links.length > 0 && latency === null) throw new RangeError('--link needs a --latency model to override');
@@ -113,7 +118,6 @@ export function parseRunSpec(params: RawParams, links: readonly string[], bug: s
     processing_ms: opt(get('processing'), (v) => parseDuration_ms('processing', v, { max_ms: 60_000 })) ?? 0,
     attemptTimeout_ms: get('attempt-timeout') === 'auto' ? null : opt(get('attempt-timeout'), (v) => parseDuration_ms('attempt-timeout', v, { min_ms: 0.001, max_ms: 3_600_000 })),
     isolate: opt(get('isolate'), parseIsolate),
-    afterLoss: afterLoss as AfterLoss,
     maxEvents: parseInteger('max-events', get('max-events') ?? '2000000', 1000, 1_000_000_000),
     retainDecided: opt(get('retain'), (v) => parseInteger('retain', v, 1, 1 << 20)),
     snapshotEvery: opt(get('snapshot-every'), (v) => parseInteger('snapshot-every', v, 1, 1 << 20)),
@@ -165,7 +169,7 @@ export function configFor(spec: RunSpec, seed: number): SimConfig {
   return {
     seed, replicas, proposers, policy: spec.policy, workload: spec.workload, faults: spec.faults,
     faultPhase_ms: spec.faultPhase_ms, liveness_ms: spec.liveness_ms, latency: spec.latency, links: spec.links,
-    processing_ms: spec.processing_ms, isolate: spec.isolate, afterLoss: spec.afterLoss, maxEvents: spec.maxEvents,
+    processing_ms: spec.processing_ms, isolate: spec.isolate, maxEvents: spec.maxEvents,
     ...(spec.attemptTimeout_ms === null ? {} : { attemptTimeout_ms: spec.attemptTimeout_ms }),
     ...(spec.retainDecided === null ? {} : { retainDecided: spec.retainDecided }),
     ...(spec.snapshotEvery === null ? {} : { snapshotEvery: spec.snapshotEvery }),
@@ -187,7 +191,8 @@ export function specColumns(spec: RunSpec): Record<string, string | number> {
     replicas: spec.replicas ?? 'by-seed',
     proposers: spec.proposers ?? 'by-seed',
     workload: w.kind,
-    proposals: applies('proposals') ? w.proposalsPerProposer : '',
+    // Not `proposals`: that is a metric (proposals submitted in a run).
+    proposals_per_proposer: applies('proposals') ? w.proposalsPerProposer : '',
     outstanding: applies('outstanding') ? w.outstanding : '',
     rate_per_s: applies('rate') ? w.rate_per_s : '',
     duration_ms: applies('duration') && Number.isFinite(w.duration_ms) ? w.duration_ms : '',
@@ -200,7 +205,6 @@ export function specColumns(spec: RunSpec): Record<string, string | number> {
     processing_ms: spec.processing_ms,
     attempt_timeout_ms: spec.attemptTimeout_ms ?? autoAttemptTimeout_ms(spec),
     isolate: spec.isolate === null ? '' : `${spec.isolate.node}@${spec.isolate.at_ms}ms`,
-    after_loss: spec.afterLoss,
     max_events: spec.maxEvents,
     retain_decided: spec.retainDecided ?? 'all',
     snapshot_every: spec.snapshotEvery ?? '',

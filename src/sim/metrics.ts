@@ -8,7 +8,7 @@
 import type { NodeId } from '../paxos/ballot.js';
 import { MsgType, type Value } from '../paxos/messages.js';
 import type { Ready } from '../paxos/replica.js';
-import { percentile } from '../report/stats.js';
+import { mean, percentile } from '../report/stats.js';
 import { DuelTracker, LEADERSHIP, type ProposerView } from './duels.js';
 
 /** The simulator's `--json` summary and sweep columns; bumped when a metric is renamed or redefined. */
@@ -31,7 +31,8 @@ export interface RunMetrics {
   messages_per_commit: number;
   /** Persist batches (one per node step that persisted anything), per committed proposal. */
   fsyncs_per_commit: number;
-  /** Time from a proposal's submission to its commit, nearest rank over the run's committed proposals. */
+  /** Time from a proposal's submission to its commit: the mean, then nearest-rank percentiles, over the run's committed proposals. */
+  latency_ms_mean: number;
   latency_ms_p50: number;
   latency_ms_p90: number;
   latency_ms_p99: number;
@@ -56,7 +57,7 @@ export type MetricName = keyof RunMetrics;
 /** The metrics a sweep reports with a mean and a 95% interval, in column order. */
 export const METRICS: readonly MetricName[] = [
   'attempts_per_proposal', 'attempts_max', 'ballots_per_proposal', 'wasted_ballots_per_proposal', 'rejections_per_proposal', 'messages_per_commit',
-  'fsyncs_per_commit', 'latency_ms_p50', 'latency_ms_p90', 'latency_ms_p99', 'latency_ms_p999', 'latency_ms_max', 'makespan_ms',
+  'fsyncs_per_commit', 'latency_ms_mean', 'latency_ms_p50', 'latency_ms_p90', 'latency_ms_p99', 'latency_ms_p999', 'latency_ms_max', 'makespan_ms',
   'goodput_per_s', 'first_decision_ms', 'duels', 'livelock_episodes', 'failover_ms', 'ballots_started', 'proposals', 'decided',
 ];
 
@@ -155,6 +156,7 @@ export class ContentionMeter {
       rejections_per_proposal: per(this.nacks),
       messages_per_commit: per(this.messages),
       fsyncs_per_commit: per(this.fsyncs),
+      latency_ms_mean: mean(latencies),
       latency_ms_p50: percentile(latencies, 50),
       latency_ms_p90: percentile(latencies, 90),
       latency_ms_p99: percentile(latencies, 99),

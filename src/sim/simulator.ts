@@ -19,16 +19,18 @@
 import { decode, encode, type Wire } from '../paxos/codec.js';
 import type { NodeId } from '../paxos/ballot.js';
 import { majority } from '../paxos/quorum.js';
-import type { Message, Value } from '../paxos/messages.js';
-import { Replica, type Decision, type PlantedBugs, type ReplicaStats } from '../paxos/replica.js';
+import { MsgType, type Message, type Value } from '../paxos/messages.js';
+import { Replica, type Decision, type PlantedBugs, type Ready, type ReplicaStats } from '../paxos/replica.js';
 import { applyReady, type ReadySink } from '../paxos/ready.js';
 import { commandsOf, isBatch } from '../paxos/batch.js';
 import { STAT_KEYS, emptyStats } from '../paxos/node.js';
-import { attemptIn, leadership } from '../paxos/introspect.js';
+import { leadership, preparingBallot } from '../paxos/introspect.js';
+import type { ProposerView } from './duels.js';
 import type { PersistRecord } from '../paxos/storage-records.js';
 import { createPolicy, type PolicySpec } from '../contention/registry.js';
 import { SeededRandom } from '../base/random.js';
-import { SafetyChecker, type Violation } from '../verify/invariants.js';
+import { SafetyChecker, type LeaseReader, type Violation } from '../verify/invariants.js';
+import type { BallotRecorder } from '../report/ballot-timeline.js';
 import { CALM, drawFaultPlan, type FaultPlan } from './faults.js';
 import { latencyP99, type LatencyModel } from './latency.js';
 import { ContentionMeter, type RunMetrics } from './metrics.js';
@@ -38,15 +40,15 @@ import { DEFAULT_WORKLOAD, Workload, checkWorkload, clientOf, type WorkloadSpec 
 import { SIM_SNAPSHOT_CHUNK, SimApplier, hashOfChosen, parseSnapshot } from './snapshots.js';
 import type { HeldSnapshot } from '../paxos/catch-up.js';
 
-/** What a proposer does with its value after another value wins its slot. */
-export const AFTER_LOSS = ['move', 'backoff'] as const;
-export type AfterLoss = (typeof AFTER_LOSS)[number];
-
 export interface SimConfig {
   seed: number;
-  /** Acceptors (nodes 0 .. replicas-1); every replica also proposes and learns. */
+  /** Acceptors: nodes 0 .. replicas-1 vote (and propose and learn). */
   replicas: number;
-  /** How many nodes receive client proposals (nodes 0 .. proposers-1). */
+  /**
+   * How many nodes receive client proposals (nodes 0 .. proposers-1). Above
+   * `replicas`, nodes replicas .. proposers-1 are proposer-only: they propose
+   * and learn but never vote, and never lead under leader and lease.
+   */
   proposers: number;
   policy: PolicySpec;
   /** Shorthand for workload.proposalsPerProposer (default 5). */
@@ -66,8 +68,6 @@ export interface SimConfig {
   processing_ms?: number;
   /** Cut `node` off from every other node at `at_ms` until faults stop (failover timing). */
   isolate?: { node: NodeId; at_ms: number } | null;
-  /** After losing a slot: move to the next free slot at once (this core), or back off first (needs the core's mode). */
-  afterLoss?: AfterLoss;
   /** Max |clock rate| for swarm plans (default 0.02, i.e. 2%). */
   maxClockRate?: number;
   /** An attempt without a quorum this long has failed; default autoAttemptTimeout_ms. */
@@ -87,6 +87,8 @@ export interface SimConfig {
   livelockThreshold_ms?: number;
   /** Stable-leader policies: commands per slot (default 1: no batching). */
   batchMax?: number;
+  /** Records the ballot timeline of the run (sends, deliveries, decisions in virtual ms). Not plain data: in-process runs only. */
+  timeline?: BallotRecorder;
 }
 
 export interface SimResult {
@@ -108,6 +110,8 @@ export interface SimResult {
   malformedDropped: number;
   livelockEpisodes: number;
   metrics: RunMetrics;
+  /** Messages sent by proposer-only nodes (ids >= replicas): Prepares, and Promises plus Accepteds (votes: must be 0). */
+  proposerOnlySent: { prepares: number; votes: number };
   plan: FaultPlan;
   stats: ReplicaStats;
   trace: string[];
@@ -150,20 +154,26 @@ function addStats(into: ReplicaStats, from: ReplicaStats): void {
 export function checkConfig(cfg: SimConfig): void {
   if (!Number.isInteger(cfg.replicas) || cfg.replicas < 1) throw new RangeError(`replicas must be a positive integer, got ${cfg.replicas}`);
   if (!Number.isInteger(cfg.proposers) || cfg.proposers < 1) throw new RangeError(`proposers must be a positive integer, got ${cfg.proposers}`);
-  if (cfg.proposers > cfg.replicas) {
-    throw new RangeError(`proposers (${cfg.proposers}) above replicas (${cfg.replicas}) needs proposer-only nodes, which this core does not have yet`);
-  }
-  if ((cfg.afterLoss ?? 'move') === 'backoff') throw new RangeError("after-loss 'backoff' (back off, then the next free slot) needs the core's proposer mode, not in this core yet");
+  if (nodesOf(cfg) > MAX_SIM_NODES) throw new RangeError(`the simulator runs at most ${MAX_SIM_NODES} nodes, got ${nodesOf(cfg)}`);
   checkWorkload(workloadOf(cfg));
   if ((cfg.links ?? []).length > 0 && (cfg.latency ?? null) === null) throw new RangeError('link overrides need a --latency model to override');
-  checkLinks(cfg.links ?? [], cfg.replicas);
+  const n = nodesOf(cfg);
+  checkLinks(cfg.links ?? [], n);
   const iso = cfg.isolate ?? null;
-  if (iso !== null && (iso.node < 0 || iso.node >= cfg.replicas)) throw new RangeError(`isolate names node ${iso.node}, but nodes are 0..${cfg.replicas - 1}`);
+  if (iso !== null && (iso.node < 0 || iso.node >= n)) throw new RangeError(`isolate names node ${iso.node}, but nodes are 0..${n - 1}`);
   const faultPhase_ms = cfg.faultPhase_ms ?? 500;
   if (iso !== null && iso.at_ms >= faultPhase_ms) {
     throw new RangeError(`isolate at ${iso.at_ms} ms is not before the fault phase ends (${faultPhase_ms} ms): the cut would never heal`);
   }
   if (!((cfg.processing_ms ?? 0) >= 0)) throw new RangeError(`processing time must be >= 0, got ${String(cfg.processing_ms)}`);
+}
+
+/** The simulator's bound on nodes (acceptors and proposer-only nodes together). */
+export const MAX_SIM_NODES = 1024;
+
+/** Nodes in a run: the acceptors, plus proposer-only nodes when there are more proposers than acceptors. */
+export function nodesOf(cfg: Pick<SimConfig, 'replicas' | 'proposers'>): number {
+  return Math.max(cfg.replicas, cfg.proposers);
 }
 
 /**
@@ -214,8 +224,13 @@ class Simulation {
   private readonly stats = emptyStats();
   /** One sink per node, made once (a step applies thousands of Readies). */
   private readonly sinks: ReadySink[] = [];
+  /** One proposer view per node for the duel tracker, made once; it reads the node's current replica. */
+  private readonly views: ProposerView[] = [];
   private readonly trace: string[] = [];
   private readonly traceTail: number;
+  private readonly acceptors: number;
+  /** Promises and Accepteds sent by proposer-only nodes (must stay 0), and the Prepares they sent. */
+  private readonly proposerOnlySent = { prepares: 0, votes: 0 };
   private now = 0;
   private healed = false;
   private hash = 0x811c9dc5;
@@ -246,7 +261,8 @@ class Simulation {
     this.attemptTimeout_ms = cfg.attemptTimeout_ms ?? autoAttemptTimeout_ms(cfg);
     this.traceTail = cfg.traceTail ?? 0;
     this.leases = cfg.policy.name === 'lease';
-    const n = cfg.replicas;
+    const n = nodesOf(cfg);
+    this.acceptors = cfg.replicas;
     const faults = cfg.faults ?? 'swarm';
     this.plan =
       faults === 'swarm'
@@ -259,14 +275,15 @@ class Simulation {
     this.healAt_ms = healNow ? 0 : this.faultPhase_ms;
     const latency = cfg.latency ?? null;
     this.network = latency === null ? null : new Network(n, latency, cfg.links ?? [], new SeededRandom(streamSeed(cfg.seed, 1)));
-    this.checker = new SafetyChecker(n, { checkPersistence: cfg.checkPersistence ?? true });
-    this.meter = new ContentionMeter(n, majority(n));
+    this.checker = new SafetyChecker(n, { checkPersistence: cfg.checkPersistence ?? true, acceptors: this.acceptors, leaseReads: this.leases });
+    this.meter = new ContentionMeter(n, majority(this.acceptors));
     this.blocked = Array.from({ length: n }, () => new Array<boolean>(n).fill(false));
     this.nodes = Array.from({ length: n }, (_, id) => ({
       replica: null, records: [], rate: this.plan.clockRates[id] ?? 0, timerAt: Number.POSITIVE_INFINITY, timerLocal: 0,
       owed: new Set<Value>(), crashes: 0, busyUntil: 0, snap: null, app: null,
     }));
     this.nodes.forEach((sn, id) => this.sinks.push(this.sinkFor(id, sn)));
+    this.nodes.forEach((sn) => this.views.push(viewOf(sn)));
     for (let id = 0; id < n; id++) this.boot(id);
     this.workload = new Workload(spec, cfg.proposers, new SeededRandom(streamSeed(cfg.seed, 2)), {
       propose: (at, node, value) => {
@@ -297,7 +314,7 @@ class Simulation {
     const sn = this.node(id);
     sn.replica = Replica.start(
       {
-        id, nodes: this.cfg.replicas, policy: createPolicy(this.cfg.policy), random: this.rng.fork().asFunction(),
+        id, nodes: this.nodes.length, acceptors: this.acceptors, policy: createPolicy(this.cfg.policy), random: this.rng.fork().asFunction(),
         attemptTimeout_ms: this.attemptTimeout_ms, sync_ms: 50, retainDecided: this.cfg.retainDecided ?? 1 << 30, batchMax: this.cfg.batchMax ?? 1, bugs: this.cfg.bugs ?? {},
         snapshots: this.cfg.snapshotEvery !== undefined, snapshotChunk_chars: SIM_SNAPSHOT_CHUNK,
       },
@@ -350,6 +367,7 @@ class Simulation {
       malformedDropped: this.malformed,
       livelockEpisodes: this.livelockEpisodes,
       metrics: this.meter.finish(this.livelockEpisodes),
+      proposerOnlySent: { ...this.proposerOnlySent },
       plan: this.plan,
       stats: this.stats,
       trace: this.trace,
@@ -368,8 +386,12 @@ class Simulation {
       }
       if (++this.events > maxEvents) return `event budget of ${maxEvents} exhausted at ${this.now.toFixed(1)} ms: ${this.undecidedSummary()}`;
       this.now = at;
+      const readers = this.leases ? this.leaseReaders() : [];
       this.apply(e);
-      if (this.leases) this.checkLeases();
+      if (this.leases) {
+        this.checkLeases();
+        this.checker.checkLeaseReads(readers, this.leaseReaders(), this.now);
+      }
       if (this.healed && this.allDone()) {
         this.healedDone = this.now - this.healAt_ms;
         return null;
@@ -457,6 +479,7 @@ class Simulation {
     }
     this.mix(msg.t);
     this.note(() => `n${from}->n${to} ${JSON.stringify(wire)}`);
+    this.cfg.timeline?.received(this.now, from, to, msg);
     r.receive(from, msg, this.local(to));
     this.afterStep(to);
   }
@@ -518,14 +541,23 @@ class Simulation {
     r.endTurn(this.local(id));
     const ready = r.takeReady();
     applyReady(id, ready, this.sinks[id] ?? this.sinkFor(id, sn));
+    if (id >= this.acceptors) this.countProposerOnly(ready);
     this.meter.stepped(id, ready, this.now);
-    this.meter.settle(id, { attemptIn: (slot) => attemptIn(r, slot), leadership: leadership(r) });
+    this.meter.settle(id, this.views[id] as ProposerView);
     // An installed snapshot made effects of its own (the mark to persist, the role's next work): apply them now.
     if (this.installedIn === id) {
       this.installedIn = -1;
       return this.afterStep(id);
     }
     this.armTimer(id, sn, r);
+  }
+
+  private countProposerOnly(ready: Ready): void {
+    for (const o of ready.messages) {
+      const t = o.msg.t;
+      if (t === MsgType.Prepare) this.proposerOnlySent.prepares++;
+      else if (t === MsgType.Promise || t === MsgType.Accepted) this.proposerOnlySent.votes++;
+    }
   }
 
   private armTimer(id: NodeId, sn: SimNode, r: Replica): void {
@@ -548,9 +580,13 @@ class Simulation {
           this.checker.persisted(id, rec);
         }
       },
-      observe: (_to, msg) => this.checker.sent(id, msg),
+      observe: (to, msg) => {
+        this.checker.sent(id, msg);
+        this.cfg.timeline?.sent(this.now, id, to, msg);
+      },
       send: (to, msg) => this.transmit(id, to, msg),
       decided: (decisions) => {
+        this.cfg.timeline?.learned(this.now, id, decisions);
         for (const d of decisions) this.decided(id, sn, d);
       },
       install: (s) => this.install(id, sn, s),
@@ -611,6 +647,7 @@ class Simulation {
     const wire = encode(msg);
     const back = decode(wire);
     if (typeof back === 'string') throw new Error(`the codec cannot read what it wrote: ${back}`);
+    this.cfg.timeline?.sameMessage(back, msg);
     this.lastSent = { sent: msg, wire, msg: back };
     return this.lastSent;
   }
@@ -654,6 +691,17 @@ class Simulation {
     return `owed ${owed}; learned up to ${lag}; highest chosen ${top}${hole}`;
   }
 
+  /** Nodes that could answer a lease read now (the lease-read invariant, src/verify/invariants.ts). */
+  private leaseReaders(): LeaseReader[] {
+    const readers: LeaseReader[] = [];
+    for (let id = 0; id < this.nodes.length; id++) {
+      const r = this.node(id).replica;
+      const index = r === null ? -1 : r.leaseReadIndex(this.local(id));
+      if (r !== null && index >= 0) readers.push({ node: id, ballot: r.leader?.state.leadBallot ?? 0, index, applied: r.firstUndecided });
+    }
+    return readers;
+  }
+
   private checkLeases(): void {
     let holder = -1;
     for (let id = 0; id < this.nodes.length; id++) {
@@ -666,4 +714,14 @@ class Simulation {
       holder = id;
     }
   }
+}
+
+/** The duel tracker's view of a node's proposer (the node's replica changes on a restart: read it each time). */
+function viewOf(sn: SimNode): ProposerView {
+  return {
+    preparingBallot: (slot) => (sn.replica === null ? -1 : preparingBallot(sn.replica, slot)),
+    get leadership() {
+      return sn.replica === null ? 'idle' : leadership(sn.replica);
+    },
+  };
 }

@@ -10,12 +10,13 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { round3, type Interval } from '../report/stats.js';
+import { lineChartSvg, type ChartSeries } from '../report/svg-chart.js';
 import { sweepPlanFromArgv } from './cli-main.js';
 import type { MetricName } from './metrics.js';
 import type { Summary } from './outcome.js';
-import { chartFor } from './report-html.js';
-import { pointLabel, sweptValue, type Point, type Sweep } from './sweep.js';
-import { runSweep } from './sweep-run.js';
+import type { SeedOutcome } from './outcome.js';
+import { compare, pointLabel, sweptValue, type Point, type Sweep } from './sweep.js';
+import { runSweep, type SweepPlan } from './sweep-run.js';
 
 /** The study's network: the AWS post's simulation had a mean delay of 10 ms with a variance of 4 ms. */
 export const STUDY_LATENCY = 'normal:10ms,2ms';
@@ -27,29 +28,48 @@ export interface Figure {
   argv: string[];
   /** The sweep along the x axis (its key as written). */
   x: string;
-  metrics: Array<{ metric: MetricName; caption: string; awaitsCore?: boolean; logY?: boolean }>;
+  metrics: Array<{ metric: MetricName; caption: string; logY?: boolean }>;
+  /**
+   * Compare each point with the point of figure `figure` that has the same
+   * label (the same seeds: a paired difference, this figure minus that one).
+   */
+  versus?: { figure: string; what: string; metrics: MetricName[] };
 }
+
+/** The burst every figure of the first part starts from: 5 acceptors, N proposers with one value each at t = 0. */
+const BURST = ['--replicas', '5', '--workload', 'burst', '--proposals', '1', '--faults', 'calm', '--latency', STUDY_LATENCY, '--liveness-ms', '60000'];
+const BURST_POLICIES = [
+  '--sweep', 'fixed:delay-ms=40', '--sweep', 'exponential:jitter=none,full,equal,decorrelated', '--sweep', 'exponential:base-ms=5', '--sweep', 'exponential:cap-ms=2000',
+];
+const BURST_N = ['--sweep', 'proposers=2,3,5,10,20,50'];
+const BURST_METRICS: Figure['metrics'] = [
+  { metric: 'attempts_per_proposal', caption: "work: ballots started on a value's behalf, in every slot it tried (the core's Decision.ballots), per committed value", logY: true },
+  { metric: 'messages_per_commit', caption: 'messages sent per committed value', logY: true },
+  { metric: 'makespan_ms', caption: 'completion time: first proposal to last commit (finished runs only)', logY: true },
+  { metric: 'latency_ms_p50', caption: 'median time from a proposal to its commit', logY: true },
+  { metric: 'duels', caption: 'duels per run (two or more ballots in phase 1 of one slot)' },
+];
 
 export function studyFigures(): Figure[] {
   return [
     {
       id: 'burst',
-      title: 'A burst: N proposers, one value each, all at t = 0',
+      title: 'A burst against 5 acceptors: N proposers, one value each, all at t = 0 (after a lost slot: the next slot at once)',
       argv: [
-        '--workload', 'burst', '--proposals', '1', '--faults', 'calm', '--latency', STUDY_LATENCY, '--liveness-ms', '60000',
-        // `immediate` livelocks from 5 proposers on: its runs are cut at 200,000 events (unfinished).
-        '--sweep', 'policy=immediate,fixed,exponential', '--sweep', 'immediate:max-events=200000', '--sweep', 'fixed:delay-ms=40',
-        '--sweep', 'exponential:jitter=none,full,equal,decorrelated', '--sweep', 'exponential:base-ms=5', '--sweep', 'exponential:cap-ms=2000',
-        '--sweep', 'replicas/proposers=5/2,5/3,5/5,10/10,20/20,50/50',
+        ...BURST,
+        // `immediate` livelocks from 3 proposers on: its runs are cut at 200,000 events (unfinished).
+        '--sweep', 'policy=immediate,fixed,exponential', '--sweep', 'immediate:max-events=200000', ...BURST_POLICIES, ...BURST_N,
       ],
-      x: 'replicas/proposers',
-      metrics: [
-        { metric: 'ballots_per_proposal', caption: 'work: ballots started (each a phase 1 at a quorum) per committed value', logY: true },
-        { metric: 'messages_per_commit', caption: 'messages sent per committed value', logY: true },
-        { metric: 'makespan_ms', caption: 'completion time: first proposal to last commit (finished runs only)', logY: true },
-        { metric: 'duels', caption: 'duels per run (two or more ballots in phase 1 of one slot)' },
-        { metric: 'attempts_per_proposal', caption: "attempts per proposal (the core's Decision.ballots)", awaitsCore: true },
-      ],
+      x: 'proposers',
+      metrics: BURST_METRICS,
+    },
+    {
+      id: 'burst-backoff',
+      title: 'The same burst, backing off after a lost slot (--after-lost-slot backoff)',
+      argv: [...BURST, '--after-lost-slot', 'backoff', '--sweep', 'policy=fixed,exponential', ...BURST_POLICIES, ...BURST_N],
+      x: 'proposers',
+      metrics: BURST_METRICS,
+      versus: { figure: 'burst', what: 'backoff minus now', metrics: ['attempts_per_proposal', 'makespan_ms'] },
     },
     {
       id: 'failover',
@@ -99,7 +119,38 @@ function table(x: Sweep, sweeps: readonly Sweep[], points: readonly Point[], sum
   return head + x.values.map((v) => `| ${v} | ${cols.map((c) => cells.get(`${v}|${c}`) ?? '-').join(' | ')} |`).join('\n');
 }
 
-export async function runFigure(f: Figure, seeds: number, threads: number, svgDir: string, docDir: string): Promise<string> {
+/** One chart of `metric`: x = the values of sweep `x`, one line per combination of the other swept keys. */
+export function chartFor(points: readonly Point[], summaries: readonly Summary[], sweeps: readonly Sweep[], x: Sweep, metric: MetricName, title: string, logY: boolean): string {
+  const xs = x.values;
+  const series = new Map<string, ChartSeries>();
+  points.forEach((p, i) => {
+    const rest = new Map([...p].filter(([k]) => !x.keys.includes(k)));
+    // The policy's name alone says which it is.
+    const name = rest.size === 0 ? metric : pointLabel(rest, sweeps).replace(/^policy=/, '');
+    let s = series.get(name);
+    if (s === undefined) {
+      s = { name, y: xs.map(() => Number.NaN), ci: xs.map(() => Number.NaN) };
+      series.set(name, s);
+    }
+    const at = xs.indexOf(sweptValue(x, p) ?? '');
+    const v = (summaries[i] as Summary).metrics[metric];
+    if (at >= 0) {
+      s.y[at] = v.mean;
+      s.ci[at] = v.ci95;
+    }
+  });
+  return lineChartSvg({ title, xLabel: x.key, yLabel: metric, x: xs, series: [...series.values()], logY });
+}
+
+/** A figure's sweep as run: what a later figure compares against. */
+export interface FigureRun {
+  plan: SweepPlan;
+  outcomes: SeedOutcome[][];
+  dir: string;
+}
+
+/** The figure's markdown (command, seeds, charts, tables) and its run. */
+export async function runFigure(f: Figure, seeds: number, threads: number, svgDir: string, docDir: string, earlier: ReadonlyMap<string, FigureRun>): Promise<{ markdown: string; run: FigureRun }> {
   const argv = [...f.argv, '--seeds', String(seeds)];
   const plan = sweepPlanFromArgv([...argv, '--threads', String(threads)]);
   const t0 = performance.now();
@@ -124,10 +175,44 @@ export async function runFigure(f: Figure, seeds: number, threads: number, svgDi
   ];
   for (const m of f.metrics) {
     const file = `${f.id}-${m.metric}.svg`;
-    const title = `${m.metric}${m.awaitsCore === true ? ' (re-run once attempts count across slots)' : ''}`;
-    writeFileSync(join(svgDir, file), chartFor({ points: plan.points, summaries: r.summaries, sweeps: plan.sweeps }, x, m.metric, title, m.logY === true));
-    out.push(`**${m.metric}**: ${m.caption}.${m.awaitsCore === true ? ' **To be re-run once the core counts attempts across slots** (today it counts only the ballots of the slot a value was decided in).' : ''}`);
+    writeFileSync(join(svgDir, file), chartFor(plan.points, r.summaries, plan.sweeps, x, m.metric, m.metric, m.logY === true));
+    out.push(`**${m.metric}**: ${m.caption}.`);
     out.push('', `![${m.metric}](${relative(docDir, join(svgDir, file))})`, '', table(x, plan.sweeps, plan.points, r.summaries, m.metric), '');
   }
-  return out.join('\n');
+  const run: FigureRun = { plan, outcomes: r.outcomes, dir: r.dir };
+  if (f.versus !== undefined) {
+    const other = earlier.get(f.versus.figure);
+    if (other === undefined) throw new Error(`figure ${f.id} compares with figure ${f.versus.figure}, which has not run`);
+    out.push(...versusTables(f, x, run, other));
+  }
+  return { markdown: out.join('\n'), run };
+}
+
+/** Paired differences, this figure's point minus the other figure's point of the same label, over the same seeds. */
+function versusTables(f: Figure, x: Sweep, mine: FigureRun, other: FigureRun): string[] {
+  const vs = f.versus as NonNullable<Figure['versus']>;
+  const labels = other.plan.points.map((p) => pointLabel(p));
+  const out: string[] = [];
+  for (const metric of vs.metrics) {
+    const cols: string[] = [];
+    const cells = new Map<string, string>();
+    mine.plan.points.forEach((p, i) => {
+      const j = labels.indexOf(pointLabel(p));
+      if (j < 0) return;
+      const series = pointLabel(new Map([...p].filter(([k]) => !x.keys.includes(k))), mine.plan.sweeps);
+      if (!cols.includes(series)) cols.push(series);
+      const d = compare(other.outcomes[j] as SeedOutcome[], mine.outcomes[i] as SeedOutcome[], metric);
+      const text = d.n === 0 ? '-' : `${round3(d.mean)}${Number.isFinite(d.ci95) ? ` ± ${round3(d.ci95)}` : ''}${d.excludesZero ? '' : ' (n.s.)'} (${d.n})`;
+      cells.set(`${sweptValue(x, p)}|${series}`, text);
+    });
+    out.push(
+      `**${metric}, ${vs.what}**: the mean paired difference over the seeds where both finished, its 95% interval, "(n.s.)" where the interval includes 0, and the number of seeds paired.`,
+      '',
+      `| ${x.key} | ${cols.join(' | ')} |`,
+      `|${' --- |'.repeat(cols.length + 1)}`,
+      ...x.values.map((v) => `| ${v} | ${cols.map((c) => cells.get(`${v}|${c}`) ?? '-').join(' | ')} |`),
+      '',
+    );
+  }
+  return out;
 }

@@ -9,6 +9,8 @@
  * a put is a log entry `p|key|value`; a get is a log entry `g|key` whose result
  * is the map's value for `key` just before the get's slot, in the log of the
  * replica that answered (what a client of that replica would read).
+ * With a state machine (examples/kv.ts, `kv`), a put is its JSON command and a
+ * get is a read, not in the log: its result is the answer the read returned.
  *
  * Checks (each violation one line):
  * - agreement:   no two replicas applied different values in one slot, and no
@@ -34,13 +36,26 @@ export interface OpRecord {
   requestId: string;
   /** Why it is unknown (the error's first line). */
   reason: string;
+  /** A get answered by a read (not through the log): what it returned. Null otherwise. */
+  answer: string | null;
 }
 
-export function encodeOp(i: KvInput): string {
+/** The command a put or get replicates: `p|key|value` / `g|key` in the log, or the KV state machine's JSON (`kv`). */
+export function encodeOp(i: KvInput, kv = false): string {
+  if (kv) return JSON.stringify(i.op === 'put' ? { op: 'put', key: i.key, value: i.value } : { op: 'get', key: i.key });
   return i.op === 'put' ? `p|${i.key}|${i.value}` : `g|${i.key}`;
 }
 
 export function decodeOp(payload: string): KvInput | null {
+  if (payload.startsWith('{')) {
+    try {
+      const c = JSON.parse(payload) as { op?: unknown; key?: unknown; value?: unknown };
+      if (c.op === 'put' && typeof c.key === 'string' && typeof c.value === 'string') return { op: 'put', key: c.key, value: c.value };
+    } catch {
+      return null;
+    }
+    return null;
+  }
   const [k, key, value] = payload.split('|');
   if (k === 'p' && key !== undefined && value !== undefined) return { op: 'put', key, value };
   if (k === 'g' && key !== undefined) return { op: 'get', key };
@@ -65,6 +80,8 @@ export class History {
   constructor(
     readonly replicas: number,
     private readonly now: () => number = () => performance.now(),
+    /** Puts are the KV state machine's JSON commands (gets are then reads, see OpRecord.answer). */
+    private readonly kv = false,
   ) {
     this.applied = Array.from({ length: replicas }, () => new Map());
   }
@@ -79,7 +96,7 @@ export class History {
   }
 
   invoke(client: number, input: KvInput): OpRecord {
-    const r: OpRecord = { id: this.ops.length, client, input, call: this.now(), ret: Number.POSITIVE_INFINITY, status: 'pending', slot: -1, replica: -1, requestId: '', reason: '' };
+    const r: OpRecord = { id: this.ops.length, client, input, call: this.now(), ret: Number.POSITIVE_INFINITY, status: 'pending', slot: -1, replica: -1, requestId: '', reason: '', answer: null };
     this.ops.push(r);
     return r;
   }
@@ -90,6 +107,14 @@ export class History {
     r.slot = res.slot;
     r.replica = res.replica;
     r.requestId = res.requestId;
+  }
+
+  /** A get answered by a read: not in the log (no slot), its result is the answer. */
+  read(r: OpRecord, replica: number, answer: string): void {
+    r.ret = this.now();
+    r.status = 'ok';
+    r.replica = replica;
+    r.answer = answer;
   }
 
   unknown(r: OpRecord, e: unknown): void {
@@ -129,8 +154,8 @@ export class History {
     }
     // An acknowledged op must be in the final logs, at the slot it was acknowledged with.
     for (const o of this.ops) {
-      if (o.status !== 'ok') continue;
-      const want = `${o.requestId}:${encodeOp(o.input)}`;
+      if (o.status !== 'ok' || o.answer !== null) continue;
+      const want = `${o.requestId}:${encodeOp(o.input, this.kv)}`;
       const got = raw.get(o.slot)?.v ?? ref.get(o.slot)?.v;
       if (got !== undefined && got !== want) this.violation('durable', `op ${o.id} was acknowledged in slot ${o.slot} but the log has ${JSON.stringify(got)} there`);
       if (got === undefined && raw.size > 0) this.violation('durable', `op ${o.id} was acknowledged in slot ${o.slot} but no final log holds that slot`);
@@ -139,7 +164,8 @@ export class History {
 
   /** A answered before B was invoked => slot(A) < slot(B). */
   checkRealTime(): void {
-    const ok = this.ops.filter((o) => o.status === 'ok').sort((a, b) => a.slot - b.slot);
+    // Reads answered outside the log have no slot: the linearizability check covers them.
+    const ok = this.ops.filter((o) => o.status === 'ok' && o.answer === null).sort((a, b) => a.slot - b.slot);
     let minRet = Number.POSITIVE_INFINITY;
     let minOp: OpRecord | null = null;
     for (let i = ok.length - 1; i >= 0; i--) {
@@ -163,7 +189,7 @@ export class History {
     const out = new Map<number, string>();
     const byReplica = new Map<number, OpRecord[]>();
     for (const o of this.ops) {
-      if (o.status !== 'ok' || o.input.op !== 'get') continue;
+      if (o.status !== 'ok' || o.input.op !== 'get' || o.answer !== null) continue;
       const l = byReplica.get(o.replica);
       if (l === undefined) byReplica.set(o.replica, [o]);
       else l.push(o);
@@ -192,7 +218,8 @@ export class History {
     for (const o of this.ops) {
       if (o.status !== 'ok' && o.input.op === 'get') continue;
       const known = o.status === 'ok';
-      ops.push({ id: o.id, client: o.client, call: o.call, ret: known ? o.ret : Number.POSITIVE_INFINITY, input: o.input, output: known && o.input.op === 'get' ? reads.get(o.id) : undefined });
+      const output = known && o.input.op === 'get' ? (o.answer ?? reads.get(o.id)) : undefined;
+      ops.push({ id: o.id, client: o.client, call: o.call, ret: known ? o.ret : Number.POSITIVE_INFINITY, input: o.input, output });
     }
     const r = checkLinearizable(kvModel, ops, opts);
     if (r.result === 'illegal') this.violation('linearizable', r.detail);

@@ -17,6 +17,9 @@
  * - only-acceptors-vote: a proposer-only node (id >= acceptors) never promises or accepts.
  * - forgotten-refused:  below its snapshot a node never promises in a slot or accepts, and an open promise
  *                       covers only from there (answering "no vote" there could let a chosen value be overwritten).
+ * - lease-read (drivers that report lease readers, `checkLeaseReads`): while a node could
+ *   answer a lease read at ballot b, no slot is first chosen at a ballot other than b; and
+ *   a node that would answer one now has applied every slot any replica has learned.
  */
 import { Acceptor } from '../paxos/acceptor.js';
 import { nodeOf, roundOf, type Ballot, type NodeId } from '../paxos/ballot.js';
@@ -57,6 +60,17 @@ interface NodeGhost {
   snapshot: Slot;
 }
 
+/** A node that could answer a lease read now (src/paxos/leader.ts, leaseReadIndex). */
+export interface LeaseReader {
+  node: NodeId;
+  /** The ballot it leads at, to which its lease is bound. */
+  ballot: Ballot;
+  /** Its read index: it answers once every slot below this is applied. */
+  index: Slot;
+  /** Slots applied: every slot below this (its first undecided slot). */
+  applied: Slot;
+}
+
 /** The message types whose sending `SafetyChecker.sent` records; it ignores every other (the model checker skips those). */
 export const RECORDED_SENDS: ReadonlySet<MsgType> = new Set([
   MsgType.Prepare, MsgType.Accept, MsgType.Promise, MsgType.Accepted, MsgType.Commit, MsgType.Decide,
@@ -71,6 +85,10 @@ export class SafetyChecker {
   private readonly chosen = new Map<Slot, Value>();
   private readonly learned = new Map<Slot, Value>();
   private readonly proposed = new Set<Value>();
+  /** Slots first chosen since the last checkLeaseReads, with the ballot (kept only for a driver that checks lease reads). */
+  private readonly newlyChosen: Array<{ slot: Slot; ballot: Ballot }> = [];
+  private readonly trackChosen: boolean;
+  private highestLearned: Slot = -1;
   /** Stop recording after this many, so a broken run cannot exhaust memory. */
   private readonly maxViolations: number;
 
@@ -80,8 +98,9 @@ export class SafetyChecker {
   /** Nodes 0 .. acceptors - 1 vote; the others (proposer-only nodes) must never promise or accept. */
   private readonly acceptorCount: number;
 
-  constructor(nodeCount: number, opts: { maxViolations?: number; checkPersistence?: boolean; acceptors?: number } = {}) {
+  constructor(nodeCount: number, opts: { maxViolations?: number; checkPersistence?: boolean; acceptors?: number; leaseReads?: boolean } = {}) {
     this.acceptorCount = opts.acceptors ?? nodeCount;
+    this.trackChosen = opts.leaseReads ?? false;
     this.quorum = majority(this.acceptorCount);
     this.maxViolations = opts.maxViolations ?? 100;
     this.checkPersistence = opts.checkPersistence ?? true;
@@ -196,8 +215,33 @@ export class SafetyChecker {
     const c = this.chosen.get(slot);
     if (c !== value) this.report('learned-chosen', `n${node} learned slot ${slot} = ${JSON.stringify(value)} but chosen is ${JSON.stringify(c)}`);
     const l = this.learned.get(slot);
+    if (slot > this.highestLearned) this.highestLearned = slot;
     if (l === undefined) this.learned.set(slot, value);
     else if (l !== value) this.report('agreement', `slot ${slot}: n${node} learned ${JSON.stringify(value)}, another replica ${JSON.stringify(l)}`);
+  }
+
+  /**
+   * lease-read, after each step (`at_ms`: when, for the report). `before` and
+   * `after`: the nodes that could answer a lease read at the step's time,
+   * before it and after it. A slot first chosen in the step at another ballot
+   * than such a node's breaks the lease's promise (its reads could miss it); a
+   * node that would answer now (`applied >= index`) must have applied every
+   * slot some replica learned, or its read could miss an acknowledged write.
+   */
+  checkLeaseReads(before: readonly LeaseReader[], after: readonly LeaseReader[], at_ms: number): void {
+    if (this.newlyChosen.length === 0 && after.length === 0) return;
+    const at = `${at_ms.toFixed(3)} ms`;
+    for (const c of this.newlyChosen) {
+      for (const r of [...before, ...after]) {
+        if (r.ballot !== c.ballot) this.report('lease-read', `slot ${c.slot} chosen at ballot ${c.ballot} at ${at} while n${r.node} could answer lease reads at ballot ${r.ballot}`);
+      }
+    }
+    this.newlyChosen.length = 0;
+    for (const r of after) {
+      if (r.applied >= r.index && this.highestLearned >= r.applied) {
+        this.report('lease-read', `n${r.node} would answer a lease read at ${at} with slots below ${r.applied} applied, but slot ${this.highestLearned} was learned already`);
+      }
+    }
   }
 
   /**
@@ -312,6 +356,7 @@ export class SafetyChecker {
     const c = this.chosen.get(slot);
     if (c === undefined) {
       this.chosen.set(slot, value);
+      if (this.trackChosen) this.newlyChosen.push({ slot, ballot });
       if (value !== NOOP && !this.wasProposed(value)) this.report('validity', `slot ${slot}: chose ${JSON.stringify(value)}, which nobody proposed`);
     } else if (c !== value) {
       this.report('agreement', `slot ${slot}: chose ${JSON.stringify(value)} at ballot ${ballot} after ${JSON.stringify(c)}`);

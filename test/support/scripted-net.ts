@@ -11,6 +11,7 @@ import { applyReady } from '../../src/paxos/ready.js';
 import { createPolicy, policySpec, type PolicySpec } from '../../src/contention/registry.js';
 import { SafetyChecker } from '../../src/verify/invariants.js';
 import { SeededRandom } from '../../src/base/random.js';
+import type { BallotRecorder } from '../../src/report/ballot-timeline.js';
 
 export interface InFlight {
   from: NodeId;
@@ -31,11 +32,15 @@ export class ScriptedNet {
   /** What the driver does with one: by default it restores it and tells the core (false: refuses it). */
   acceptInstall: (node: NodeId, s: HeldSnapshot) => boolean = () => true;
   now = 0;
+  /** Deliveries so far: the time of a ballot timeline recorded from this net (its unit is the step). */
+  step = 0;
+  /** Set to record the ballot timeline of the script. */
+  timeline: BallotRecorder | null = null;
 
-  constructor(nodes: number, policy: string | PolicySpec = 'immediate', extra: Partial<ReplicaConfig> = {}) {
+  constructor(nodes: number, policy: string | PolicySpec = 'immediate', extra: Partial<ReplicaConfig> = {}, checks: { leaseReads?: boolean } = {}) {
     const spec = typeof policy === 'string' ? policySpec(policy) : policy;
     const rng = new SeededRandom(7);
-    this.checker = new SafetyChecker(nodes);
+    this.checker = new SafetyChecker(nodes, checks);
     this.records = Array.from({ length: nodes }, () => []);
     this.replicas = Array.from({ length: nodes }, (_, id) =>
       Replica.start({ id, nodes, policy: createPolicy(spec), random: rng.fork().asFunction(), attemptTimeout_ms: 1e9, sync_ms: 1e9, ...extra }, 0),
@@ -60,6 +65,7 @@ export class ScriptedNet {
     if (i < 0) throw new Error('no in-flight message matches');
     const [m] = this.inflight.splice(i, 1);
     if (m === undefined) throw new Error('unreachable');
+    this.timeline?.received(++this.step, m.from, m.to, m.msg);
     this.replica(m.to).receive(m.from, m.msg, this.now);
     this.flush(m.to);
     return m;
@@ -72,6 +78,7 @@ export class ScriptedNet {
       const i = pick(this.inflight);
       const [m] = this.inflight.splice(i, 1);
       if (m === undefined) break;
+      this.timeline?.received(++this.step, m.from, m.to, m.msg);
       this.replica(m.to).receive(m.from, m.msg, this.now);
       this.flush(m.to);
       n++;
@@ -111,6 +118,7 @@ export class ScriptedNet {
     for (let n = 0; n < 1_000_000 && this.inflight.length > 0; n++) {
       const m = this.inflight.shift() as InFlight;
       if (drop(m)) continue;
+      this.timeline?.received(++this.step, m.from, m.to, m.msg);
       this.replica(m.to).receive(m.from, m.msg, this.now);
       this.flush(m.to);
     }
@@ -128,12 +136,14 @@ export class ScriptedNet {
       },
       observe: (to, msg) => {
         this.checker.sent(node, msg);
+        this.timeline?.sent(this.step, node, to, msg);
         this.log.push({ from: node, to, msg });
       },
       send: (to, msg) => {
         this.inflight.push({ from: node, to, msg });
       },
       decided: (decisions) => {
+        this.timeline?.learned(this.step, node, decisions);
         for (const d of decisions) {
           this.checker.learnedBy(node, d.slot, d.value);
           this.decisions.push({ node, slot: d.slot, value: d.value, ballots: d.ballots });

@@ -1,7 +1,7 @@
 /**
- * A small, self-contained SVG line chart with 95% interval bars, for the
- * sweep's report.html and the study's figures. (The benchmark's report code
- * is moving to src/report; once it has a chart, this one should go.)
+ * A small, self-contained static SVG line chart with 95% interval bars, for
+ * pages where no script runs (the study's figures in docs/contention.md, read
+ * on GitHub). report.html draws its plots with Observable Plot instead.
  */
 
 export interface ChartSeries {
@@ -22,9 +22,9 @@ export interface Chart {
   logY?: boolean;
 }
 
-const W = 780;
+const W = 820;
 const H = 360;
-const PAD = { left: 70, right: 230, top: 36, bottom: 48 };
+const PAD = { left: 70, right: 250, top: 36, bottom: 48 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 function esc(s: string): string {
@@ -45,12 +45,13 @@ function yRange(c: Chart): [number, number] {
     s.y.forEach((y, i) => {
       if (!Number.isFinite(y)) return;
       const e = Number.isFinite(s.ci[i] as number) ? (s.ci[i] as number) : 0;
-      lo = Math.min(lo, y - e);
+      // On a log axis an interval reaching 0 or below would stretch the axis over decades: it is cut at the axis instead.
+      lo = Math.min(lo, c.logY === true && y - e <= 0 ? y : y - e);
       hi = Math.max(hi, y + e);
     });
   }
   if (!Number.isFinite(lo)) return [0, 1];
-  if (c.logY === true) return [Math.max(Math.min(lo, hi / 10), hi * 1e-6, 1e-9), hi * 1.1];
+  if (c.logY === true) return [Math.max(Math.min(lo * 0.8, hi / 10), hi * 1e-6, 1e-9), hi * 1.1];
   lo = Math.min(0, lo);
   return [lo, hi === lo ? lo + 1 : hi * 1.05];
 }
@@ -101,4 +102,10 @@ function seriesSvg(s: ChartSeries, color: string, k: number, sx: (i: number) => 
   out.push(`<line x1="${legendX}" y1="${ly}" x2="${legendX + 16}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
   out.push(`<text x="${legendX + 20}" y="${ly + 4}">${esc(s.name)}</text>`);
   return out;
+}
+
+/** Several charts of lineChartSvg, one under another, in one SVG document. */
+export function stackCharts(charts: readonly string[]): string {
+  const inner = charts.map((c, i) => c.replace(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" /, `<svg y="${i * H}" `));
+  return [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H * charts.length}" viewBox="0 0 ${W} ${H * charts.length}">`, ...inner, '</svg>'].join('\n');
 }

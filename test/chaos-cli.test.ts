@@ -30,7 +30,7 @@ describe('chaos CLI', () => {
     [['--storage', 'memory', '--crash-every', '1s'], /--crash-every needs --storage file/],
     [['--lin-time', '5'], /--lin-time must be a duration like 200ms, 5s or 2m, got '5'/],
     [['--lin-steps', '0'], /--lin-steps must be an integer in 1\.\.1000000000, got '0'/],
-    [['--bug', 'nope'], /--bug must be one of quorumOneTooSmall, acceptBelowPromise, proposeArbitraryValue, reuseBallotAfterRestart, skipPersistPromise, leaseIgnoresBallot, leaseReadWhileNotLeading, leaseReadBeforeRecovered, got 'nope'/],
+    [['--bug', 'nope'], /--bug must be one of quorumOneTooSmall, acceptBelowPromise, proposeArbitraryValue, reuseBallotAfterRestart, skipPersistPromise, leaseIgnoresBallot, leaseReadWhileNotLeading, leaseReadBeforeRecovered, promiseForgotten, got 'nope'/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
     [['stray'], /unexpected argument 'stray'/],
   ];

@@ -23,14 +23,9 @@
 import type { NodeId } from './ballot.js';
 import { MsgType, type SnapChunk, type Slot } from './messages.js';
 import type { Node } from './node.js';
+import type { HeldSnapshot } from './ready.js';
 
-/** A durable snapshot: every slot below `index` is in it. `data` holds one byte per character. */
-export interface HeldSnapshot {
-  readonly index: Slot;
-  readonly data: string;
-  /** CRC-32 of `data`'s bytes, computed by the driver (the core only carries it). */
-  readonly crc: number;
-}
+export type { HeldSnapshot } from './ready.js';
 
 /** A snapshot being received. */
 export interface Transfer {

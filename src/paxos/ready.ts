@@ -13,7 +13,6 @@
  * simulator's ghost state, the model checker) see every message in order.
  */
 import type { NodeId } from './ballot.js';
-import type { HeldSnapshot } from './catch-up.js';
 import type { Message, Slot, Value } from './messages.js';
 import type { PersistRecord } from './storage-records.js';
 
@@ -41,6 +40,14 @@ export interface Decision {
 export interface ReadConfirmation {
   seq: number;
   index: Slot;
+}
+
+/** A durable snapshot (catch-up.ts): every slot below `index` is in it. `data` holds one byte per character. */
+export interface HeldSnapshot {
+  readonly index: Slot;
+  readonly data: string;
+  /** CRC-32 of `data`'s bytes, computed by the driver (the core only carries it). */
+  readonly crc: number;
 }
 
 /** Effects to apply in this order. Read-only: the replica hands a new one over on `takeReady`. */

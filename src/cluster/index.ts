@@ -36,13 +36,19 @@
  *   (latency and ballots histograms, throughput buckets, livelock episodes).
  * - `Cluster.start({ ..., decisionsDir })`: each replica writes every decision it
  *   learns to `<dir>/decisions-<id>.jsonl` itself (an agreement check's input).
- * - `cluster.stats()` -> `{ replicas: (ReplicaReport | null)[], client }`; a
+ * Snapshots (README, "Snapshots, compaction and catch-up"): `Cluster.start({ ..., snapshotEvery })`
+ * (default 100,000 commands; 0: none); `cluster.snapshot(i)` -> `{ index, bytes }` takes one now
+ * (durable, the log compacted); `stats().behind[i]`: how many slots replica i is behind.
+ * - `cluster.stats()` -> `{ replicas: (ReplicaReport | null)[], behind, client }`; a
  *   ReplicaReport (src/runtime/host.ts) holds:
  *     replica      the core's counters (proposals, decisions, ballotsStarted, nacks, timeouts, messagesIn/Out, ...)
  *     driver       turns, malformed (+ first reason), mailbox_drops, mailbox_high_water
  *     transport    messages_sent, bytes_sent (estimate: 8/number, 1/char), batches_sent, unroutable
- *     storage      records, bytes, fsyncs, truncated_bytes
+ *     storage      records, bytes, fsyncs, truncated_bytes, log_bytes, compactions, snapshots_saved,
+ *                  snapshot_index, snapshot_bytes
  *     applier      applied, duplicates, noops, next_slot, read_barriers
+ *     snapshot     restored, taken, installed, restore_failures, last_error, index, bytes,
+ *                  capture_ms_max, encode_step_ms_max, persist_ms_max
  *     reads        stale, linearizable, lease, lease_fallbacks, through_log, not_leader, refused, overloads
  *     state_machine apply_errors, query_errors (null without a state machine)
  *     client_overloads

@@ -33,7 +33,11 @@ export interface ClusterOptions {
   policyParams?: Partial<PolicyParams>;
   /** Seeds each replica's random source (backoff jitter, election); absent: Math.random. */
   seed?: number;
-  /** Core tuning: attemptTimeout_ms, sync_ms (each up to an hour), maxPending, retainDecided (each up to 1,048,576), and test-only `bugs`. */
+  /**
+   * Core tuning: attemptTimeout_ms, sync_ms (each up to an hour), maxPending, retainDecided (each up to 1,048,576),
+   * retainDecided_chars (characters of decided values each replica holds, default 32 Mi, up to 2^32), batchMax,
+   * batchDelay_ms, snapshotChunk_chars, and test-only `bugs`.
+   */
   tuning?: ReplicaTuning;
   /** Messages a replica's mailbox holds, 16..1,048,576. Default 65536. */
   mailboxCapacity?: number;
@@ -119,6 +123,8 @@ export const MAX_QUEUED = 1 << 20;
 export const MAX_IN_FLIGHT = 1 << 16;
 /** Core tables (pending proposals, decided values kept) stay far below V8's 2^24 entries per Map. */
 export const MAX_CORE_TABLE = 1 << 20;
+/** Decided values a replica may be told to hold, in characters (4 Gi: past that, memory, not the option, is the limit). */
+const MAX_RETAIN_CHARS = 2 ** 32;
 const HOUR_MS = 3_600_000;
 
 function int(name: string, v: unknown, min: number, max: number, why = ''): number {
@@ -136,7 +142,7 @@ export function refuseUnknownKeys(where: string, o: object, allowed: readonly st
 }
 
 const TOP_KEYS: readonly (keyof ClusterOptions)[] = ['replicas', 'runtime', 'storage', 'policy', 'policyParams', 'seed', 'tuning', 'mailboxCapacity', 'maxInFlight', 'maxQueued', 'timeout_ms', 'retries', 'observe', 'faults', 'decisionsDir', 'batch', 'stateMachine', 'snapshotEvery'];
-const TUNING_KEYS: readonly (keyof ReplicaTuning)[] = ['attemptTimeout_ms', 'sync_ms', 'maxPending', 'retainDecided', 'batchMax', 'batchDelay_ms', 'snapshotChunk_chars', 'bugs'];
+const TUNING_KEYS: readonly (keyof ReplicaTuning)[] = ['attemptTimeout_ms', 'sync_ms', 'maxPending', 'retainDecided', 'retainDecided_chars', 'batchMax', 'batchDelay_ms', 'snapshotChunk_chars', 'bugs'];
 /** Commands between snapshots, at most: past this a replica's core and applier hold that many slots of log. */
 export const MAX_SNAPSHOT_EVERY = 1 << 30;
 /** Every planted bug (the record makes the compiler list them all): test-only switches in `tuning.bugs`. */
@@ -236,6 +242,7 @@ function resolveTuning(t: unknown = {}): ReplicaTuning {
   for (const [k, v] of Object.entries(numbers)) {
     if (v === undefined) continue;
     if (k === 'maxPending' || k === 'retainDecided') int(`tuning.${k}`, v, 1, MAX_CORE_TABLE, 'a table of that many entries per replica');
+    else if (k === 'retainDecided_chars') int('tuning.retainDecided_chars', v, 1, MAX_RETAIN_CHARS, 'characters of decided values held per replica');
     else if (k === 'batchMax') int('tuning.batchMax', v, 1, MAX_BATCH);
     else if (k === 'snapshotChunk_chars') int('tuning.snapshotChunk_chars', v, 1, MAX_CHUNK_CHARS, 'one chunk is one message');
     else if (k === 'batchDelay_ms' && v === 0) continue;

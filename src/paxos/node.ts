@@ -117,9 +117,10 @@ export class Node {
     readonly policy: ContentionPolicy,
     readonly random: () => number,
     retainDecided: number,
+    retainDecided_chars: number,
   ) {
     this.acceptor = cfg.id < cfg.acceptors ? new Acceptor({ acceptBelowPromise: cfg.bugs.acceptBelowPromise ?? false }) : null;
-    this.learner = new Learner(retainDecided, cfg.snapshots);
+    this.learner = new Learner(retainDecided, cfg.snapshots, retainDecided_chars);
   }
 
   get id(): NodeId {

@@ -85,15 +85,25 @@ export class SlotWindow<R = unknown> {
     if (i >= 0) this.clear(i);
   }
 
-  /** Forgets every slot below `slot`: O(slots dropped), or O(capacity) when that is less. */
-  dropBelow(slot: number): void {
+  /**
+   * Forgets every slot below `slot`: O(slots dropped), or O(capacity) when that
+   * is less. `onDrop` sees each held cell just before it is emptied.
+   */
+  dropBelow(slot: number, onDrop?: (cell: number) => void): void {
     if (slot <= this.base_) return;
     if (slot - this.base_ < this.slotOf.length) {
-      for (let s = this.base_; s < slot; s++) this.release(s);
+      for (let s = this.base_; s < slot; s++) {
+        const i = this.cellOf(s);
+        if (i < 0) continue;
+        onDrop?.(i);
+        this.clear(i);
+      }
     } else {
       for (let i = 0; i < this.slotOf.length; i++) {
         const s = this.slotOf[i] as number;
-        if (s >= 0 && s < slot) this.clear(i);
+        if (s < 0 || s >= slot) continue;
+        onDrop?.(i);
+        this.clear(i);
       }
     }
     this.base_ = slot;

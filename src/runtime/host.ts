@@ -25,7 +25,7 @@ import type { Transport, TransportStats } from './transport.js';
 import { WORKLOAD_READ_PREFIX, Workload, type WorkloadConfig, type WorkloadMetrics, type WorkloadProbe } from './workload.js';
 
 /** Replica tunables that travel to a worker as plain data. */
-export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided' | 'batchMax' | 'batchDelay_ms' | 'snapshotChunk_chars' | 'bugs'>;
+export type ReplicaTuning = Pick<ReplicaConfig, 'attemptTimeout_ms' | 'sync_ms' | 'maxPending' | 'retainDecided' | 'retainDecided_chars' | 'batchMax' | 'batchDelay_ms' | 'snapshotChunk_chars' | 'bugs'>;
 
 /** Commands applied between snapshots, by default. */
 export const DEFAULT_SNAPSHOT_EVERY = 100_000;

@@ -11,6 +11,8 @@ export interface TableRow {
 }
 
 const COLUMNS: ReadonlyArray<[string, BenchMetric]> = [
+  // Only with batching (a slot holds several commands): the figure a batching user came for.
+  ['commands/s', 'commands_per_s'], ['cmds/dec', 'commands_per_decision'],
   ['decisions/s', 'decisions_per_s'], ['vs bare', 'decisions_per_s_vs_bare_loop'], ['p50 us', 'latency_us_p50'], ['p99 us', 'latency_us_p99'],
   ['p50/rtt', 'latency_p50_vs_rtt'], ['attempts', 'attempts_per_proposal'], ['rej/dec', 'rejections_per_decision'],
   ['msgs/dec', 'messages_per_decision'], ['cpu us/dec', 'cpu_us_per_decision'], ['livelock', 'livelock_episodes'], ['vs inline', 'threads_vs_inline'],
@@ -39,9 +41,13 @@ export function spread(e: Estimate): string {
 /** With repeats each cell carries its spread, so the ratios (in the report and the CSV) make room. */
 const RATIOS: readonly BenchMetric[] = ['decisions_per_s_vs_bare_loop', 'latency_p50_vs_rtt', 'threads_vs_inline'];
 
+/** Columns shown only when some row batched commands (else commands/s is decisions/s again). */
+const BATCH_ONLY: readonly BenchMetric[] = ['commands_per_s', 'commands_per_decision'];
+
 export function renderTable(rows: readonly TableRow[]): string {
   const repeated = rows.some((r) => r.estimates.decisions_per_s.n > 1);
-  const cols = COLUMNS.filter(([, m]) => rows.some((r) => r.estimates[m].n > 0) && !(repeated && RATIOS.includes(m)));
+  const batched = rows.some((r) => r.estimates.commands_per_decision.max > 1.001);
+  const cols = COLUMNS.filter(([, m]) => rows.some((r) => r.estimates[m].n > 0) && !(repeated && RATIOS.includes(m)) && (batched || !BATCH_ONLY.includes(m)));
   const head = ['configuration', 'rt', ...cols.map(([h]) => h), 'ok'];
   const body = rows.map((r, i) => [r.label || String(i + 1), r.runtime, ...cols.map(([, m]) => spread(r.estimates[m])), r.settled ? 'yes' : 'NO']);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((r) => (r[c] ?? '').length)));

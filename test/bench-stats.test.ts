@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { interleave } from '../bench/plan.js';
+import { BENCH_METRICS } from '../bench/summary.js';
+import { renderTable, type TableRow } from '../bench/table.js';
 import { estimateCells, readEstimate } from '../src/report/results.js';
 import { ALPHA, MIN_RUNS_FOR_VERDICT, estimate, mannWhitney, mannWhitneyMinP, median, welchDifference } from '../src/report/stats.js';
 
@@ -60,5 +62,23 @@ describe('estimates', () => {
 describe('run order', () => {
   it('interleaves configurations: A B C A B C, not A A B B C C', () => {
     expect(interleave(3, 2).map((s) => `${'ABC'[s.config]}${s.repeat}`)).toEqual(['A0', 'B0', 'C0', 'A1', 'B1', 'C1']);
+  });
+});
+
+describe('the summary table', () => {
+  const row = (label: string, decisions_per_s: number, commands_per_decision: number): TableRow => {
+    const estimates = Object.fromEntries(BENCH_METRICS.map((m) => [m, estimate([])])) as TableRow['estimates'];
+    estimates.decisions_per_s = estimate([decisions_per_s]);
+    estimates.commands_per_decision = estimate([commands_per_decision]);
+    estimates.commands_per_s = estimate([decisions_per_s * commands_per_decision]);
+    return { label, runtime: 'threads', estimates, settled: true };
+  };
+  const header = (table: string): string[] => (table.split('\n')[0] as string).trim().split(/\s{2,}/);
+
+  it('shows commands/s and commands per decision only when some run batched', () => {
+    expect(header(renderTable([row('a', 1000, 1)]))).toEqual(['configuration', 'rt', 'decisions/s', 'ok']);
+    const batched = renderTable([row('a', 1000, 1), row('b', 1500, 512)]);
+    expect(header(batched)).toEqual(['configuration', 'rt', 'commands/s', 'cmds/dec', 'decisions/s', 'ok']);
+    expect(batched.split('\n')[3]?.trim().split(/\s+/)).toEqual(['b', 'threads', '768k', '512', '1500', 'yes']);
   });
 });

@@ -59,6 +59,22 @@ describe('Applier', () => {
     expect(a.decidedLog().values).toEqual(['r1:v', '', 'r1:v', 'r2:w']);
   });
 
+  it('keeps a readable log bounded in slots and in characters', () => {
+    const value = (slot: number): string => `r${slot}:`.padEnd(100, '.');
+    const bySlots = new Applier(() => {}, undefined, 10);
+    bySlots.learned(Array.from({ length: 21 }, (_, slot) => ({ slot, value: value(slot), ballots: 0 })));
+    // Cut at 21 slots (more than twice 10) to the last 10.
+    expect(bySlots.decidedLog()).toEqual({ from: 11, values: Array.from({ length: 10 }, (_, k) => value(11 + k)) });
+    const byChars = new Applier(() => {}, undefined, 100_000, {}, 1000);
+    byChars.learned(Array.from({ length: 21 }, (_, slot) => ({ slot, value: value(slot), ballots: 0 })));
+    // 2,100 characters (more than twice 1,000): cut to the last 10 slots, 1,000 characters.
+    expect(byChars.decidedLog().from).toBe(11);
+    expect(byChars.decidedLog(0, 3).values).toEqual([value(11), value(12), value(13)]);
+    // One slot larger than the whole budget is still kept (the last slot stays).
+    byChars.learned([{ slot: 21, value: 'big:'.padEnd(5000, '.'), ballots: 0 }]);
+    expect(byChars.decidedLog()).toEqual({ from: 21, values: ['big:'.padEnd(5000, '.')] });
+  });
+
   it('dedupes load ids (~stream.seq) per stream in memory bounded by the gaps, identically on every replica', () => {
     const run = (values: string[]): string[] => {
       const seen: string[] = [];

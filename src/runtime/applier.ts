@@ -70,6 +70,8 @@ const READ_BARRIER = READ_BARRIER_PREFIX.charCodeAt(0);
  * many other requests were applied is applied again (README, "Exactly once").
  */
 export const DEFAULT_DEDUPE_WINDOW = 1_000_000;
+/** The readable log (`decidedLog`) is cut to this many characters of values once it holds twice that (16 Mi). */
+export const DEFAULT_LOG_CHARS = 16 * 1024 * 1024;
 
 interface Stream {
   low: number;
@@ -99,9 +101,11 @@ export class Applier {
   private readonly results = new Map<string, string>();
   private machine: StateMachineRunner | null;
   private readonly onReadBarrier: (slot: number, requestId: string) => void;
-  /** The decided log (raw values, '' for no-ops), the last `retain` slots. */
+  /** The decided log (raw values, '' for no-ops): the last `retain` slots, fewer past `retain_chars` characters; cut when it holds twice either. */
   private log: string[] = [];
   private logBase = 0;
+  /** Characters of the values in `log`. */
+  private logChars = 0;
   /** Applied request ids in apply order, for eviction beyond `dedupeWindow`. */
   private ring: string[] = [];
   private ringAt = 0;
@@ -120,9 +124,11 @@ export class Applier {
   constructor(
     private readonly onApply: (a: Applied) => void,
     private readonly dedupeWindow = DEFAULT_DEDUPE_WINDOW,
-    // The decided log a caller can read back; 100k slots bound the heap of a long run (the core keeps its own 10k).
+    // The decided log a caller can read back; 100k slots bound the heap of a long run (the core keeps its own 10k),
+    // and 16 Mi characters bound it when slots are large (100k batches of 512 commands held over a GB).
     private readonly retain = 100_000,
     hooks: ApplierHooks = {},
+    private readonly retain_chars = DEFAULT_LOG_CHARS,
   ) {
     this.machine = hooks.machine ?? null;
     this.onReadBarrier = hooks.onReadBarrier ?? (() => {});
@@ -196,11 +202,19 @@ export class Applier {
 
   private record(value: string): void {
     this.log.push(value);
-    if (this.log.length > 2 * this.retain) {
-      const cut = this.log.length - this.retain;
-      this.log = this.log.slice(cut);
-      this.logBase += cut;
-    }
+    this.logChars += value.length;
+    if (this.log.length > 2 * this.retain || this.logChars > 2 * this.retain_chars) this.trimLog();
+  }
+
+  /** Amortized: keeps the last `retain` slots, fewer if they hold more than `retain_chars` characters (the last slot stays). */
+  private trimLog(): void {
+    let cut = Math.max(0, this.log.length - this.retain);
+    let chars = this.logChars;
+    for (let i = 0; i < cut; i++) chars -= (this.log[i] as string).length;
+    for (; cut < this.log.length - 1 && chars > this.retain_chars; cut++) chars -= (this.log[cut] as string).length;
+    this.log = this.log.slice(cut);
+    this.logBase += cut;
+    this.logChars = chars;
   }
 
   private apply(slot: number, value: string): void {
@@ -340,6 +354,7 @@ export class Applier {
     this.placeNextPoint();
     for (const slot of [...this.early.keys()]) if (slot < a.index) this.early.delete(slot);
     this.log = [];
+    this.logChars = 0;
     this.logBase = a.index;
     this.appliedIds.clear();
     this.results.clear();

@@ -21,6 +21,7 @@ import type { Decision, Replica, ReplicaStats } from '../paxos/replica.js';
 import { SeededRandom } from '../base/random.js';
 import type { StorageStats } from '../storage/storage.js';
 import { Op, Reply, joinValue, type OpCode, type ReplyCode } from './client-wire.js';
+import { InflightRing, sequenceIn } from './inflight-ring.js';
 import type { DriverStats } from './driver.js';
 import type { TransportStats } from './transport.js';
 
@@ -140,7 +141,7 @@ export class Workload {
   private seq = 0;
   /** `~w<id>-<incarnation>`: a restarted replica's proposals never reuse a dead incarnation's ids. */
   private readonly stream: string;
-  private readonly inflight = new Map<Value, number>();
+  private readonly inflight = new InflightRing(INFLIGHT_MAX);
   private readonly readsInflight = new Map<string, number>();
   private readSeq = 0;
   private queue: PQueue | null = null;
@@ -237,22 +238,22 @@ export class Workload {
     // where the core has learned slots the applier has yet to apply, and the read would wait for them).
     const read = this.host.read;
     if (pct > 0 && read !== null && this.random.next() * 100 < pct) return void setImmediate(() => this.running && this.readOne(read));
-    if (this.inflight.size >= INFLIGHT_MAX) {
+    const seq = this.seq++;
+    if (!this.inflight.add(seq, now)) {
       this.m.proposals_dropped++;
       return;
     }
-    const id = `${this.stream}.${this.seq++}`;
+    const id = `${this.stream}.${seq}`;
     // Values are `requestId:payload` like client values, padded to value_bytes in all.
     const padding = Math.max(0, this.cfg.value_bytes - id.length - 1);
     // A state machine applies JSON commands: the padding goes as a JSON string then.
     const value = joinValue(id, this.host.read === null ? this.pad.slice(0, padding) : JSON.stringify(this.pad.slice(0, Math.max(0, padding - 2))));
-    this.inflight.set(value, now);
     this.m.proposals_issued++;
     // A conflicting proposal races the other proposers from this replica; the rest are funnelled through replica 0.
     const conflicting = this.host.id === 0 || this.random.next() * 100 < this.cfg.conflict_pct;
     if (!conflicting) return this.host.forward(0, value);
     if (!this.host.propose(value)) {
-      this.inflight.delete(value);
+      this.inflight.take(seq);
       this.m.proposals_dropped++;
     }
   }
@@ -302,9 +303,9 @@ export class Workload {
       }
       if (ballots > 0) this.m.ballots.record(ballots);
     }
-    const t0 = this.inflight.get(value);
+    const seq = sequenceIn(this.stream, value);
+    const t0 = seq < 0 ? undefined : this.inflight.take(seq);
     if (t0 === undefined) return;
-    this.inflight.delete(value);
     if (this.measuring) {
       this.m.latency_us.record(Math.max(1, Math.round((now - t0) * 1000)));
       this.noteGap(now);

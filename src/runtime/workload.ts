@@ -322,9 +322,11 @@ export class Workload {
 
   /** The host's answer to a workload read. The next operation starts on a later turn: a read answered at once must not recurse. */
   readAnswered(id: string, code: ReplyCode): void {
+    // The clock first: finding the start time (a Map lookup of a fresh id) is the meter's work, not the read's.
+    const t1 = performance.now();
     const t0 = this.readsInflight.get(id);
     if (t0 === undefined) return;
-    const elapsed_ns = Math.max(1, Math.round((performance.now() - t0) * 1e6));
+    const elapsed_ns = Math.max(1, Math.round((t1 - t0) * 1e6));
     this.readsInflight.delete(id);
     if (this.measuring) {
       if (code !== Reply.Read) this.m.reads_refused++;

@@ -238,11 +238,13 @@ export class Workload {
     // where the core has learned slots the applier has yet to apply, and the read would wait for them).
     const read = this.host.read;
     if (pct > 0 && read !== null && this.random.next() * 100 < pct) return void setImmediate(() => this.running && this.readOne(read));
-    const seq = this.seq++;
-    if (!this.inflight.add(seq, now)) {
+    // Full: dropped before it takes a sequence number (a skipped one is a gap the applier's dedupe must track).
+    if (this.inflight.size >= this.inflight.capacity) {
       this.m.proposals_dropped++;
       return;
     }
+    const seq = this.seq++;
+    this.inflight.add(seq, now);
     const id = `${this.stream}.${seq}`;
     // Values are `requestId:payload` like client values, padded to value_bytes in all.
     const padding = Math.max(0, this.cfg.value_bytes - id.length - 1);

@@ -15,7 +15,7 @@ const COLUMNS: ReadonlyArray<[string, BenchMetric]> = [
   ['commands/s', 'commands_per_s'], ['cmds/dec', 'commands_per_decision'],
   ['decisions/s', 'decisions_per_s'], ['vs bare', 'decisions_per_s_vs_bare_loop'], ['p50 us', 'latency_us_p50'], ['p99 us', 'latency_us_p99'],
   ['p50/rtt', 'latency_p50_vs_rtt'], ['attempts', 'attempts_per_proposal'], ['rej/dec', 'rejections_per_decision'],
-  ['msgs/dec', 'messages_per_decision'], ['cpu us/dec', 'cpu_us_per_decision'], ['livelock', 'livelock_episodes'], ['vs inline', 'threads_vs_inline'],
+  ['msgs/dec', 'messages_per_decision'], ['cpu us/dec', 'cpu_us_per_decision'], ['cpu us/cmd', 'cpu_us_per_command'], ['livelock', 'livelock_episodes'], ['vs inline', 'threads_vs_inline'],
   // Only with --reads (null otherwise, so the columns drop out).
   ['read p50 us', 'read_latency_us_p50'], ['read p99 us', 'read_latency_us_p99'], ['read/local', 'read_latency_p50_vs_local'], ['read/rtt', 'read_latency_p50_vs_rtt'],
 ];
@@ -42,7 +42,7 @@ export function spread(e: Estimate): string {
 const RATIOS: readonly BenchMetric[] = ['decisions_per_s_vs_bare_loop', 'latency_p50_vs_rtt', 'threads_vs_inline'];
 
 /** Columns shown only when some row batched commands (else commands/s is decisions/s again). */
-const BATCH_ONLY: readonly BenchMetric[] = ['commands_per_s', 'commands_per_decision'];
+const BATCH_ONLY: readonly BenchMetric[] = ['commands_per_s', 'commands_per_decision', 'cpu_us_per_command'];
 
 export function renderTable(rows: readonly TableRow[]): string {
   const repeated = rows.some((r) => r.estimates.decisions_per_s.n > 1);

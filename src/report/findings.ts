@@ -10,11 +10,11 @@ import { FACET_COLUMN, configLabel, layout, seriesName, type Layout } from './la
 import { metricInfo } from './metrics.js';
 import { CI_SAMPLES_MIN } from './plots.js';
 import { pairedSeedDifference, pairsBySeed } from './paired.js';
-import { configKey, readEstimate, type ResultSet } from './results.js';
+import { configKey, headlineMetrics, readEstimate, type ResultSet } from './results.js';
 import { ALPHA, MIN_RUNS_FOR_VERDICT, mannWhitney, mannWhitneyMinP, welchDifference } from './stats.js';
 
 /** The figure a sentence leads with: the first of these the results have. */
-const PRIMARY = ['decisions_per_s', 'goodput_per_s', 'attempts_per_proposal', 'makespan_ms'];
+const PRIMARY = ['commands_per_s', 'decisions_per_s', 'goodput_per_s', 'attempts_per_proposal', 'makespan_ms'];
 const LATENCY = ['latency_us_p99', 'latency_ms_p99'];
 const ATTEMPTS = 'attempts_per_proposal';
 /** Sentences about groups stop here; the plots show the rest. */
@@ -187,7 +187,8 @@ function bestX(set: ResultSet, lay: Layout, metric: string): string | null {
 /** Sentences for the first screen; `notes` are the tool's own (unsettled runs, livelock, heap). */
 export function findings(set: ResultSet, notes: readonly string[] = []): string[] {
   const lay = layout(set);
-  const primary = PRIMARY.find((m) => present(set, m)) ?? set.metric_columns.find((m) => present(set, m));
+  const headline = headlineMetrics(set);
+  const primary = PRIMARY.find((m) => headline.includes(m) && present(set, m)) ?? headline.find((m) => present(set, m));
   const out: string[] = [];
   if (primary !== undefined) {
     out.push(scaling(set, lay, primary) ?? '', bestX(set, lay, primary) ?? '');

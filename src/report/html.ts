@@ -14,7 +14,7 @@ import { layout } from './layout.js';
 import { metricInfo } from './metrics.js';
 import { PAGE_SCRIPT } from './page-script.js';
 import { CI_SAMPLES_MIN, plotSpecs, type PlotInputs, type PlotSpec } from './plots.js';
-import { readEstimate, readResults, type ResultSet } from './results.js';
+import { headlineMetrics, readEstimate, readResults, type ResultSet } from './results.js';
 import { MIN_RUNS_FOR_VERDICT } from './stats.js';
 
 export interface ReportExtras extends PlotInputs {
@@ -26,8 +26,8 @@ export interface ReportExtras extends PlotInputs {
 
 /** Figures the table shows when a tool writes more metrics than fit (the bench); all are in results.csv. */
 const TABLE_METRICS = [
-  'decisions_per_s', 'goodput_per_s', 'makespan_ms', 'latency_us_p50', 'latency_us_p99', 'latency_us_p999', 'latency_ms_p50', 'latency_ms_p99',
-  'attempts_per_proposal', 'rejections_per_decision', 'messages_per_decision', 'cpu_us_per_decision', 'livelock_episodes',
+  'commands_per_s', 'commands_per_decision', 'decisions_per_s', 'goodput_per_s', 'makespan_ms', 'latency_us_p50', 'latency_us_p99', 'latency_us_p999', 'latency_ms_p50', 'latency_ms_p99',
+  'attempts_per_proposal', 'rejections_per_decision', 'messages_per_decision', 'cpu_us_per_decision', 'cpu_us_per_command', 'livelock_episodes',
   'latency_p50_vs_rtt', 'decisions_per_s_vs_bare_loop', 'threads_vs_inline', 'heap_growth_pct_per_min_max',
 ];
 const ALL_METRICS_UP_TO = 16;
@@ -36,7 +36,8 @@ export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g,
 
 function tableMetrics(set: ResultSet): string[] {
   const hasValue = (m: string): boolean => set.rows.some((r) => Number.isFinite(readEstimate(r, m).center));
-  const chosen = set.metric_columns.length <= ALL_METRICS_UP_TO ? set.metric_columns : TABLE_METRICS.filter((m) => set.metric_columns.includes(m));
+  const columns = headlineMetrics(set);
+  const chosen = columns.length <= ALL_METRICS_UP_TO ? columns : TABLE_METRICS.filter((m) => columns.includes(m));
   return chosen.filter(hasValue);
 }
 

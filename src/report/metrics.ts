@@ -36,7 +36,8 @@ function latencies(prefix: string, unit: string, plotted: Partial<Record<(typeof
 export const METRICS: Readonly<Record<string, MetricInfo>> = {
   // Throughput and cost (bench).
   decisions_per_s: { label: 'throughput (decisions/s)', better: 'higher', plot: 1 },
-  commands_per_s: { label: 'throughput (commands/s)', better: 'higher' },
+  // With batching these replace decisions/s and CPU per decision in the plots and the findings (batchedRuns).
+  commands_per_s: { label: 'throughput (commands/s)', better: 'higher', plot: 1 },
   commands_per_decision: { label: 'commands per slot (batching)', better: 'higher' },
   decisions: { label: 'decisions measured', better: 'higher' },
   decisions_per_s_window_min: { label: 'slowest 1 s window (decisions/s)', better: 'higher' },
@@ -44,6 +45,7 @@ export const METRICS: Readonly<Record<string, MetricInfo>> = {
   decisions_per_s_window_max: { label: 'fastest 1 s window (decisions/s)', better: 'higher' },
   ...latencies('latency_us', 'us', { p50: 2, p99: 3 }),
   cpu_us_per_decision: { label: 'CPU per decision, all threads (us)', better: 'lower', plot: 6 },
+  cpu_us_per_command: { label: 'CPU per command, all threads (us)', better: 'lower', plot: 6 },
   bytes_per_decision: { label: 'bytes sent per decision', better: 'lower' },
   event_loop_delay_us_p99: { label: 'main event-loop delay p99 (us)', better: 'lower', log: true },
   heap_growth_pct_per_min_max: { label: 'worker heap growth, worst (%/min)', better: 'lower' },

@@ -65,6 +65,13 @@ export const PAGE_SCRIPT = `
     }
     return o;
   }
+  // 1,200,000 -> 1.2M, 800,000 -> 800k: long tick labels were cut at the plot's left edge.
+  function compact(v) {
+    var a = Math.abs(v);
+    if (a >= 1e6) return (v / 1e6).toLocaleString('en', { maximumFractionDigits: 2 }) + 'M';
+    if (a >= 1e4) return (v / 1e3).toLocaleString('en', { maximumFractionDigits: 1 }) + 'k';
+    return v.toLocaleString('en', { maximumFractionDigits: 3 });
+  }
   function render(spec) {
     keyed(spec);
     var options = {
@@ -75,6 +82,7 @@ export const PAGE_SCRIPT = `
       style: { fontSize: '12px' },
     };
     if (spec.x.type === 'point') options.x.padding = 0.4;
+    if (spec.y.type === 'linear') options.y.tickFormat = compact;
     if (spec.facet) options.fx = { label: spec.facet.label + ' \\u2192' };
     if (spec.series) {
       var names = spec.series.domain;

@@ -7,7 +7,7 @@
  */
 import { metricInfo } from './metrics.js';
 import { FACET_COLUMN, configLabel, distinct, layout, seriesName, type Layout } from './layout.js';
-import { readEstimate, type ResultSet, type Row } from './results.js';
+import { batchedRuns, headlineMetrics, readEstimate, type ResultSet, type Row } from './results.js';
 
 type Datum = Record<string, string | number | null>;
 
@@ -199,13 +199,15 @@ function timePlot(set: ResultSet, layOfMetrics: Layout, series: readonly TimeSer
   }
   if (data.length === 0) return null;
   const panels = lay.facet === null ? 1 : distinct(set.rows, lay.facet).length;
+  // The series count commands: one per decision unless a leader batched them.
+  const unit = batchedRuns(set) ? 'commands/s' : 'decisions/s';
   return {
     id: 'throughput-over-time',
     title: 'Throughput over the measured window',
-    caption: `decisions/s per ${series[0]?.step_s ?? 0} s bucket, one run per configuration (its first)`,
+    caption: `${unit} per ${series[0]?.step_s ?? 0} s bucket, one run per configuration (its first)`,
     data,
     x: { field: 'x', label: 'seconds into the measured window', type: 'linear' },
-    y: { label: 'decisions/s', type: 'linear' },
+    y: { label: unit, type: 'linear' },
     series: seriesSpec(lay, data),
     facet: lay.facet === null ? null : { field: 'facet', label: lay.facet },
     marks: [{ kind: 'line', y: 'y', strokeWidth: 1 }],
@@ -221,7 +223,7 @@ export interface PlotInputs {
 
 export function plotSpecs(set: ResultSet, inputs: PlotInputs): PlotSpec[] {
   const lay = layout(set);
-  const plotted = set.metric_columns
+  const plotted = headlineMetrics(set)
     .filter((m) => metricInfo(m).plot !== undefined)
     .sort((a, b) => (metricInfo(a).plot ?? 0) - (metricInfo(b).plot ?? 0));
   const specs = plotted.map((m) => metricPlot(set, lay, m));

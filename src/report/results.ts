@@ -173,6 +173,31 @@ export function readEstimate(row: Readonly<Record<string, string>>, metric: stri
 
 export class ResultsError extends Error {}
 
+/** Metrics that say the same as another unless commands are batched, each with the one it replaces when they are. */
+const BATCH_FIGURES: ReadonlyArray<[perCommand: string, perSlot: string]> = [['commands_per_s', 'decisions_per_s'], ['cpu_us_per_command', 'cpu_us_per_decision']];
+
+/** True when some configuration packed several commands into a slot (the bench's --batch-max). */
+export function batchedRuns(set: Pick<ResultSet, 'rows' | 'metric_columns'>): boolean {
+  return set.metric_columns.includes('commands_per_decision') && set.rows.some((r) => readEstimate(r, 'commands_per_decision').center > 1.001);
+}
+
+/**
+ * The figures to plot and lead with: with batching, commands/s and CPU per
+ * command stand in for decisions/s and CPU per decision (a slot of 512
+ * commands is not one unit of work); without, the per-command twins repeat
+ * the per-slot figures and are left out.
+ */
+export function headlineMetrics(set: Pick<ResultSet, 'rows' | 'metric_columns'>): string[] {
+  const batched = batchedRuns(set);
+  const drop = new Set<string>(batched ? [] : ['commands_per_decision']);
+  for (const [perCommand, perSlot] of BATCH_FIGURES) {
+    // The per-slot figure goes only where its replacement is there (older results folders lack cpu_us_per_command).
+    if (!batched) drop.add(perCommand);
+    else if (set.metric_columns.includes(perCommand)) drop.add(perSlot);
+  }
+  return set.metric_columns.filter((m) => !drop.has(m));
+}
+
 export interface ResultSet {
   dir: string;
   schema_version: number;

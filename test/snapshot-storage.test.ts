@@ -14,6 +14,7 @@ import { MsgType } from '../src/paxos/messages.js';
 import { Replica, type HeldSnapshot } from '../src/paxos/replica.js';
 import type { PersistRecord } from '../src/paxos/storage-records.js';
 import { FileStorage, readLog, replicaFile } from '../src/storage/index.js';
+import { segmentBatches } from '../src/storage/file.js';
 import { snapshotFile } from '../src/storage/snapshot-file.js';
 import { CrashError, PowerFs } from './support/power-fs.js';
 import { noSyncFs, openLog, tmpDir, writeLog } from './support/storage-files.js';
@@ -208,5 +209,21 @@ describe('what storage refuses around snapshots', () => {
     m1.writeUInt32LE(1, 8);
     m1.writeUInt32LE(crc32(m1.subarray(0, 36)), 36);
     expect(() => readLog(m1)).toThrow(/batch 0 passes its checksum but does not decode: record 0: unknown record kind 6/);
+  });
+});
+
+describe('segment batches (the live state written at a compaction or a version-1 rewrite)', () => {
+  const vote = (slot: number, chars: number): PersistRecord => ({ k: 'accept', slot, ballot: 1, value: 'v'.repeat(chars) });
+  it('are cut by bytes of values as well as by count: 16,384 votes of up to 1 MiB no longer make one batch past the 1 GiB limit', () => {
+    // 10-character values count 30 bytes (3 per UTF-16 unit, UTF-8's worst): 3 fit in 100 bytes.
+    const records: PersistRecord[] = [{ k: 'round', round: 4 }, ...Array.from({ length: 7 }, (_, i) => vote(i, 10)), { k: 'mark', below: 0 }];
+    expect(segmentBatches(records, 16_384, 100).map((b) => b.length)).toEqual([4, 3, 2]);
+    expect(segmentBatches(records, 4, 1e9).map((b) => b.length)).toEqual([4, 4, 1]);
+    // One record larger than the bound still goes, alone.
+    expect(segmentBatches([vote(0, 10), vote(1, 1000), vote(2, 10)], 16_384, 100).map((b) => b.length)).toEqual([1, 1, 1]);
+    // The default bound (64 MiB, counted at 3 bytes a character): 1,100 votes of 1,000,000 characters go 22 a
+    // batch (66 MB), far under the 1 GiB a batch may hold; in one batch they took 1.1 GB and the rewrite failed.
+    const big = Array.from({ length: 1100 }, (_, i) => vote(i, 1_000_000));
+    expect(segmentBatches(big).map((b) => b.length)).toEqual(Array.from({ length: 50 }, () => 22));
   });
 });

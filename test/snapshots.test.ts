@@ -6,6 +6,7 @@
  * a snapshot that does not restore is a clear error and loses nothing.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cluster, type ClusterStats } from '../src/cluster/index.js';
@@ -14,7 +15,7 @@ import { policySpec } from '../src/contention/registry.js';
 import { ReplicaHost, type HostConfig } from '../src/runtime/host.js';
 import { InlineHub, InlineTransport } from '../src/runtime/inline-transport.js';
 import { Op } from '../src/runtime/client-wire.js';
-import type { AppSource } from '../src/runtime/snapshots.js';
+import { Snapshots, type AppSource, type SnapshotCore } from '../src/runtime/snapshots.js';
 import { Applier } from '../src/runtime/applier.js';
 import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from '../src/runtime/snapshot-codec.js';
 import { MemoryStorage } from '../src/storage/index.js';
@@ -318,5 +319,31 @@ describe('a snapshot that does not restore is a clear error, and nothing is lost
       for (const h of hosts) h.close();
       hub.close();
     }
+  });
+});
+
+describe('a snapshot from a peer that arrives damaged', () => {
+  it('is fetched again (not refused for good); one that is whole but does not decode is refused', () => {
+    const refused: number[] = [];
+    const installed: number[] = [];
+    const core: SnapshotCore = {
+      snapshotTaken: () => {}, snapshotInstalled: (h) => void installed.push(h.index), snapshotRefused: (i) => void refused.push(i),
+      durableState: () => [], closed: false,
+    };
+    const app: AppSource = { snapshot: () => Buffer.alloc(0), restore: () => ({ adopt: () => {} }) };
+    const snaps = new Snapshots(2, new MemoryStorage(), app, (e) => { throw e; });
+    snaps.attach(core);
+    const applier = new Applier(() => {});
+    const data = 'not a snapshot';
+    const crc = crc32(Buffer.from(data, 'latin1'));
+    expect(snaps.install({ index: 5, data, crc: (crc + 1) >>> 0 }, applier)).toBe(false);
+    expect(refused).toEqual([]);
+    expect(snaps.stats.restore_failures).toBe(1);
+    expect(snaps.stats.last_error).toBe(`replica 2: the snapshot at 5 from a peer arrived damaged (checksum ${crc}, the sender said ${(crc + 1) >>> 0}); it is fetched again`);
+    expect(snaps.install({ index: 5, data, crc }, applier)).toBe(false);
+    expect(refused).toEqual([5]);
+    expect(installed).toEqual([]);
+    expect(snaps.stats.restore_failures).toBe(2);
+    expect(applier.stats.next_slot).toBe(0);
   });
 });

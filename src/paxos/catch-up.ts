@@ -38,6 +38,8 @@ export interface Transfer {
   received: number;
   /** When to ask another peer if no chunk has come (the node's clock). */
   at: number;
+  /** Peers asked in a row without a chunk back: once every peer was, the transfer is abandoned. */
+  misses: number;
 }
 
 export interface CatchUpState {
@@ -86,15 +88,22 @@ export class CatchUp {
     this.node.send(to, { t: MsgType.SnapChunk, index: s.index, size: s.data.length, crc: s.crc, offset, data });
   }
 
-  /** A chunk: the next one of the transfer under way (or the first of a newer snapshot) is taken, any other dropped. */
+  /**
+   * A chunk: the next one of the transfer under way is taken, and so is the
+   * first of a newer snapshot when no transfer is under way, when the peer we
+   * asked sent it (it no longer holds ours) or when ours has stalled; any other
+   * is dropped. (A newer snapshot offered by anyone else used to replace a
+   * transfer still moving: one that took longer than one snapshot interval
+   * never finished.)
+   */
   onChunk(from: NodeId, m: SnapChunk, now: number): void {
     const node = this.node;
     const st = this.state;
     if (!node.cfg.snapshots || m.index <= node.learner.firstUndecided || m.index === st.refused) return void node.stats.staleMessages++;
     let t = st.incoming;
     if (t === null || m.index > t.index) {
-      if (m.offset !== 0) return void node.stats.staleMessages++;
-      t = st.incoming = { index: m.index, size: m.size, crc: m.crc, from, parts: [], received: 0, at: 0 };
+      if (m.offset !== 0 || (t !== null && from !== t.from && now < t.at)) return void node.stats.staleMessages++;
+      t = st.incoming = { index: m.index, size: m.size, crc: m.crc, from, parts: [], received: 0, at: 0, misses: 0 };
     } else if (m.index !== t.index || m.size !== t.size || m.crc !== t.crc || m.offset !== t.received) {
       return void node.stats.staleMessages++;
     }
@@ -103,20 +112,28 @@ export class CatchUp {
     t.received += m.data.length;
     t.from = from;
     t.at = now + this.timeout_ms();
+    t.misses = 0;
     if (t.received < t.size) return node.send(from, { t: MsgType.SnapRequest, index: t.index, offset: t.received });
     st.incoming = null;
     node.effects.install = { index: t.index, data: t.parts.join(''), crc: t.crc };
   }
 
-  /** No chunk for a while: ask the next peer for the same snapshot from the same offset. */
+  /**
+   * No chunk for a while: ask the next peer for the same snapshot from the
+   * same offset. Once every peer was asked in a row with no chunk back, no one
+   * holds it (or it never existed: a chunk a faulty peer made up): the
+   * transfer is abandoned, and the node's next LearnRequest gets a real offer.
+   */
   tick(now: number): void {
     const t = this.state.incoming;
     if (t === null || t.at > now) return;
-    if (t.index <= this.node.learner.firstUndecided) {
-      this.state.incoming = null; // learned past it meanwhile
+    const nodes = this.node.cfg.nodes;
+    if (t.index <= this.node.learner.firstUndecided || t.misses >= nodes - 1) {
+      if (t.misses >= nodes - 1) this.node.stats.snapshotTransfersAbandoned++;
+      this.state.incoming = null; // learned past it meanwhile, or abandoned
       return;
     }
-    const nodes = this.node.cfg.nodes;
+    t.misses++;
     let next = (t.from + 1) % nodes;
     if (next === this.node.id) next = (next + 1) % nodes;
     t.from = next;

@@ -30,7 +30,7 @@ export const FINGERPRINTED = {
   ],
   instance: ['slot', 'own', 'value', 'ballot', 'phase', 'ballots', 'failures', 'promises', 'best', 'accepts', 'at'],
   catchUp: ['own', 'prev', 'incoming', 'refused'],
-  transfer: ['index', 'size', 'crc', 'from', 'parts', 'received', 'at'],
+  transfer: ['index', 'size', 'crc', 'from', 'parts', 'received', 'at', 'misses'],
 } as const;
 
 const rel = (t: number, now: number): string => (t === Number.POSITIVE_INFINITY ? '-' : String(t - now));
@@ -95,7 +95,7 @@ const heldText = (h: HeldSnapshot | null): string => (h === null ? '-' : `${h.in
 
 function catchUpText(c: CatchUpState, now: number): string {
   const t = c.incoming;
-  const incoming = t === null ? '-' : [t.index, t.size, t.crc, t.from, JSON.stringify(t.parts), t.received, rel(t.at, now)].join('/');
+  const incoming = t === null ? '-' : [t.index, t.size, t.crc, t.from, JSON.stringify(t.parts), t.received, rel(t.at, now), t.misses].join('/');
   return [heldText(c.own), heldText(c.prev), incoming, c.refused].join(',');
 }
 

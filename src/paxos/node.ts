@@ -52,12 +52,14 @@ export interface ReplicaStats {
   snapshotChunksReceived: number;
   /** Snapshots received from peers and installed. */
   snapshotsInstalled: number;
+  /** Snapshot transfers given up after every peer was asked with no chunk back. */
+  snapshotTransfersAbandoned: number;
 }
 
 export const STAT_KEYS: ReadonlyArray<keyof ReplicaStats> = [
   'proposals', 'decisions', 'ballotsStarted', 'nacks', 'timeouts', 'phase1Retries', 'leaderChanges',
   'leaseExpiries', 'holesFilled', 'forwarded', 'staleMessages', 'conflictingDecides', 'messagesIn', 'messagesOut',
-  'refusedForgotten', 'snapshotChunksSent', 'snapshotChunksReceived', 'snapshotsInstalled',
+  'refusedForgotten', 'snapshotChunksSent', 'snapshotChunksReceived', 'snapshotsInstalled', 'snapshotTransfersAbandoned',
 ];
 
 export function emptyStats(): ReplicaStats {

@@ -526,8 +526,9 @@ export class Replica {
   }
 
   private requestLearn(to: NodeId, now: number): void {
-    // At most one request per sync period, so heartbeats from a far-ahead leader do not flood it.
-    if (now - this.sync.lastLearnRequest_ms < this.node.cfg.sync_ms / 2) return;
+    // At most one request per sync period, so heartbeats from a far-ahead leader do not flood it. None while a
+    // snapshot is coming: every peer past our first undecided slot would answer with its snapshot's first chunk again.
+    if (now - this.sync.lastLearnRequest_ms < this.node.cfg.sync_ms / 2 || this.catchUp.state.incoming !== null) return;
     this.sync.lastLearnRequest_ms = now;
     this.node.send(to, { t: MsgType.LearnRequest, slot: this.node.learner.firstUndecided });
   }

@@ -219,7 +219,8 @@ export class Snapshots {
   /**
    * A snapshot a peer sent, whole (the Ready's `install`). Returns true when
    * it was installed; false when it was not needed or did not restore (then
-   * nothing changed, and the core does not fetch it again).
+   * nothing changed, and the core does not fetch it again) or arrived damaged
+   * (nothing changed either; the core fetches it again).
    */
   install(s: HeldSnapshot, applier: Applier): boolean {
     const core = this.core;
@@ -229,10 +230,16 @@ export class Snapshots {
       return false;
     }
     const body = Buffer.from(s.data, 'latin1');
+    if (crc32(body) !== s.crc) {
+      // Damaged on the way (or pieced together from two peers whose bytes differ): fetched again, not refused for good.
+      this.stats.restore_failures++;
+      this.stats.last_error = `replica ${this.id}: the snapshot at ${s.index} from a peer arrived damaged (checksum ${crc32(body)}, the sender said ${s.crc}); it is fetched again`;
+      if (this.stats.restore_failures === 1) console.warn(`synod ${this.stats.last_error}`);
+      return false;
+    }
     let decoded: DecodedSnapshot;
     let app: { adopt(): void };
     try {
-      if (crc32(body) !== s.crc) throw new Error(`checksum mismatch (${crc32(body)}, the sender said ${s.crc})`);
       decoded = this.check(s.index, body);
       app = this.app.restore(decoded.app);
     } catch (e) {

@@ -66,6 +66,32 @@ export interface FileStorageOptions {
 const SCRATCH_BYTES = 64 << 10;
 /** Records per batch in a compacted segment (a batch is encoded in memory whole). */
 const SEGMENT_BATCH_RECORDS = 16_384;
+/**
+ * ... and at most about this many bytes of values (a count alone put 16,384
+ * votes of up to 1 MiB each in one batch, past MAX_BATCH_BODY_BYTES: a large
+ * version-1 log could not be rewritten). A single record may still exceed it.
+ */
+const SEGMENT_BATCH_VALUE_BYTES = 64 * 1024 * 1024;
+
+/** `records` cut into runs of at most SEGMENT_BATCH_RECORDS records and about SEGMENT_BATCH_VALUE_BYTES of values. */
+export function segmentBatches(records: readonly PersistRecord[], maxRecords = SEGMENT_BATCH_RECORDS, maxValueBytes = SEGMENT_BATCH_VALUE_BYTES): PersistRecord[][] {
+  const batches: PersistRecord[][] = [];
+  let batch: PersistRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: a bound, never an underestimate.
+    const size = r.k === 'accept' ? 3 * r.value.length : 0;
+    if (batch.length > 0 && (batch.length >= maxRecords || bytes + size > maxValueBytes)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(r);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
 
 export class FileStorage implements Storage {
   readonly stats = emptyStorageStats();
@@ -212,8 +238,8 @@ export class FileStorage implements Storage {
       const header = encodeFileHeader(this.id, seq);
       writeAll(fs, fd, header);
       bytes += header.length;
-      for (let i = 0; i < records.length; i += SEGMENT_BATCH_RECORDS) {
-        const n = this.encodeBatch(records.slice(i, i + SEGMENT_BATCH_RECORDS), seq++);
+      for (const batch of segmentBatches(records)) {
+        const n = this.encodeBatch(batch, seq++);
         writeAll(fs, fd, this.scratch.buf, n);
         bytes += n;
       }

@@ -124,3 +124,31 @@ describe('catch-up by snapshot finishes', () => {
     expect(r2.firstUndecided).toBe(30);
   });
 });
+
+describe('values a snapshot holds are no longer owed', () => {
+  for (const policy of ['immediate', 'leader'] as const) {
+    it(`${policy}: a value the installed snapshot holds is dropped, one it does not hold is proposed again`, () => {
+      const net = new ScriptedNet(3, policy, { snapshots: true, attemptTimeout_ms: 1e6, sync_ms: 1e9 });
+      const r2 = net.replica(2);
+      r2.propose('held:1', net.now);
+      r2.propose('not-held:2', net.now);
+      net.flush(2);
+      expect(r2.outstanding).toBe(2);
+      r2.snapshotInstalled(snap(10, 'abcd'), net.now, (v) => v === 'held:1');
+      net.flush(2);
+      expect(r2.outstanding).toBe(1);
+    });
+  }
+
+  it('the review seed: a proposer-only node under leader with fast forgetting finishes, each value decided once', async () => {
+    const { parseRunSpec, configFor } = await import('../src/sim/flags.js');
+    const { runSimulation } = await import('../src/sim/simulator.js');
+    const params = new Map([['replicas', '3'], ['proposers', '4'], ['retain', '3'], ['snapshot-every', '4'], ['proposals', '30'], ['policy', 'leader']]);
+    // `npm run sim -- --seed 4 --seeds 1 --replicas 3 --proposers 4 --retain 3 --snapshot-every 4 --proposals 30 --policy leader`:
+    // before, n3 re-forwarded its 30 values for ever (owed n3:30) and 2,048 slots were chosen for 120 proposals.
+    const r = runSimulation(configFor(parseRunSpec(params, [], undefined, false), 4));
+    expect(r.violations).toEqual([]);
+    expect(r.livenessFailure).toBeNull();
+    expect([r.decided, r.slotsChosen]).toEqual([120, 120]);
+  });
+});

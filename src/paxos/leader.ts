@@ -343,13 +343,16 @@ export class StableLeader implements ProposerRole {
     return ballots;
   }
 
-  installed(index: Slot, now: number): void {
+  installed(index: Slot, now: number, holds: (value: Value) => boolean): void {
     const st = this.state;
     for (const inst of [...st.instances.values()]) {
       if (inst.slot >= index) continue;
       st.instances.delete(inst.slot);
       if (inst.own !== null) this.requeue(inst.own);
     }
+    // Commands the snapshot already holds are done: proposing them again would only decide a copy.
+    for (const c of [...st.pending.keys()]) if (holds(c)) st.pending.delete(c);
+    for (const c of [...st.forwarded.keys()]) if (holds(c)) st.forwarded.delete(c);
     if (st.role === 'leading' && st.commitTo < index) {
       // The range cannot run through slots it did not decide: tell followers what it has, restart it at the snapshot.
       this.sendCommit();

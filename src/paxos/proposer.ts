@@ -162,13 +162,16 @@ export class PerSlotProposer implements ProposerRole {
     return ballots;
   }
 
-  installed(index: Slot, now: number): void {
+  installed(index: Slot, now: number, holds: (value: Value) => boolean): void {
     const st = this.state;
     for (const inst of [...st.instances.values()]) {
       if (inst.slot >= index) continue;
       st.instances.delete(inst.slot);
-      if (inst.own !== null) st.pending.set(inst.own, { ballots: inst.ballots, failures: inst.failures });
+      if (inst.own !== null && !holds(inst.own)) st.pending.set(inst.own, { ballots: inst.ballots, failures: inst.failures });
     }
+    // Values the snapshot already holds are done: proposing them again would only decide a copy.
+    for (const v of [...st.pending.keys()]) if (holds(v)) st.pending.delete(v);
+    for (const v of [...st.deferred.keys()]) if (holds(v)) st.deferred.delete(v);
     st.holeSlot = -1;
     this.pump(now);
   }

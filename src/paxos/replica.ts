@@ -263,9 +263,12 @@ export class Replica {
    * The driver restored the snapshot of the Ready's `install` and made it
    * durable: every slot below its index is decided and applied there. The
    * learner moves to it, the acceptor forgets below it (and persists that it
-   * did), the role gives up what it had below it.
+   * did), the role gives up what it had below it. `holds` says which values
+   * (client commands) the snapshot holds, so the proposer stops owing them
+   * (the driver's applier knows them by request id; without it they are
+   * proposed again, and the copy is a duplicate).
    */
-  snapshotInstalled(s: HeldSnapshot, now_ms: number): void {
+  snapshotInstalled(s: HeldSnapshot, now_ms: number, holds: (value: Value) => boolean = () => false): void {
     const node = this.node;
     if (s.index <= node.learner.forgottenBelow) return;
     node.learner.install(s.index);
@@ -275,7 +278,7 @@ export class Replica {
     }
     this.catchUp.hold(s);
     node.stats.snapshotsInstalled++;
-    this.role.installed(s.index, now_ms);
+    this.role.installed(s.index, now_ms, holds);
     this.drainLoopback(now_ms);
   }
 

@@ -27,10 +27,12 @@ export interface ProposerRole {
   learned(slot: Slot, value: Value, now: number): number;
   /**
    * A snapshot at `index` was installed: every slot below it is decided (with
-   * values this node does not know). Gives up its attempts there, requeueing
-   * its own values (one decided there is applied once: the applier dedupes).
+   * values the core does not know). Gives up its attempts there and drops the
+   * values `holds` says the snapshot holds (the driver's applier knows them by
+   * request id); the others are requeued (one decided there anyway is applied
+   * once: the applier dedupes).
    */
-  installed(index: Slot, now: number): void;
+  installed(index: Slot, now: number, holds: (value: Value) => boolean): void;
   /** Moves queued values into slots while the window allows (after a learn frees one). */
   pump(now: number): void;
   /** The anti-entropy period: the per-slot proposer looks for holes to fill. */

@@ -155,6 +155,12 @@ export class Applier {
     return st !== undefined && (seq < st.low || st.above.has(seq));
   }
 
+  /** True if `command` (`requestId:payload`, one command of a slot's value) was applied: a snapshot installed holds it. */
+  holdsCommand(command: string): boolean {
+    const i = command.indexOf(':');
+    return i > 0 && this.knows(command.slice(0, i));
+  }
+
   /** The slot a request was applied in, if it was (and is still remembered). */
   slotOf(requestId: string): number | undefined {
     return this.appliedIds.get(requestId);

@@ -263,9 +263,9 @@ export class ReplicaDriver {
     this.schedule();
   }
 
-  snapshotInstalled(s: HeldSnapshot): void {
+  snapshotInstalled(s: HeldSnapshot, holds: (command: string) => boolean): void {
     if (this.stopped) return;
-    this.replica.snapshotInstalled(s, this.now());
+    this.replica.snapshotInstalled(s, this.now(), holds);
     this.schedule();
   }
 

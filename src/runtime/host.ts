@@ -194,7 +194,7 @@ export class ReplicaHost {
     const driver = this.driver;
     this.snapshots.attach({
       snapshotTaken: (s) => driver.snapshotTaken(s),
-      snapshotInstalled: (s) => driver.snapshotInstalled(s),
+      snapshotInstalled: (s, holds) => driver.snapshotInstalled(s, holds),
       snapshotRefused: (i) => driver.snapshotRefused(i),
       durableState: () => driver.replica.durableState(),
       get closed() {

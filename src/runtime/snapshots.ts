@@ -76,7 +76,8 @@ export interface SnapshotStats {
 /** What the snapshots need of the replica's core and driver. */
 export interface SnapshotCore {
   snapshotTaken(s: HeldSnapshot): void;
-  snapshotInstalled(s: HeldSnapshot): void;
+  /** `holds`: the commands the snapshot holds (the proposer stops owing them). */
+  snapshotInstalled(s: HeldSnapshot, holds: (command: string) => boolean): void;
   snapshotRefused(index: number): void;
   /** The live durable state, for compaction. */
   durableState(): PersistRecord[];
@@ -261,7 +262,7 @@ export class Snapshots {
     this.stats.installed++;
     this.stats.index = s.index;
     this.stats.bytes = body.length;
-    core.snapshotInstalled(s);
+    core.snapshotInstalled(s, (command) => applier.holdsCommand(command));
     return true;
   }
 

@@ -19,7 +19,7 @@
 import { decode, encode, type Wire } from '../paxos/codec.js';
 import type { NodeId } from '../paxos/ballot.js';
 import { majority } from '../paxos/quorum.js';
-import { MsgType, type Message, type Value } from '../paxos/messages.js';
+import { MsgType, type Message, type Slot, type Value } from '../paxos/messages.js';
 import { Replica, type Decision, type PlantedBugs, type Ready, type ReplicaStats } from '../paxos/replica.js';
 import { applyReady, type ReadySink } from '../paxos/ready.js';
 import { commandsOf, isBatch } from '../paxos/batch.js';
@@ -614,23 +614,40 @@ class Simulation {
     }
     sn.snap = s;
     this.checker.snapshotAt(id, s.index);
-    r.snapshotInstalled(s, this.local(id));
+    // What a real applier's dedupe table (carried in the snapshot) knows: the commands applied below the index.
+    const held = this.commandsChosenBelow(s.index);
+    r.snapshotInstalled(s, this.local(id), (v) => held.has(v));
+    for (const v of [...sn.owed]) if (held.has(v)) this.settle(id, sn, v);
     for (const taken of sn.app.restore(s)) this.snapshotTaken(id, sn, taken);
     this.installedIn = id;
     this.note(() => `n${id} installed a snapshot at ${s.index}`);
+  }
+
+  /** A value node `id` owed is decided (learned, or held by a snapshot it installed). */
+  private settle(id: NodeId, sn: SimNode, value: Value): void {
+    if (!sn.owed.delete(value)) return;
+    this.owedTotal--;
+    this.decidedOwn++;
+    this.meter.committedAt(id, value, this.now);
+    this.workload.decided(clientOf(value), this.now);
+  }
+
+  /** The commands chosen in slots [0, index) (the ghost state), batches split. */
+  private commandsChosenBelow(index: Slot): Set<Value> {
+    const held = new Set<Value>();
+    for (let slot = 0; slot < index; slot++) {
+      const v = this.checker.chosenIn(slot);
+      if (v === undefined) continue;
+      for (const c of isBatch(v) ? (commandsOf(v) ?? []) : [v]) held.add(c);
+    }
+    return held;
   }
 
   private decided(id: NodeId, sn: SimNode, d: Decision): void {
     this.checker.learnedBy(id, d.slot, d.value);
     if (sn.app !== null) for (const s of sn.app.learned(d.slot, d.value)) this.snapshotTaken(id, sn, s);
     // A leader's batch holds several commands (src/paxos/batch.ts): each is a proposal of its own.
-    for (const value of isBatch(d.value) ? (commandsOf(d.value) ?? []) : [d.value]) {
-      if (!sn.owed.delete(value)) continue;
-      this.owedTotal--;
-      this.decidedOwn++;
-      this.meter.committedAt(id, value, this.now);
-      this.workload.decided(clientOf(value), this.now);
-    }
+    for (const value of isBatch(d.value) ? (commandsOf(d.value) ?? []) : [d.value]) this.settle(id, sn, value);
     if (this.firstDecision === null) this.firstDecision = this.now;
     if (this.now - this.lastDecision > this.livelock_ms && this.outstanding() > 0) this.livelockEpisodes++;
     this.lastDecision = this.now;

@@ -95,6 +95,8 @@ export interface SnapshotSchedule {
 export class Applier {
   readonly stats: ApplierStats = { applied: 0, duplicates: 0, noops: 0, batches: 0, malformed_batches: 0, next_slot: 0, read_barriers: 0 };
   private readonly early = new Map<number, string>();
+  /** Read barriers a restored snapshot went past before they were applied: [slot, request id], answered by drain(). */
+  private coveredBarriers: Array<[number, string]> = [];
   /** Request id -> slot it was applied in; oldest evicted beyond `dedupeWindow`. */
   private readonly appliedIds = new Map<string, number>();
   /** Request id -> encoded result (state machine only), evicted with the id. */
@@ -358,7 +360,12 @@ export class Applier {
     this.stats.next_slot = a.index;
     this.commandsTotal = a.commands_total;
     this.placeNextPoint();
-    for (const slot of [...this.early.keys()]) if (slot < a.index) this.early.delete(slot);
+    for (const [slot, value] of [...this.early]) {
+      if (slot >= a.index) continue;
+      this.early.delete(slot);
+      // A read barrier parked below the snapshot: the restored state is past it, so its read is answered (by drain).
+      if (value.charCodeAt(0) === READ_BARRIER) this.coveredBarriers.push([slot, value.slice(0, value.indexOf(':'))]);
+    }
     this.log = [];
     this.logChars = 0;
     this.logBase = a.index;
@@ -382,8 +389,18 @@ export class Applier {
     this.lastStreamEnd = -1;
   }
 
-  /** Drains parked decisions that a restore made next (call after restoreState). */
+  /**
+   * Drains parked decisions that a restore made next, and answers the read
+   * barriers the snapshot went past (call after restoreState, once the
+   * restored state machine is the one queried).
+   */
   drain(): void {
+    const covered = this.coveredBarriers;
+    this.coveredBarriers = [];
+    for (const [slot, requestId] of covered) {
+      this.stats.read_barriers++;
+      this.onReadBarrier(slot, requestId);
+    }
     this.learned([]);
   }
 

@@ -14,7 +14,11 @@ import { formatLink, parseLink, type LinkOverride } from './network.js';
 import { autoAttemptTimeout_ms, checkConfig, MAX_SIM_NODES, type SimConfig } from './simulator.js';
 import { DEFAULT_WORKLOAD, WORKLOADS, type WorkloadKind, type WorkloadSpec } from './workload.js';
 
-export const BUGS: Array<keyof PlantedBugs> = ['quorumOneTooSmall', 'acceptBelowPromise', 'proposeArbitraryValue', 'reuseBallotAfterRestart', 'skipPersistPromise', 'promiseForgotten'];
+export const BUGS: Array<keyof PlantedBugs> = [
+  'quorumOneTooSmall', 'acceptBelowPromise', 'proposeArbitraryValue', 'reuseBallotAfterRestart', 'skipPersistPromise', 'promiseForgotten',
+  // Lease reads (policy lease): the swarm catches the first two in a few seeds of hundreds; the third only a scripted scenario does.
+  'leaseReadBeforeRecovered', 'leaseReadWhileNotLeading', 'leaseIgnoresBallot',
+];
 
 /** Flags that set a run parameter (a sweep may vary any of them): [argument, help]. */
 export const PARAM_HELP = {

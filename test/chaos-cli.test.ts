@@ -31,6 +31,8 @@ describe('chaos CLI', () => {
     [['--lin-time', '5'], /--lin-time must be a duration like 200ms, 5s or 2m, got '5'/],
     [['--lin-steps', '0'], /--lin-steps must be an integer in 1\.\.1000000000, got '0'/],
     [['--bug', 'nope'], /--bug must be one of quorumOneTooSmall, acceptBelowPromise, proposeArbitraryValue, reuseBallotAfterRestart, skipPersistPromise, leaseIgnoresBallot, leaseReadWhileNotLeading, leaseReadBeforeRecovered, promiseForgotten, got 'nope'/],
+    [['--snapshot-every', 'x'], /--snapshot-every must be an integer in 0\.\.1000000000, got 'x'/],
+    [['--retain', '0'], /--retain must be an integer in 1\.\.1048576, got '0'/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
     [['stray'], /unexpected argument 'stray'/],
   ];
@@ -64,6 +66,18 @@ describe('chaos CLI', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^VIOLATION immediate round 1: (agreement|durable|real-time|linearizable): /m);
     expect(r.out).not.toMatch(/, violations 0, /);
+  });
+
+  it('--snapshot-every and --retain put snapshots under the faults, and the summary counts them', () => {
+    const r = chaos('--seconds', '3', '--round', '3s', '--policy', 'leader', '--storage', 'memory', '--snapshot-every', '5', '--retain', '3', '--partition-every', '1s');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('; snapshot every 5 commands; retain 3 slots; ');
+    const m = /^ {2}leader: snapshots taken (\d+), installed from a peer (\d+), log compactions (\d+) \(live replicas, since their last start\)$/m.exec(r.out);
+    expect(m).not.toBeNull();
+    // Every replica applied hundreds of commands: each took a snapshot every 5 of them.
+    expect(Number(m?.[1])).toBeGreaterThan(30);
+    expect(r.out).toMatch(/, violations 0, core conflicts 0, rounds not fully checked 0\n/);
   });
 
   it('--allow-unknown accepts it, and says so', () => {

@@ -17,7 +17,7 @@ import { POLICY_NAMES } from '../contention/registry.js';
 import { liveWorkers } from '../cluster/member.js';
 import { PLANTED_BUGS } from '../cluster/options.js';
 import type { FsyncMode } from '../storage/storage.js';
-import type { ReadConsistency } from '../cluster/index.js';
+import type { ReadConsistency, ReplicaTuning } from '../cluster/index.js';
 import { FAULT_OPTIONS, faultHelp, faultsFromFlags, parseDuration_ms, type FaultFlags } from './flags.js';
 import { ChaosSession, type RoundReport } from './run.js';
 import { DEFAULT_MAX_MS, DEFAULT_MAX_STEPS } from '../verify/linearizability.js';
@@ -41,6 +41,9 @@ const HELP = `usage: npm run chaos -- [options]
   --allow-unknown          accept rounds whose linearizability check ran out of budget
                            (by default such a round is reported and fails the run)
   --bug NAME               plant a core bug to see the checks fail (exit 1): ${PLANTED_BUGS.join(', ')}
+  --snapshot-every N       each replica snapshots every N applied commands (default 100000; 0: none); with a
+                           small N and --retain, snapshots, compaction and catch-up run under the faults
+  --retain N               decided slots each replica keeps for its peers (default 10000)
 ${faultHelp()}
   defaults: --drop 5% --delay 0-2ms --dup 1% --reorder 5% --partition-every 5s --pause-every 3s --pause 200ms --crash-every 10s
   --json                   also print the summary as JSON`;
@@ -61,6 +64,8 @@ interface Args {
   flags: FaultFlags;
   json: boolean;
   reads: ReadConsistency[] | null;
+  snapshotEvery: number | null;
+  retain: number | null;
 }
 
 function intFlag(name: string, raw: string | undefined, d: number, lo: number, hi: number): number {
@@ -90,6 +95,8 @@ function parse(argv: string[]): Args | 'help' {
       'lin-steps': { type: 'string' },
       'allow-unknown': { type: 'boolean' },
       bug: { type: 'string' },
+      'snapshot-every': { type: 'string' },
+      retain: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...FAULT_OPTIONS,
@@ -139,7 +146,15 @@ function parse(argv: string[]): Args | 'help' {
     flags,
     json: values.json === true,
     reads: values.reads === undefined ? null : readModes(values.reads),
+    snapshotEvery: values['snapshot-every'] === undefined ? null : intFlag('snapshot-every', values['snapshot-every'], 0, 0, 1_000_000_000),
+    retain: values.retain === undefined ? null : intFlag('retain', values.retain, 0, 1, 1 << 20),
   };
+}
+
+/** The replicas' tuning: a planted bug and the retained window, as given. */
+function tuningOf(a: Args): ReplicaTuning | undefined {
+  if (a.bug === null && a.retain === null) return undefined;
+  return { ...(a.bug === null ? {} : { bugs: { [a.bug]: true } }), ...(a.retain === null ? {} : { retainDecided: a.retain }) };
 }
 
 function readModes(raw: string): ReadConsistency[] {
@@ -222,6 +237,7 @@ async function main(): Promise<number> {
   console.log(
     `chaos soak: ${(a.total_ms / 60_000).toFixed(2)} min, ${a.replicas} replicas, policies ${a.policies.join(',')}, storage ${a.storage}${dir === null ? '' : ` (fsync ${a.fsync})`}, seed ${a.seed}, ` +
       `gets ${a.reads === null ? 'through the log' : `as KV reads (${a.reads.join(',')})`}; ` +
+      `${a.snapshotEvery === null ? '' : `snapshot every ${a.snapshotEvery} commands; `}${a.retain === null ? '' : `retain ${a.retain} slots; `}` +
       `faults ${JSON.stringify(f.faults)} partition-every ${f.partitionEvery_ms}ms pause-every ${f.pauseEvery_ms}ms (${f.pause_ms}ms) crash-every ${f.crashEvery_ms}ms crash-all-every ${f.crashAllEvery_ms}ms`,
   );
   const totals = emptyTotals();
@@ -247,7 +263,8 @@ async function main(): Promise<number> {
         timeout_ms: 1000,
         ...(a.reads === null ? {} : { reads: usableReads(a.reads, policy) }),
         linearizability: a.lin,
-        ...(a.bug === null ? {} : { tuning: { bugs: { [a.bug]: true } } }),
+        ...(tuningOf(a) === undefined ? {} : { tuning: tuningOf(a) }),
+        ...(a.snapshotEvery === null ? {} : { snapshotEvery: a.snapshotEvery }),
       });
       const mem = { policy, start_mib: (await session.heaps()).map(mib), end_mib: [] as string[] };
       memory.push(mem);
@@ -259,6 +276,10 @@ async function main(): Promise<number> {
           for (const v of r.violations) if (firstViolations.length < 10) firstViolations.push(`${policy} round ${totals.rounds}: ${v.check}: ${v.detail}`);
         }
         mem.end_mib = (await session.heaps()).map(mib);
+        if (a.snapshotEvery !== null && a.snapshotEvery > 0) {
+          const n = await session.snapshotCounts();
+          console.log(`  ${policy}: snapshots taken ${n.taken}, installed from a peer ${n.installed}, log compactions ${n.compactions} (live replicas, since their last start)`);
+        }
       } finally {
         await session.close();
       }

@@ -43,6 +43,8 @@ export interface ChaosOptions {
   /** Per-attempt client timeout (an op that runs out of retries is recorded as unknown). */
   timeout_ms?: number;
   tuning?: ReplicaTuning;
+  /** Each replica snapshots every this many applied commands (the cluster's option; absent: its default). */
+  snapshotEvery?: number;
   /**
    * Gets are reads of the KV example's state machine, each with a consistency
    * drawn from this list ('lease' only under policy lease; 'stale' is not
@@ -120,6 +122,7 @@ export class ChaosSession {
       maxInFlight: 64,
       ...(opts.tuning === undefined ? {} : { tuning: opts.tuning }),
       ...(opts.reads === undefined ? {} : { stateMachine: KV_MACHINE }),
+      ...(opts.snapshotEvery === undefined ? {} : { snapshotEvery: opts.snapshotEvery }),
     });
     return new ChaosSession(cluster, opts);
   }
@@ -128,6 +131,14 @@ export class ChaosSession {
   async heaps(): Promise<(number | null)[]> {
     const s = await this.cluster.stats();
     return s.replicas.map((r) => r?.heap_used_bytes ?? null);
+  }
+
+  /** Snapshot activity over the live replicas since they (re)started: taken, installed from a peer, log compactions. */
+  async snapshotCounts(): Promise<{ taken: number; installed: number; compactions: number }> {
+    const s = await this.cluster.stats();
+    const live = s.replicas.filter((r) => r !== null);
+    const sum = (f: (r: (typeof live)[number]) => number): number => live.reduce((n, r) => n + f(r), 0);
+    return { taken: sum((r) => r.snapshot.taken), installed: sum((r) => r.snapshot.installed), compactions: sum((r) => r.storage.compactions ?? 0) };
   }
 
   async runRound(duration_ms: number): Promise<RoundReport> {

@@ -7,8 +7,11 @@
  * may not have taken effect). Every replica's applied decisions are recorded
  * from the cluster's 'decided' events. The log is used as a key-value map:
  * a put is a log entry `p|key|value`; a get is a log entry `g|key` whose result
- * is the map's value for `key` just before the get's slot, in the log of the
- * replica that answered (what a client of that replica would read).
+ * is the map's value for `key` just before the get's slot, in the log (the
+ * same on every replica, by agreement; the replicas' applied slots are merged,
+ * since one that caught up by snapshot applied the slots inside it without a
+ * 'decided' event for each). A get with a slot below it that no replica
+ * reported has no result the log can give, and is left out of the check.
  * With a state machine (examples/kv.ts, `kv`), a put is its JSON command and a
  * get is a read, not in the log: its result is the answer the read returned.
  *
@@ -74,6 +77,8 @@ export class History {
   readonly ops: OpRecord[] = [];
   /** Per replica: slot -> `requestId:payload` as applied (no-ops and duplicates are not applied). */
   readonly applied: Map<number, string>[];
+  /** The final raw logs, merged (checkAgreement records them): slot -> raw value, '' for a no-op. */
+  private readonly finalRaw = new Map<number, string>();
   readonly violations: Violation[] = [];
   private violationCount = 0;
 
@@ -148,6 +153,7 @@ export class History {
       l.values.forEach((v, k) => {
         const slot = l.from + k;
         const r = raw.get(slot);
+        if (!this.finalRaw.has(slot)) this.finalRaw.set(slot, v);
         if (r === undefined) raw.set(slot, { v, replica: l.replica });
         else if (r.v !== v) this.violation('agreement', `slot ${slot}: replica ${r.replica}'s decided log has ${JSON.stringify(r.v)}, replica ${l.replica}'s ${JSON.stringify(v)}`);
       });
@@ -184,9 +190,20 @@ export class History {
     }
   }
 
-  /** Each ok get's result, read from the answering replica's applied log (the value of its key before its slot). */
+  /**
+   * Each ok get's result: the value of its key before its slot in the log of
+   * the replica that answered (what its client would read), with the slots it
+   * did not report (applied inside a snapshot it installed, or no-ops) taken
+   * from the other replicas and the final raw logs. A get with a slot below it
+   * (from the first one known) that nobody reported is left out: its result
+   * is unknown.
+   */
   readResults(): Map<number, string> {
     const out = new Map<number, string>();
+    // Applied commands of every replica, and the final raw logs (which also hold no-op slots, as '').
+    const merged = new Map<number, string>();
+    for (const m of this.applied) for (const [slot, v] of m) if (!merged.has(slot)) merged.set(slot, v);
+    for (const [slot, v] of this.finalRaw) if (!merged.has(slot)) merged.set(slot, v);
     const byReplica = new Map<number, OpRecord[]>();
     for (const o of this.ops) {
       if (o.status !== 'ok' || o.input.op !== 'get' || o.answer !== null) continue;
@@ -196,16 +213,23 @@ export class History {
     }
     for (const [replica, gets] of byReplica) {
       gets.sort((a, b) => a.slot - b.slot);
-      const entries = [...(this.applied[replica] ?? new Map<number, string>())].sort((a, b) => a[0] - b[0]);
+      const own = new Map(merged);
+      for (const [slot, v] of this.applied[replica] ?? []) own.set(slot, v);
+      const entries = [...own].sort((a, b) => a[0] - b[0]);
       const map = new Map<string, string>();
       let e = 0;
+      let complete = true;
+      let last = -1;
       for (const g of gets) {
         for (; e < entries.length && (entries[e] as [number, string])[0] < g.slot; e++) {
-          const [, v] = entries[e] as [number, string];
+          const [slot, v] = entries[e] as [number, string];
+          if (e > 0 && slot !== last + 1) complete = false;
+          last = slot;
           const op = decodeOp(v.slice(v.indexOf(':') + 1));
           if (op?.op === 'put') map.set(op.key, op.value);
         }
-        out.set(g.id, map.get(g.input.key) ?? '');
+        // Every slot from the first known one up to the get's must be known.
+        if (complete && (e === 0 || last === g.slot - 1)) out.set(g.id, map.get(g.input.key) ?? '');
       }
     }
     return out;
@@ -217,6 +241,8 @@ export class History {
     const ops: Operation<KvInput, KvOutput>[] = [];
     for (const o of this.ops) {
       if (o.status !== 'ok' && o.input.op === 'get') continue;
+      // A get through the log whose result the merged log cannot give (a gap below it) changed nothing: left out.
+      if (o.status === 'ok' && o.input.op === 'get' && o.answer === null && !reads.has(o.id)) continue;
       const known = o.status === 'ok';
       const output = known && o.input.op === 'get' ? (o.answer ?? reads.get(o.id)) : undefined;
       ops.push({ id: o.id, client: o.client, call: o.call, ret: known ? o.ret : Number.POSITIVE_INFINITY, input: o.input, output });

@@ -130,6 +130,28 @@ describe('History checks (what a chaos run records)', () => {
     expect(h.violations).toEqual([]);
   });
 
+  it('a retried put decided twice counts once, at its first copy, when slots come from the raw logs (as the applier dedupes)', () => {
+    let t = 0;
+    const h = new History(3, () => t);
+    const a = h.invoke(0, { op: 'put', key: 'k', value: 'a' });
+    h.decided(0, 0, 'p0', 'p|k|a');
+    t += 5;
+    h.ok(a, { slot: 0, replica: 0, requestId: 'p0' });
+    const b = h.invoke(1, { op: 'put', key: 'k', value: 'b' });
+    h.decided(0, 1, 'p1', 'p|k|b');
+    t += 5;
+    h.ok(b, { slot: 1, replica: 0, requestId: 'p1' });
+    // Slot 2 holds a second copy of p0 (its retry): not applied, so no event; replica 2 reported nothing below 3.
+    const g = h.invoke(2, { op: 'get', key: 'k' });
+    h.decided(2, 3, 'g3', 'g|k');
+    t += 5;
+    h.ok(g, { slot: 3, replica: 2, requestId: 'g3' });
+    h.checkAgreement([{ replica: 1, from: 0, values: ['p0:p|k|a', 'p1:p|k|b', 'p0:p|k|a', 'g3:g|k'] }]);
+    expect(h.readResults().get(g.id)).toBe('b');
+    expect(h.checkLinearizable().result).toBe('ok');
+    expect(h.violations).toEqual([]);
+  });
+
   it('a get with a slot below it that no replica reported is left out of the check, not read from a partial log', () => {
     let t = 0;
     const h = new History(3, () => t);

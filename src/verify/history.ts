@@ -217,6 +217,8 @@ export class History {
       for (const [slot, v] of this.applied[replica] ?? []) own.set(slot, v);
       const entries = [...own].sort((a, b) => a[0] - b[0]);
       const map = new Map<string, string>();
+      // The raw logs hold a retried request's later copies too: like the applier, only its first copy counts.
+      const seen = new Set<string>();
       let e = 0;
       let complete = true;
       let last = -1;
@@ -225,7 +227,12 @@ export class History {
           const [slot, v] = entries[e] as [number, string];
           if (e > 0 && slot !== last + 1) complete = false;
           last = slot;
-          const op = decodeOp(v.slice(v.indexOf(':') + 1));
+          const colon = v.indexOf(':');
+          if (colon <= 0) continue;
+          const requestId = v.slice(0, colon);
+          if (seen.has(requestId)) continue;
+          seen.add(requestId);
+          const op = decodeOp(v.slice(colon + 1));
           if (op?.op === 'put') map.set(op.key, op.value);
         }
         // Every slot from the first known one up to the get's must be known.

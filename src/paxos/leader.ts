@@ -145,7 +145,7 @@ export class StableLeader implements ProposerRole {
     if (leader === this.node.id || leader < 0) return; // we will lead (or know no leader yet): keep the values
     const reroute = now + this.node.cfg.attemptTimeout_ms * 4;
     while (st.pending.size > 0) {
-      const [value] = st.pending.shift();
+      const value = st.pending.shiftKey();
       st.forwarded.set(value, reroute);
       this.node.stats.forwarded++;
       this.node.send(leader, { t: MsgType.Forward, value });
@@ -171,7 +171,7 @@ export class StableLeader implements ProposerRole {
         return;
       }
       if (batchMax === 1) {
-        const [value] = st.pending.shift();
+        const value = st.pending.shiftKey();
         this.startPhase2(this.takeSlot(), value, value, now);
         continue;
       }
@@ -181,7 +181,7 @@ export class StableLeader implements ProposerRole {
         const next = st.pending.peek() as Value;
         // The batch's value must stay within the codec's limit; one command alone always fits.
         if (commands.length > 0 && bytes + next.length + 16 > BATCH_BYTES_MAX) break;
-        st.pending.shift();
+        st.pending.shiftKey();
         commands.push(next);
         bytes += next.length + 16;
       }

@@ -48,14 +48,20 @@ export class KeyedQueue<K, V> {
   /** Removes and returns the front entry; throws when empty (callers check `size`). */
   shift(): [K, V] {
     const i = this.front();
+    const value = this.values[i] as V;
+    return [this.shiftKey(), value];
+  }
+
+  /** Removes the front entry and returns its key: no pair allocated (the leader takes every command this way). */
+  shiftKey(): K {
+    const i = this.front();
     if (i < 0) throw new Error('shift on an empty queue');
     const key = this.keys_[i] as K;
-    const value = this.values[i] as V;
     this.head = i + 1;
     this.at.delete(key);
     if (this.at.size === 0) this.clear();
     else this.compact();
-    return [key, value];
+    return key;
   }
 
   /** The front key without removing it (undefined when empty). */

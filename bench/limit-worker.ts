@@ -3,7 +3,8 @@
  * envelope format as the replicas, with none of the protocol's work.
  * Peer envelopes: [1, PING] echo; [4, 3, slot, ballot, value]* accept tuples
  * (a sink counts them and acks every ACK_EVERY; a bare-loop follower replies
- * [3, 4, slot, ballot] per tuple); [2, ACK, count].
+ * [3, 4, slot, ballot] per tuple); [4, 1, slot, ballot, ''] prepare tuples (a
+ * follower replies [3, 2, slot, ballot]); [2, ACK, count].
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
@@ -12,6 +13,7 @@ export type LimitRequest =
   | { t: 'rtt'; peer: number; n: number }
   | { t: 'oneway'; peer: number; batch: number; duration_ms: number }
   | { t: 'bare'; window: number; duration_ms: number }
+  | { t: 'two-phase'; n: number }
   | { t: 'mode'; mode: 'sink' | 'follower' }
   | { t: 'close' };
 
@@ -21,6 +23,7 @@ export type LimitReply =
   | { t: 'rtt'; samples_us: number[] }
   | { t: 'oneway'; messages: number; elapsed_ms: number }
   | { t: 'bare'; decisions: number; elapsed_ms: number }
+  | { t: 'two-phase'; samples_us: number[] }
   | { t: 'closed' };
 
 export interface LimitWorkerData {
@@ -31,6 +34,8 @@ export interface LimitWorkerData {
 
 const PING = 99;
 const ACK = 98;
+const PREPARE = 1;
+const PROMISE = 2;
 const ACCEPT = 3;
 const ACCEPTED = 4;
 export const ACK_EVERY = 1024;
@@ -54,7 +59,7 @@ peers.forEach((p, from) => {
   if (p === null) return;
   p.on('message', (env: Array<number | string>) => {
     const tag = env[1];
-    if (tag === ACK || tag === ACCEPTED || (tag === PING && onReturn !== null)) return onReturn?.(env);
+    if (tag === ACK || tag === ACCEPTED || tag === PROMISE || (tag === PING && onReturn !== null)) return onReturn?.(env);
     if (tag === PING) return p.postMessage(env);
     if (mode === 'sink') {
       received += env.length / 5;
@@ -66,7 +71,7 @@ peers.forEach((p, from) => {
     }
     // Bare-loop follower: no storage, no checks, reply to each accept in one envelope.
     const out: Array<number | string> = [];
-    for (let i = 0; i < env.length; i += 5) out.push(3, ACCEPTED, env[i + 2] as number, env[i + 3] as number);
+    for (let i = 0; i < env.length; i += 5) out.push(3, env[i + 1] === PREPARE ? PROMISE : ACCEPTED, env[i + 2] as number, env[i + 3] as number);
     p.postMessage(out);
     void from;
   });
@@ -161,6 +166,43 @@ function bare(window: number, duration_ms: number): void {
   post();
 }
 
+/**
+ * The floor of one two-phase decision on this topology: a prepare to every
+ * follower, an accept to every follower once a majority (with our own vote)
+ * promised, decided once a majority accepted; then the next slot. No storage,
+ * no checks, no values to track: what is left is the messaging.
+ */
+function twoPhase(n: number): void {
+  const followers = peers.filter((p): p is MessagePort => p !== null);
+  const need = Math.floor(nodes / 2);
+  const samples: number[] = [];
+  let slot = 0;
+  let replies = 0;
+  let phase = PREPARE;
+  let t0 = 0;
+  const broadcast = (tag: number): void => {
+    phase = tag;
+    replies = 0;
+    const env = [4, tag, slot, BALLOT, tag === PREPARE ? '' : VALUE];
+    for (const f of followers) f.postMessage(env);
+  };
+  const start = (): void => {
+    slot++;
+    t0 = performance.now();
+    broadcast(PREPARE);
+  };
+  onReturn = (env) => {
+    // Late replies to a phase already past its majority are ignored, as a proposer does.
+    if (env[2] !== slot || env[1] !== (phase === PREPARE ? PROMISE : ACCEPTED) || ++replies !== need) return;
+    if (phase === PREPARE) return broadcast(ACCEPT);
+    samples.push((performance.now() - t0) * 1000);
+    if (samples.length < n) return start();
+    onReturn = null;
+    reply({ t: 'two-phase', samples_us: samples });
+  };
+  start();
+}
+
 port.on('message', (req: LimitRequest) => {
   switch (req.t) {
     case 'mode':
@@ -174,6 +216,8 @@ port.on('message', (req: LimitRequest) => {
       return oneway(peers[req.peer] as MessagePort, req.batch, req.duration_ms);
     case 'bare':
       return bare(req.window, req.duration_ms);
+    case 'two-phase':
+      return twoPhase(req.n);
     case 'close':
       for (const p of peers) p?.close();
       reply({ t: 'closed' });

@@ -1,8 +1,9 @@
 /**
  * The limit ("speed of light") of this runtime on this machine, measured in the
  * same invocation and on the same worker topology as the runs: raw
- * MessageChannel round trip, one-way messages/s (one by one and batched), and
- * a bare phase-2 loop at each window the runs use.
+ * MessageChannel round trip, one-way messages/s (one by one and batched), a
+ * bare phase-2 loop at each window the runs use, and the latency floor of a
+ * bare two-phase decision (prepare and accept to every follower).
  */
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { LimitReply, LimitRequest, LimitWorkerData } from './limit-worker.js';
@@ -19,6 +20,14 @@ export interface Limit {
   batch: number;
   /** Bare phase-2 loop decisions/s by window. */
   bare_loop_decisions_per_s: Record<string, number>;
+  /**
+   * p50 of a bare two-phase decision, one at a time (us): two round trips to
+   * a majority with nothing else done, the floor a per-slot policy's latency
+   * is measured against. More than twice `rtt_us`: the leader posts to every
+   * follower in each phase, and on a machine with few cores the followers'
+   * wake-ups compete with the leader's.
+   */
+  bare_two_phase_us: number;
 }
 
 export interface LimitPlan {
@@ -95,6 +104,13 @@ export async function measureLimit(plan: LimitPlan): Promise<Limit> {
       }
       bare[String(window)] = best;
     }
+    await expect(w0.ask({ t: 'two-phase', n: 500 }), 'two-phase'); // warm-up
+    // Best of two, as for the bare loop: this floor is bimodal on a shared 2-core machine (33-37 or 87 us).
+    let twoPhase_us = Number.POSITIVE_INFINITY;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const two = await expect(w0.ask({ t: 'two-phase', n: 3000 }), 'two-phase');
+      twoPhase_us = Math.min(twoPhase_us, percentile([...two.samples_us].sort((a, b) => a - b), 50));
+    }
     return {
       workers: n,
       rtt_us: percentile(sorted, 50),
@@ -103,6 +119,7 @@ export async function measureLimit(plan: LimitPlan): Promise<Limit> {
       batched_msgs_per_s: batched.messages / (batched.elapsed_ms / 1000),
       batch: BATCH,
       bare_loop_decisions_per_s: bare,
+      bare_two_phase_us: twoPhase_us,
     };
   } finally {
     await Promise.all(workers.map((w) => w.worker.terminate()));

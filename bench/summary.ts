@@ -21,9 +21,10 @@ export const BENCH_METRICS = [
   'rejections_per_decision', 'messages_per_decision', 'bytes_per_decision', 'fsyncs_per_decision', 'cpu_us_per_decision', 'cpu_us_per_command',
   'rejections', 'phase1_retries', 'timeouts', 'leader_changes', 'lease_expiries', 'livelock_episodes', 'livelock_ms',
   'proposals_dropped', 'malformed', 'fsyncs', 'event_loop_delay_us_p99', 'heap_growth_pct_per_min_max',
-  'decisions_per_s_vs_bare_loop', 'latency_p50_vs_rtt', 'latency_p99_vs_rtt', 'messages_per_s_vs_msgs_per_s', 'messages_per_s_vs_batched_msgs_per_s',
+  'decisions_per_s_vs_bare_loop', 'latency_p50_vs_rtt', 'latency_p99_vs_rtt', 'latency_p50_vs_bare_two_phase', 'messages_per_s_vs_msgs_per_s', 'messages_per_s_vs_batched_msgs_per_s',
   'threads_vs_inline', 'inline_decisions_per_s', 'inline_latency_us_p50',
   'limit_rtt_us', 'limit_rtt_us_p99', 'limit_msgs_per_s', 'limit_batched_msgs_per_s', 'limit_bare_loop_decisions_per_s',
+  'limit_bare_two_phase_us',
 ] as const;
 
 export type BenchMetric = (typeof BENCH_METRICS)[number];
@@ -126,6 +127,7 @@ export function summarize(run: RawRun, label: string, repeat: number, limit: Lim
   const sortedWindows = windows(run);
   const messages = sum((x) => x.messages_out);
   const bare = limit.bare_loop_decisions_per_s[String(run.options.policy.params.window)] ?? Number.NaN;
+  const stableLeader = run.options.policy.name === 'leader' || run.options.policy.name === 'lease';
   // Inline replicas share one thread, whose busy time each of them reports.
   const cpu_ms = run.runtime === 'inline' ? r0.elu_active_ms : sum((x) => x.elu_active_ms);
   const inlineDps = inline === null ? null : (inline.metrics[0]?.decisions ?? 0) / (inline.measured_ms / 1000);
@@ -150,6 +152,8 @@ export function summarize(run: RawRun, label: string, repeat: number, limit: Lim
     event_loop_delay_us_p99: round3(run.event_loop_delay_us_p99), heap_growth_pct_per_min_max: heapGrowth(run),
     decisions_per_s_vs_bare_loop: round3(dps / bare), latency_p50_vs_rtt: round3(pct(lat, 50) / limit.rtt_us),
     latency_p99_vs_rtt: round3(pct(lat, 99) / limit.rtt_us),
+    // A per-slot policy runs both phases for every decision; a stable leader runs phase 1 once per term.
+    latency_p50_vs_bare_two_phase: stableLeader ? null : round3(pct(lat, 50) / limit.bare_two_phase_us),
     messages_per_s_vs_msgs_per_s: round3(messages / seconds / limit.msgs_per_s),
     messages_per_s_vs_batched_msgs_per_s: round3(messages / seconds / limit.batched_msgs_per_s),
     threads_vs_inline: inlineDps === null || inlineDps === 0 ? null : round3(dps / inlineDps),
@@ -157,6 +161,7 @@ export function summarize(run: RawRun, label: string, repeat: number, limit: Lim
     inline_latency_us_p50: inline === null ? null : pct(mergedHistogram(inline.metrics.map((x) => x.latency_us)), 50),
     limit_rtt_us: round3(limit.rtt_us), limit_rtt_us_p99: round3(limit.rtt_us_p99), limit_msgs_per_s: round3(limit.msgs_per_s),
     limit_batched_msgs_per_s: round3(limit.batched_msgs_per_s), limit_bare_loop_decisions_per_s: round3(bare),
+    limit_bare_two_phase_us: round3(limit.bare_two_phase_us),
   };
   return {
     schema_version: RESULTS_SCHEMA_VERSION, label, repeat, config: run.options.config, metrics, settled: run.settled,

@@ -14,7 +14,7 @@ const COLUMNS: ReadonlyArray<[string, BenchMetric]> = [
   // Only with batching (a slot holds several commands): the figure a batching user came for.
   ['commands/s', 'commands_per_s'], ['cmds/dec', 'commands_per_decision'],
   ['decisions/s', 'decisions_per_s'], ['vs bare', 'decisions_per_s_vs_bare_loop'], ['p50 us', 'latency_us_p50'], ['p99 us', 'latency_us_p99'],
-  ['p50/rtt', 'latency_p50_vs_rtt'], ['attempts', 'attempts_per_proposal'], ['rej/dec', 'rejections_per_decision'],
+  ['p50/rtt', 'latency_p50_vs_rtt'], ['p50/2-phase floor', 'latency_p50_vs_bare_two_phase'], ['attempts', 'attempts_per_proposal'], ['rej/dec', 'rejections_per_decision'],
   ['msgs/dec', 'messages_per_decision'], ['cpu us/dec', 'cpu_us_per_decision'], ['cpu us/cmd', 'cpu_us_per_command'], ['livelock', 'livelock_episodes'], ['vs inline', 'threads_vs_inline'],
   // Only with --reads (null otherwise, so the columns drop out).
   ['read p50 us', 'read_latency_us_p50'], ['read p99 us', 'read_latency_us_p99'], ['read/local', 'read_latency_p50_vs_local'], ['read/rtt', 'read_latency_p50_vs_rtt'],
@@ -39,7 +39,7 @@ export function spread(e: Estimate): string {
 }
 
 /** With repeats each cell carries its spread, so the ratios (in the report and the CSV) make room. */
-const RATIOS: readonly BenchMetric[] = ['decisions_per_s_vs_bare_loop', 'latency_p50_vs_rtt', 'threads_vs_inline'];
+const RATIOS: readonly BenchMetric[] = ['decisions_per_s_vs_bare_loop', 'latency_p50_vs_rtt', 'latency_p50_vs_bare_two_phase', 'threads_vs_inline'];
 
 /** Columns shown only when some row batched commands (else commands/s is decisions/s again). */
 const BATCH_ONLY: readonly BenchMetric[] = ['commands_per_s', 'commands_per_decision', 'cpu_us_per_command'];

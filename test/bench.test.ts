@@ -48,7 +48,13 @@ describe('npm run bench', () => {
       expect(Object.keys(s.metrics)).toEqual([...BENCH_METRICS]);
       expect(s.metrics.decisions as number).toBeGreaterThan(0);
       expect(s.settled).toBe(true);
+      expect(s.metrics.limit_bare_two_phase_us as number).toBeGreaterThan(0);
     }
+    // One limit for the invocation; the two-phase floor is what a per-slot policy's latency is read against.
+    const [leader, exponential] = summaries as [(typeof summaries)[number], (typeof summaries)[number]];
+    expect(leader.metrics.limit_bare_two_phase_us).toBe(exponential.metrics.limit_bare_two_phase_us);
+    expect(leader.metrics.latency_p50_vs_bare_two_phase).toBeNull();
+    expect(exponential.metrics.latency_p50_vs_bare_two_phase as number).toBeGreaterThan(0);
 
     const [dir] = readdirSync(out);
     const root = join(out, dir ?? '');

@@ -51,6 +51,7 @@ export const METRICS: Readonly<Record<string, MetricInfo>> = {
   heap_growth_pct_per_min_max: { label: 'worker heap growth, worst (%/min)', better: 'lower' },
   decisions_per_s_vs_bare_loop: { label: 'throughput / bare phase-2 loop', better: 'higher' },
   latency_p50_vs_rtt: { label: 'latency p50 / round trip', better: 'lower' },
+  latency_p50_vs_bare_two_phase: { label: 'latency p50 / bare two-phase decision', better: 'lower' },
   latency_p99_vs_rtt: { label: 'latency p99 / round trip', better: 'lower' },
   messages_per_s_vs_msgs_per_s: { label: 'messages/s / one-way limit', better: null },
   messages_per_s_vs_batched_msgs_per_s: { label: 'messages/s / batched limit', better: null },
@@ -85,6 +86,7 @@ export const METRICS: Readonly<Record<string, MetricInfo>> = {
   limit_msgs_per_s: { label: 'one-way messages/s', better: 'higher', environment: true },
   limit_batched_msgs_per_s: { label: 'batched one-way messages/s', better: 'higher', environment: true },
   limit_bare_loop_decisions_per_s: { label: 'bare phase-2 loop (decisions/s)', better: 'higher', environment: true },
+  limit_bare_two_phase_us: { label: 'bare two-phase decision p50 (us)', better: 'lower', environment: true },
 };
 
 /** Name patterns for columns the table above does not list (a metric added by one tool before this file learns it). */

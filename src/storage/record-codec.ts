@@ -213,7 +213,8 @@ function decodeRun(body: Buffer, p: number, what: string, slot: number, ballot: 
   if (votes < 2) return `${what}: a run of ${votes} votes (a run holds at least 2)`;
   // Checked before the loop: a corrupt count cannot make it run (or push) for long.
   if (votes > (body.length - q) / RUN_VOTE_FIXED) return `${what}: a run of ${votes} votes cannot fit in the ${body.length - q} bytes after its header`;
-  if (!Number.isSafeInteger(slot + votes - 1)) return `${what}: a run of ${votes} votes from slot ${slot} ends past the safe integers`;
+  // Not slot + votes - 1 (that sum rounds back into the safe integers); this difference is exact.
+  if (votes - 1 > Number.MAX_SAFE_INTEGER - slot) return `${what}: a run of ${votes} votes from slot ${slot} ends past the safe integers`;
   for (let k = 0; k < votes; k++) {
     if (q + RUN_VOTE_FIXED > body.length) return `${what}: vote ${k} of its run of ${votes} runs past the body`;
     const n = body.readUInt32LE(q);

@@ -63,7 +63,8 @@ function main(): number {
     return 2;
   }
   const dirs = { 'fsync off (tmpfs)': values['mem-dir'] ?? '/dev/shm', 'fsync on (disk)': values['disk-dir'] ?? tmpdir() };
-  process.stdout.write(`records/batch  where                 us/batch   us/record  bytes/record   (${batches} batches)\n`);
+  // Every record here is a vote (an accept), so per record is per vote; bytes include the batch header's share.
+  process.stdout.write(`records/batch  where                 us/batch   us/record  bytes/record   (${batches} batches; a record is one vote)\n`);
   for (const [where, root] of Object.entries(dirs)) {
     for (const n of RECORDS_PER_BATCH) {
       const r = measure(root, n, batches);

@@ -2,7 +2,7 @@
  * Snapshots and compaction in storage (src/storage/file.ts, snapshot-file.ts):
  * the log replaced by its live state through a segment switch, a crash before
  * every step of "snapshot, then compact" leaves files that restart to the same
- * durable state (a power loss too), a version-1 log is rewritten as version 2,
+ * durable state (a power loss too), a version-1 log is rewritten as version 3,
  * a mark past the snapshot and a damaged snapshot are refused, unchanged.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -78,7 +78,7 @@ describe('compaction: the log replaced by its live state', () => {
     s.append([{ k: 'round', round: 21 }]);
     s.close();
     const replay = readLog(readFileSync(replicaFile(dir, 0)));
-    expect(replay.version).toBe(2);
+    expect(replay.version).toBe(3);
     // 20 batches before, then one for the live state (16 records fit in one), then the append: 20, 21.
     expect(replay.batches).toBe(2);
     expect(replay.next_seq).toBe(22);
@@ -187,7 +187,7 @@ describe('what storage refuses around snapshots', () => {
     again.close();
   });
 
-  it('a version-1 log is read and rewritten as version 2 before anything is appended; a mark in a version-1 body is corrupt', () => {
+  it('a version-1 log is read and rewritten as version 3 before anything is appended; a mark in a version-1 body is corrupt', () => {
     const dir = tmpDir();
     const log = writeLog(dir, history().slice(0, 3));
     // Make it version 1: the header's version field, and its checksum.
@@ -200,7 +200,7 @@ describe('what storage refuses around snapshots', () => {
     expect(s.load()).toEqual(log.records);
     s.close();
     const rewritten = readLog(readFileSync(log.path));
-    expect(rewritten.version).toBe(2);
+    expect(rewritten.version).toBe(3);
     expect(rewritten.records).toEqual(log.records);
     expect(rewritten.next_seq).toBe(4);
     // A mark record in a version-1 log: an unknown kind there.

@@ -222,9 +222,9 @@ describe('the file header: versions, old format, identity', () => {
   it('a newer version is refused by version, with a valid checksum of its (larger) header', () => {
     const dir = tmpDir();
     const path = replicaFile(dir, 0);
-    writeFileSync(path, header(3, 64));
-    expect(() => openLog(dir, 0)).toThrow(new RegExp(`^storage ${escape(path)}: log format version 3 is newer than this build reads \\(2\\); run the synod that wrote it$`));
-    expect(readFileSync(path).equals(header(3, 64))).toBe(true);
+    writeFileSync(path, header(4, 64));
+    expect(() => openLog(dir, 0)).toThrow(new RegExp(`^storage ${escape(path)}: log format version 4 is newer than this build reads \\(3\\); run the synod that wrote it$`));
+    expect(readFileSync(path).equals(header(4, 64))).toBe(true);
   });
 
   it('version 0 is corrupt', () => {

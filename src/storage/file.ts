@@ -11,8 +11,9 @@
  * marker is written if it was not there; the snapshot is read, and a log that
  * forgot slots past it (a mark above its index, or a mark and no snapshot) is
  * refused. All of it before the replica exists, so before its first vote can
- * leave. A version-1 log is rewritten as version 2 (the segment switch below,
- * with every record) before anything is appended to it.
+ * leave. A log of an older version (1 or 2) is rewritten as the current one
+ * (the segment switch below, with every record) before anything is appended
+ * to it.
  *
  * Appending: one batch per call (one actor turn) written in one call and
  * fsynced (`always`: one batch and one fsync per record). A failed write or
@@ -286,12 +287,12 @@ export class FileStorage implements Storage {
 
   /** Encodes one sealed batch into the scratch buffer; returns its length. */
   private encodeBatch(records: readonly PersistRecord[], seq: number): number {
-    const end = encodeRecords(records, this.scratch, BATCH_HEADER_BYTES);
+    const { end, records: count } = encodeRecords(records, this.scratch, BATCH_HEADER_BYTES);
     const body_bytes = end - BATCH_HEADER_BYTES;
     if (body_bytes > MAX_BATCH_BODY_BYTES) {
       throw new StorageError(this.path, `storage ${this.path}: one turn's records take ${body_bytes} bytes, more than a batch may (${MAX_BATCH_BODY_BYTES}); the replica stops`);
     }
-    sealBatch(this.scratch.buf, seq, body_bytes, records.length);
+    sealBatch(this.scratch.buf, seq, body_bytes, count);
     return end;
   }
 

@@ -1,20 +1,23 @@
 /**
- * The on-disk format of a replica's log, version 2, and how a reader tells a
+ * The on-disk format of a replica's log, version 3, and how a reader tells a
  * torn last write (cut it) from corruption (refuse to start, cut nothing).
  *
  * Version 2 is version 1 plus one record kind, the mark (record-codec.ts:
  * every slot below it is forgotten, held in a snapshot), and segments: a log
  * is compacted by writing its live state to a new file (`first_seq` carries
  * the batch numbering on) that replaces the old one by a rename (file.ts).
- * This build reads version 1 too, and rewrites such a log as version 2 (the
- * same switch) before it appends, so a version-1 file never holds a mark.
+ * Version 3 is version 2 plus one record kind, the run (record-codec.ts: the
+ * votes of one batch at one ballot in consecutive slots, as one record).
+ * This build reads versions 1 and 2 too, and rewrites such a log as version
+ * 3 (the same switch) before it appends, so a version-1 file never holds a
+ * mark and a version-1 or version-2 file never holds a run.
  *
  * Layout (little-endian):
  *
  *   file header, 40 bytes, written once (temporary file, fsync, rename, fsync
  *   of the directory: it is whole or absent, never torn):
  *      0  magic         8 bytes "SYNODLOG"
- *      8  version       u32     2 (1: no mark records)
+ *      8  version       u32     3 (2: no run records; 1: no mark records either)
  *     12  header_bytes  u32     40 (the size of this header, checksum included)
  *     16  replica       u32     the replica this log belongs to
  *     20  replicas      u32     the cluster size it was written for
@@ -28,7 +31,7 @@
  *      4  body_crc      u32     crc32 of the body
  *      8  seq           u32 lo, u32 hi: first_seq, first_seq + 1, ... (consecutive)
  *     16  body_bytes    u32     at most MAX_BATCH_BODY_BYTES
- *     20  count         u32     records in the body, >= 1
+ *     20  count         u32     records in the body, >= 1 (a run is one record)
  *     24  body          `count` tagged records (record-codec.ts)
  *
  * Extension contract: every later version keeps magic, version and
@@ -37,7 +40,7 @@
  * refuse it by version ("written by a newer synod") rather than call it
  * corrupt. Within a version an unknown record kind is corruption, not
  * something to skip: new kinds come with a new version (version 2 brought
- * the mark).
+ * the mark, version 3 the run).
  *
  * Why a torn write can only be the last batch: each append writes one batch
  * and fsyncs it before the next append begins, and the file header is made
@@ -71,7 +74,8 @@
  *                      write cut short).
  *   body checksum      fails: damage (a write whose sectors did not all land).
  *   body undecodable   with a valid checksum (unknown record kind, a count that
- *                      does not match, a number that is not a safe integer,
+ *                      does not match, a number that is not a safe integer, a
+ *                      run of fewer than 2 votes or more than its bytes hold,
  *                      bytes left over): CORRUPT at once: these are the bytes
  *                      that were written, so they were written wrong.
  *
@@ -112,7 +116,7 @@ import { crc32 } from 'node:zlib';
 import { MIN_RECORD_BYTES } from './record-codec.js';
 
 export const MAGIC = 'SYNODLOG';
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** The oldest version this build reads. */
 export const OLDEST_READ_VERSION = 1;
 export const FILE_HEADER_BYTES = 40;

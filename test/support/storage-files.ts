@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { PersistRecord } from '../../src/paxos/storage-records.js';
+import { crc32 } from 'node:zlib';
 import { FileStorage, realFs, replicaFile, type FileStorageOptions, type FsyncMode, type StorageFs } from '../../src/storage/index.js';
+import { BATCH_HEADER_BYTES, encodeFileHeader, sealBatch } from '../../src/storage/log-format.js';
+import { Scratch, encodeRecords } from '../../src/storage/record-codec.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -41,6 +44,40 @@ export function writeLog(dir: string, batches: PersistRecord[][], id = 0): Writt
   const path = replicaFile(dir, id);
   const bytes = readFileSync(path);
   return { path, bytes, starts: batchStarts(bytes), records: batches.flat() };
+}
+
+/** `header` (a file header) relabelled as `version`, its checksum made right again. */
+export function withVersion(header: Buffer, version: number): Buffer {
+  const h = Buffer.from(header);
+  h.writeUInt32LE(version, 8);
+  h.writeUInt32LE(crc32(h.subarray(0, 36)), 36);
+  return h;
+}
+
+/**
+ * A log file as a build before version 3 wrote it: every record encoded on
+ * its own (no runs), one batch per element of `batches`, a `version` header.
+ */
+export function preRunLog(batches: readonly PersistRecord[][], version: 1 | 2, replica = 0): Buffer {
+  const scratch = new Scratch(1024);
+  const parts = [withVersion(encodeFileHeader({ replica, replicas: 3 }), version)];
+  batches.forEach((records, seq) => {
+    const bodies = records.map((r) => {
+      const { end } = encodeRecords([r], scratch, 0);
+      return Buffer.from(scratch.buf.subarray(0, end));
+    });
+    const batch = Buffer.concat([Buffer.alloc(BATCH_HEADER_BYTES), ...bodies]);
+    sealBatch(batch, seq, batch.length - BATCH_HEADER_BYTES, records.length);
+    parts.push(batch);
+  });
+  return Buffer.concat(parts);
+}
+
+/** A batch with both checksums right around any `body` claiming `count` records: hand-made corruption. */
+export function handMadeBatch(seq: number, body: Buffer, count: number): Buffer {
+  const batch = Buffer.concat([Buffer.alloc(BATCH_HEADER_BYTES), body]);
+  sealBatch(batch, seq, body.length, count);
+  return batch;
 }
 
 /** Walks the batch headers (file header 40 bytes, batch header 24 bytes, body length at +16). */

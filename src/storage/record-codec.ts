@@ -84,7 +84,7 @@ export function encodeRecords(records: readonly PersistRecord[], s: Scratch, at:
       continue;
     }
     const utf8 = isWellFormed(r.value);
-    const votes = utf8 ? runLength(records, i) : 1;
+    const votes = utf8 ? runLength(records, i, r.slot, r.ballot) : 1;
     p = votes >= 2 ? encodeRun(records, i, votes, s, p) : encodeAccept(r, utf8, s, p);
     i += votes;
   }
@@ -114,14 +114,14 @@ const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): 
  * run can hold: the accepts after it at its ballot, each in the next slot,
  * with well-formed values.
  */
-function runLength(records: readonly PersistRecord[], i: number): number {
-  const first = records[i] as AcceptRecord;
-  let votes = 1;
-  for (let r = records[i + votes]; r !== undefined && r.k === 'accept'; r = records[i + votes]) {
-    if (r.ballot !== first.ballot || r.slot !== first.slot + votes || !isWellFormed(r.value)) break;
-    votes++;
+function runLength(records: readonly PersistRecord[], i: number, slot: number, ballot: number): number {
+  // Bounded by the length: a read past the end of an array sends optimized code back to the interpreter.
+  let k = i + 1;
+  for (; k < records.length; k++) {
+    const r = records[k] as PersistRecord;
+    if (r.k !== 'accept' || r.ballot !== ballot || r.slot !== slot + (k - i) || !isWellFormed(r.value)) break;
   }
-  return votes;
+  return k - i;
 }
 
 function encodeAccept(r: AcceptRecord, utf8: boolean, s: Scratch, p: number): number {

@@ -52,6 +52,8 @@ const reply = (r: LimitReply): void => port.postMessage(r);
 let mode: 'sink' | 'follower' = 'sink';
 let received = 0;
 let lastAck = 0;
+/** Slots of the bare loops count on across measurements: a late reply to an earlier one never matches a current slot. */
+let nextSlot = 0;
 /** The active measurement's handler for envelopes that come back to us. */
 let onReturn: ((env: Array<number | string>) => void) | null = null;
 
@@ -126,13 +128,12 @@ function bare(window: number, duration_ms: number): void {
   while (size < window * 8) size *= 2; // room for followers that lag behind the quorum
   const acks = new Uint8Array(size);
   const mask = size - 1;
-  let next = 0;
   let decided = 0;
   let stopping = false;
   const t0 = performance.now();
   let out: Array<number | string> = [];
   const issue = (): void => {
-    out.push(4, ACCEPT, next++, BALLOT, VALUE);
+    out.push(4, ACCEPT, nextSlot++, BALLOT, VALUE);
   };
   const post = (): void => {
     if (out.length === 0) return;
@@ -176,7 +177,7 @@ function twoPhase(n: number): void {
   const followers = peers.filter((p): p is MessagePort => p !== null);
   const need = Math.floor(nodes / 2);
   const samples: number[] = [];
-  let slot = 0;
+  let slot = -1;
   let replies = 0;
   let phase = PREPARE;
   let t0 = 0;
@@ -187,7 +188,7 @@ function twoPhase(n: number): void {
     for (const f of followers) f.postMessage(env);
   };
   const start = (): void => {
-    slot++;
+    slot = nextSlot++;
     t0 = performance.now();
     broadcast(PREPARE);
   };

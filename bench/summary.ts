@@ -152,8 +152,9 @@ export function summarize(run: RawRun, label: string, repeat: number, limit: Lim
     event_loop_delay_us_p99: round3(run.event_loop_delay_us_p99), heap_growth_pct_per_min_max: heapGrowth(run),
     decisions_per_s_vs_bare_loop: round3(dps / bare), latency_p50_vs_rtt: round3(pct(lat, 50) / limit.rtt_us),
     latency_p99_vs_rtt: round3(pct(lat, 99) / limit.rtt_us),
-    // A per-slot policy runs both phases for every decision; a stable leader runs phase 1 once per term.
-    latency_p50_vs_bare_two_phase: stableLeader ? null : round3(pct(lat, 50) / limit.bare_two_phase_us),
+    // A per-slot policy runs both phases for every decision; a stable leader runs phase 1 once per term;
+    // a lone replica sends nothing (its floor was measured on two workers).
+    latency_p50_vs_bare_two_phase: stableLeader || run.options.replicas === 1 ? null : round3(pct(lat, 50) / limit.bare_two_phase_us),
     messages_per_s_vs_msgs_per_s: round3(messages / seconds / limit.msgs_per_s),
     messages_per_s_vs_batched_msgs_per_s: round3(messages / seconds / limit.batched_msgs_per_s),
     threads_vs_inline: inlineDps === null || inlineDps === 0 ? null : round3(dps / inlineDps),

@@ -20,6 +20,7 @@ import { encode } from '../src/paxos/codec.js';
 import { MsgType } from '../src/paxos/messages.js';
 import { Applier, DEFAULT_DEDUPE_WINDOW } from '../src/runtime/applier.js';
 import type { Decision } from '../src/paxos/ready.js';
+import { settledLogs } from './support/wait.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -33,16 +34,6 @@ function scratch(): string {
   return d;
 }
 
-/** Waits until every replica's log has `top + 1` slots (bounded), then returns the logs. */
-async function settledLogs(c: Cluster, top: number): Promise<string[][]> {
-  let logs: string[][] = [];
-  for (let t = 0; t < 400; t++) {
-    logs = await Promise.all([0, 1, 2].map(async (i) => (await c.decidedLog(i)).values));
-    if (logs.every((l) => l.length > top)) return logs;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`logs did not reach slot ${top}: lengths ${logs.map((l) => l.length).join(', ')}`);
-}
 
 describe('whole-cluster crash and restart under load', () => {
   for (const [policy, fsync] of [['exponential', 'always'], ['leader', 'batch']] as const) {

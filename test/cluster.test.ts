@@ -5,17 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cluster, OverloadError } from '../src/cluster/index.js';
 import { liveWorkers } from '../src/cluster/member.js';
-import { waitFor } from './support/wait.js';
+import { settledLogs, waitFor } from './support/wait.js';
 
-async function settledLogs(c: Cluster, replicas: number[], top: number): Promise<string[][]> {
-  let logs: string[][] = [];
-  for (let t = 0; t < 200; t++) {
-    logs = await Promise.all(replicas.map(async (i) => (await c.decidedLog(i)).values));
-    if (logs.every((l) => l.length > top)) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return logs;
-}
 
 afterAll(() => {
   expect(liveWorkers()).toBe(0);
@@ -39,7 +30,7 @@ describe.each([3, 5])('%i replicas in workers', (n) => {
       expect(new Set(slots).size).toBe(values.length);
       const top = Math.max(...slots);
       const ids = Array.from({ length: n }, (_, i) => i);
-      const logs = await settledLogs(c, ids, top);
+      const logs = await settledLogs(c, top, ids);
       const ref = (logs[0] as string[]).slice(0, top + 1);
       for (const l of logs) {
         expect(l.length).toBeGreaterThan(top);

@@ -7,7 +7,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createPolicy, policySpec } from '../src/contention/registry.js';
 import { MsgType } from '../src/paxos/messages.js';
@@ -17,7 +16,7 @@ import { FileStorage, readLog, replicaFile } from '../src/storage/index.js';
 import { segmentBatches } from '../src/storage/file.js';
 import { snapshotFile } from '../src/storage/snapshot-file.js';
 import { CrashError, PowerFs } from './support/power-fs.js';
-import { noSyncFs, openLog, tmpDir, writeLog } from './support/storage-files.js';
+import { noSyncFs, openLog, preRunLog, tmpDir, writeLog } from './support/storage-files.js';
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const B = 65_536;
@@ -189,30 +188,25 @@ describe('what storage refuses around snapshots', () => {
 
   it('a version-1 log is read and rewritten as version 3 before anything is appended; a mark in a version-1 body is corrupt', () => {
     const dir = tmpDir();
-    const log = writeLog(dir, history().slice(0, 3));
-    // Make it version 1: the header's version field, and its checksum.
-    const v1 = Buffer.from(log.bytes);
-    v1.writeUInt32LE(1, 8);
-    v1.writeUInt32LE(crc32(v1.subarray(0, 36)), 36);
-    writeFileSync(log.path, v1);
+    const batches = history().slice(0, 3);
+    // As a version-1 build wrote it: every record on its own, no runs.
+    const v1 = preRunLog(batches, 1);
+    const path = replicaFile(dir, 0);
+    writeFileSync(path, v1);
     expect(readLog(v1).version).toBe(1);
     const s = openLog(dir, 0, 'batch', { fs: noSyncFs });
-    expect(s.load()).toEqual(log.records);
+    expect(s.load()).toEqual(batches.flat());
     s.close();
-    const rewritten = readLog(readFileSync(log.path));
+    const rewritten = readLog(readFileSync(path));
     expect(rewritten.version).toBe(3);
-    expect(rewritten.records).toEqual(log.records);
+    expect(rewritten.records).toEqual(batches.flat());
     expect(rewritten.next_seq).toBe(4);
     // A mark record in a version-1 log: an unknown kind there.
-    const marked = writeLog(tmpDir(), [[{ k: 'mark', below: 3 }]]);
-    const m1 = Buffer.from(marked.bytes);
-    m1.writeUInt32LE(1, 8);
-    m1.writeUInt32LE(crc32(m1.subarray(0, 36)), 36);
-    expect(() => readLog(m1)).toThrow(/batch 0 passes its checksum but does not decode: record 0: unknown record kind 6/);
+    expect(() => readLog(preRunLog([[{ k: 'mark', below: 3 }]], 1))).toThrow(/batch 0 passes its checksum but does not decode: record 0: unknown record kind 6/);
   });
 });
 
-describe('segment batches (the live state written at a compaction or a version-1 rewrite)', () => {
+describe('segment batches (the live state written at a compaction or the rewrite of an older version)', () => {
   const vote = (slot: number, chars: number): PersistRecord => ({ k: 'accept', slot, ballot: 1, value: 'v'.repeat(chars) });
   it('are cut by bytes of values as well as by count: 16,384 votes of up to 1 MiB no longer make one batch past the 1 GiB limit', () => {
     // 10-character values count 30 bytes (3 per UTF-16 unit, UTF-8's worst): 3 fit in 100 bytes.

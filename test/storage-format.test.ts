@@ -8,7 +8,7 @@ import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { PersistRecord } from '../src/paxos/storage-records.js';
 import { StorageError, markerFile, readLog, replicaFile, type StorageFs, realFs } from '../src/storage/index.js';
-import { batchStarts, garbage, noSyncFs, openLog, sampleBatches, tmpDir, writeLog, type WrittenLog } from './support/storage-files.js';
+import { batchStarts, garbage, handMadeBatch, noSyncFs, openLog, sampleBatches, tmpDir, writeLog, type WrittenLog } from './support/storage-files.js';
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -143,13 +143,7 @@ describe('corruption is refused, the file left unchanged', () => {
     // A hand-made batch 2: one record of an unknown kind (9), both checksums right.
     const body = Buffer.alloc(9);
     body[0] = 9;
-    const h = Buffer.alloc(24);
-    h.writeUInt32LE(crc32(body), 4);
-    h.writeUInt32LE(2, 8);
-    h.writeUInt32LE(body.length, 16);
-    h.writeUInt32LE(1, 20);
-    h.writeUInt32LE(crc32(h.subarray(4)), 0);
-    const e = expectRefused(dir, log, Buffer.concat([log.bytes, h, body]), last + 24);
+    const e = expectRefused(dir, log, Buffer.concat([log.bytes, handMadeBatch(2, body, 1)]), last + 24);
     expect(e.message).toContain('batch 2 passes its checksum but does not decode: record 0: unknown record kind 9');
   });
 });

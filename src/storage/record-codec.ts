@@ -25,6 +25,7 @@
  * votes, one accept record each, in slot order: nothing above the codec sees
  * runs.
  */
+import { isUtf8 } from 'node:buffer';
 import type { PersistRecord } from '../paxos/storage-records.js';
 
 const TAG_PROMISE = 1;
@@ -195,7 +196,10 @@ export function decodeRecords(body: Buffer, count: number, out: PersistRecord[],
     const from = p + ACCEPT_FIXED;
     if (from + n > body.length) return `record ${i}: a value of ${n} bytes runs past the body`;
     if (tag === TAG_ACCEPT_UTF16 && n % 2 !== 0) return `record ${i}: a UTF-16 value of an odd byte count`;
-    out.push({ k: 'accept', slot: a, ballot, value: body.toString(tag === TAG_ACCEPT_UTF8 ? 'utf8' : 'utf16le', from, from + n) });
+    const value = body.toString(tag === TAG_ACCEPT_UTF8 ? 'utf8' : 'utf16le', from, from + n);
+    // Bytes that are not UTF-8 decode to U+FFFD (and only then need the exact check).
+    if (tag === TAG_ACCEPT_UTF8 && value.includes('\uFFFD') && !isUtf8(body.subarray(from, from + n))) return `record ${i}: a UTF-8 value that is not UTF-8`;
+    out.push({ k: 'accept', slot: a, ballot, value });
     p = from + n;
   }
   return p === body.length ? null : `${body.length - p} bytes after the last of ${count} records`;
@@ -220,7 +224,9 @@ function decodeRun(body: Buffer, p: number, what: string, slot: number, ballot: 
     const n = body.readUInt32LE(q);
     const from = q + RUN_VOTE_FIXED;
     if (from + n > body.length) return `${what}: vote ${k} of its run of ${votes}: a value of ${n} bytes runs past the body`;
-    out.push({ k: 'accept', slot: slot + k, ballot, value: body.toString('utf8', from, from + n) });
+    const value = body.toString('utf8', from, from + n);
+    if (value.includes('\uFFFD') && !isUtf8(body.subarray(from, from + n))) return `${what}: vote ${k} of its run of ${votes}: a value that is not UTF-8`;
+    out.push({ k: 'accept', slot: slot + k, ballot, value });
     q = from + n;
   }
   return q;

@@ -1,5 +1,5 @@
 /**
- * Review (branch review3): seeded property tests of the log format version 3
+ * seeded property tests of the log format version 3
  * codec (src/storage/record-codec.ts): encode -> decode gives back exactly the
  * records given, for random turns that make runs, break them and mix kinds;
  * decodeRecords on damaged bodies (every single-byte flip, every truncation,
@@ -89,7 +89,7 @@ function sameRecords(a: readonly PersistRecord[], b: readonly PersistRecord[]): 
   return null;
 }
 
-describe('review3: encode -> decode is the identity (seeded)', () => {
+describe('encode -> decode is the identity (seeded)', () => {
   it('5,000 random turns round-trip exactly, and every batch count matches the records it holds', () => {
     const scratch = new Scratch(1024);
     let runs = 0;
@@ -158,7 +158,7 @@ function decodeSafely(body: Buffer, count: number): { why: string | null; out: P
   return { why, out };
 }
 
-describe('review3: decodeRecords on damaged bodies holding runs', () => {
+describe('decodeRecords on damaged bodies holding runs', () => {
   it('every truncation is refused (a clean reason, nothing thrown)', () => {
     const { body, count } = runBody();
     expect(decodeSafely(body, count).why).toBe(null);

@@ -1,6 +1,6 @@
 /**
- * Review (branch review3): the upgrade to log format version 3 through the
- * public API. test/fixtures/review3-v2-cluster holds the logs and markers a
+ * the upgrade to log format version 3 through the
+ * public API. test/fixtures/v2-cluster holds the logs and markers a
  * real 3-replica cluster of the previous build (commit 1e61cbd, format
  * version 2; policy leader, fsync batch, 200 acknowledged proposals, then
  * every replica crashed) left, and what it acknowledged (acked.json).
@@ -15,23 +15,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Cluster, type Proposed } from '../src/cluster/index.js';
 import { liveWorkers } from '../src/cluster/member.js';
 import { readLog, replicaFile } from '../src/storage/index.js';
+import { settledLogs } from './support/wait.js';
 
-const FIXTURE = join(import.meta.dirname, 'fixtures', 'review3-v2-cluster');
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'v2-cluster');
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   expect(liveWorkers()).toBe(0);
 });
 
-async function settledLogs(c: Cluster, top: number): Promise<string[][]> {
-  let logs: string[][] = [];
-  for (let t = 0; t < 400; t++) {
-    logs = await Promise.all([0, 1, 2].map(async (i) => (await c.decidedLog(i)).values));
-    if (logs.every((l) => l.length > top)) return logs;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`logs did not reach slot ${top}: lengths ${logs.map((l) => l.length).join(', ')}`);
-}
 
 type Acked = Pick<Proposed, 'slot' | 'requestId' | 'value'>;
 
@@ -41,9 +33,9 @@ async function expectAll(c: Cluster, acked: readonly Acked[]): Promise<void> {
   for (const l of logs) for (const p of acked) expect(l[p.slot], `slot ${p.slot}`).toBe(`${p.requestId}:${p.value}`);
 }
 
-describe('review3: a real version-2 cluster directory opened by this build', () => {
+describe('a real version-2 cluster directory opened by this build', () => {
   it('every acknowledged value survives the rewrite to version 3, and a later whole-cluster crash', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'synod-review3-upgrade-'));
+    const dir = mkdtempSync(join(tmpdir(), 'synod-upgrade-'));
     dirs.push(dir);
     cpSync(FIXTURE, dir, { recursive: true });
     const acked = JSON.parse(readFileSync(join(dir, 'acked.json'), 'utf8')) as Acked[];

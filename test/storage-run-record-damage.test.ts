@@ -1,5 +1,5 @@
 /**
- * Review (branch review3): log format version 3 through FileStorage. A torn
+ * log format version 3 through FileStorage. A torn
  * last batch holding a run, cut (or zero-filled) at every byte, opens with
  * that batch cut and nothing before it lost; a version-2 log (with runs of
  * votes the old build wrote one by one) upgraded with a crash or a power
@@ -34,7 +34,7 @@ function history(): PersistRecord[][] {
   ];
 }
 
-describe('review3: a torn last batch holding runs', () => {
+describe('a torn last batch holding runs', () => {
   for (const how of ['cut', 'zero-filled'] as const) {
     it(`${how} at every byte: opens with that batch cut (truncated_bytes), every earlier record kept, appends go on`, () => {
       const dir = tmpDir();
@@ -59,7 +59,7 @@ describe('review3: a torn last batch holding runs', () => {
   }
 });
 
-describe('review3: a version-2 log upgraded to version 3', () => {
+describe('a version-2 log upgraded to version 3', () => {
   it('a torn tail in the version-2 log is cut before the rewrite; the rest is rewritten intact', () => {
     const dir = tmpDir();
     const path = writeLog(dir, []).path;

@@ -1,11 +1,12 @@
 /**
- * Review (branch review3), FAILING on purpose: a body that passes its checksum
- * but holds bytes that are not UTF-8 in a UTF-8 value (a run's vote, tag 7,
- * or a tag 3 accept) is "bytes written wrong" (log-format.ts: a checksummed
- * body that does not decode is CORRUPT), yet decodeRecords turns them into
- * U+FFFD and the replica starts with a vote for a value nobody proposed.
- * The encoder never writes such bytes (a run only holds well-formed values,
- * and their UTF-8 is exact), so refusing costs nothing on a good log.
+ * A body that passes its checksum but holds bytes that are not UTF-8 in a
+ * UTF-8 value (a run's vote, tag 7, or a tag 3 accept) is "bytes written
+ * wrong" (log-format.ts: a checksummed body that does not decode is
+ * CORRUPT). Decoding them would turn them into U+FFFD, and the replica would
+ * start with a vote for a value nobody proposed: they are refused (found by
+ * an independent review). The encoder never writes such bytes (a run only
+ * holds well-formed values, and their UTF-8 is exact), so the check costs
+ * nothing on a good log but a scan for U+FFFD.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -43,7 +44,7 @@ function acceptWithBytes(bytes: Buffer): Buffer {
 
 const NOT_UTF8 = [Buffer.from([0xff]), Buffer.from([0xc3]), Buffer.from([0xed, 0xa0, 0x80]) /* an encoded surrogate */, Buffer.from([0xe2, 0x82])];
 
-describe('review3: a checksummed UTF-8 value that is not UTF-8 is corruption', () => {
+describe('a checksummed UTF-8 value that is not UTF-8 is corruption', () => {
   it('decodeRecords refuses it in a run vote and in a tag 3 accept (today: decoded as U+FFFD)', () => {
     for (const bad of NOT_UTF8) {
       const out: PersistRecord[] = [];

@@ -50,6 +50,29 @@ describe('role transitions assert the role they leave', () => {
   });
 });
 
+describe('a leading node takes a command straight into a slot when it can', () => {
+  it('room in the window and nothing queued: the Accept goes out in the same step, nothing waits in the queue; a full window queues', () => {
+    const net = new ScriptedNet(3, policySpec('leader', { window: 2 }), { attemptTimeout_ms: 1e9, sync_ms: 1e9 });
+    net.replica(0).tick(0);
+    net.flush(0);
+    net.deliver((m) => m.to === 1 && m.msg.t === MsgType.Prepare);
+    net.deliver((m) => m.from === 1 && m.msg.t === MsgType.Promise);
+    const st = (net.replica(0).role as StableLeader).state;
+    expect(st.role).toBe('leading');
+    const accepts = (): string[] => net.log.filter((m) => m.from === 0 && m.to === 1 && m.msg.t === MsgType.Accept).map((m) => (m.msg as { value: string }).value);
+    for (const v of ['a', 'b', 'c']) net.propose(0, v);
+    // a and b took the window's two slots at once; c waits for one of them to be decided.
+    expect(accepts()).toEqual(['a', 'b']);
+    expect([...st.instances.keys()]).toEqual([0, 1]);
+    expect([...st.pending.keys()]).toEqual(['c']);
+    net.deliver((m) => m.to === 1 && m.msg.t === MsgType.Accept && (m.msg as { value: string }).value === 'a');
+    net.deliver((m) => m.from === 1 && m.msg.t === MsgType.Accepted && (m.msg as { slot: number }).slot === 0);
+    expect(accepts()).toEqual(['a', 'b', 'c']);
+    expect([...st.pending.keys()]).toEqual([]);
+    expect([...st.instances.keys()]).toEqual([1, 2]);
+  });
+});
+
 /** Own enumerable keys of a plain state object. */
 const keysOf = (o: object): string[] => Object.keys(o).sort();
 

@@ -69,22 +69,31 @@ function isFlag(x: unknown): x is 0 | 1 {
   return x === 0 || x === 1;
 }
 
-/** Returns the message, or a one-line reason why the input is not a valid message. */
+/** Null, or why `w` does not have `n` fields. */
+function lengthError(w: readonly unknown[], n: number): string | null {
+  return w.length === n ? null : `tag ${String(w[0])}: expected ${n} fields, got ${w.length}`;
+}
+
+/**
+ * Returns the message, or a one-line reason why the input is not a valid message.
+ * Fields are read by index, and the length check is a plain function: this runs for
+ * every message on every replica, and a closure or an array destructuring here
+ * allocated on each call.
+ */
 export function decode(w: unknown): Message | string {
   if (!Array.isArray(w) || w.length === 0) return 'not a non-empty array';
-  const t = w[0];
-  const len = (n: number): string | null => (w.length === n ? null : `tag ${String(t)}: expected ${n} fields, got ${w.length}`);
+  const t: unknown = w[0];
   let bad: string | null;
   switch (t) {
     case MsgType.Prepare: {
-      if ((bad = len(4))) return bad;
-      const [, slot, ballot, open] = w;
+      if ((bad = lengthError(w, 4))) return bad;
+      const slot = w[1], ballot = w[2], open = w[3];
       if (!isSlot(slot) || !isBallot(ballot) || !isFlag(open)) return 'prepare: bad field';
       return { t, slot, ballot, open: open === 1 };
     }
     case MsgType.Promise: {
       if (w.length < 4 || (w.length - 4) % 3 !== 0) return 'promise: bad length';
-      const [, slot, ballot, open] = w;
+      const slot = w[1], ballot = w[2], open = w[3];
       if (!isSlot(slot) || !isBallot(ballot) || !isFlag(open)) return 'promise: bad field';
       if ((w.length - 4) / 3 > MAX_VOTES_PER_PROMISE) return 'promise: too many votes';
       const votes: Vote[] = [];
@@ -96,77 +105,77 @@ export function decode(w: unknown): Message | string {
       return { t, slot, ballot, open: open === 1, votes };
     }
     case MsgType.Accept: {
-      if ((bad = len(4))) return bad;
-      const [, slot, ballot, value] = w;
+      if ((bad = lengthError(w, 4))) return bad;
+      const slot = w[1], ballot = w[2], value = w[3];
       if (!isSlot(slot) || !isBallot(ballot) || !isValue(value)) return 'accept: bad field';
       return { t, slot, ballot, value };
     }
     case MsgType.Accepted: {
-      if ((bad = len(3))) return bad;
-      const [, slot, ballot] = w;
+      if ((bad = lengthError(w, 3))) return bad;
+      const slot = w[1], ballot = w[2];
       if (!isSlot(slot) || !isBallot(ballot)) return 'accepted: bad field';
       return { t, slot, ballot };
     }
     case MsgType.Nack: {
-      if ((bad = len(4))) return bad;
-      const [, slot, ballot, promised] = w;
+      if ((bad = lengthError(w, 4))) return bad;
+      const slot = w[1], ballot = w[2], promised = w[3];
       if (!isSlot(slot) || !isBallot(ballot) || !isBallot(promised)) return 'nack: bad field';
       return { t, slot, ballot, promised };
     }
     case MsgType.Decide: {
-      if ((bad = len(3))) return bad;
-      const [, slot, value] = w;
+      if ((bad = lengthError(w, 3))) return bad;
+      const slot = w[1], value = w[2];
       if (!isSlot(slot) || !isValue(value)) return 'decide: bad field';
       return { t, slot, value };
     }
     case MsgType.Forward:
     case MsgType.Submit: {
-      if ((bad = len(2))) return bad;
-      const [, value] = w;
+      if ((bad = lengthError(w, 2))) return bad;
+      const value = w[1];
       if (!isValue(value) || value === '') return t === MsgType.Forward ? 'forward: bad field' : 'submit: bad field';
       return { t, value };
     }
     case MsgType.Heartbeat: {
-      if ((bad = len(3))) return bad;
-      const [, ballot, decidedUpTo] = w;
+      if ((bad = lengthError(w, 3))) return bad;
+      const ballot = w[1], decidedUpTo = w[2];
       if (!isBallot(ballot) || !isSlot(decidedUpTo)) return 'heartbeat: bad field';
       return { t, ballot, decidedUpTo };
     }
     case MsgType.LeaseRequest:
     case MsgType.LeaseGrant: {
-      if ((bad = len(3))) return bad;
-      const [, ballot, seq] = w;
+      if ((bad = lengthError(w, 3))) return bad;
+      const ballot = w[1], seq = w[2];
       if (!isBallot(ballot) || !isSlot(seq)) return 'lease: bad field';
       return { t, ballot, seq };
     }
     case MsgType.LearnRequest: {
-      if ((bad = len(2))) return bad;
-      const [, slot] = w;
+      if ((bad = lengthError(w, 2))) return bad;
+      const slot = w[1];
       if (!isSlot(slot)) return 'learn request: bad field';
       return { t, slot };
     }
     case MsgType.Commit: {
-      if ((bad = len(4))) return bad;
-      const [, ballot, from, to] = w;
+      if ((bad = lengthError(w, 4))) return bad;
+      const ballot = w[1], from = w[2], to = w[3];
       if (!isBallot(ballot) || !isSlot(from) || !isSlot(to) || from > to) return 'commit: bad field';
       return { t, ballot, from, to };
     }
     case MsgType.ReadIndex:
     case MsgType.ReadAck: {
-      if ((bad = len(3))) return bad;
-      const [, ballot, seq] = w;
+      if ((bad = lengthError(w, 3))) return bad;
+      const ballot = w[1], seq = w[2];
       if (!isBallot(ballot) || !isSlot(seq)) return 'read index: bad field';
       return { t, ballot, seq };
     }
     case MsgType.SnapRequest: {
-      if ((bad = len(3))) return bad;
-      const [, index, offset] = w;
+      if ((bad = lengthError(w, 3))) return bad;
+      const index = w[1], offset = w[2];
       if (!isSlot(index) || !isSlot(offset) || offset > MAX_SNAPSHOT_CHARS) return 'snapshot request: bad field';
       return { t, index, offset };
     }
     case MsgType.SnapChunk: {
-      if ((bad = len(6))) return bad;
-      const [, index, size, crc, offset, data] = w;
+      if ((bad = lengthError(w, 6))) return bad;
+      const index = w[1], size = w[2], crc = w[3], offset = w[4], data = w[5];
       if (!isSlot(index) || !isSlot(size) || size > MAX_SNAPSHOT_CHARS || !isSlot(crc) || crc > 0xffffffff || !isSlot(offset)) return 'snapshot chunk: bad field';
       if (typeof data !== 'string' || data.length > MAX_CHUNK_CHARS || offset + data.length > size || (data.length === 0 && size > 0)) return 'snapshot chunk: bad data';
       return { t, index, size, crc, offset, data };

@@ -129,6 +129,12 @@ export class StableLeader implements ProposerRole {
     if (st.pending.has(value) || st.forwarded.has(value)) return true;
     if (st.pending.size + st.forwarded.size >= this.node.cfg.maxPending) return false;
     if (st.pending.size === 0) st.batchSince = now;
+    // A leader with room in its window and nothing queued starts the slot at once, as pump would: the queue's
+    // add and take per command (two Map updates, two array pushes) were most of this path's allocations.
+    if (st.role === 'leading' && st.pending.size === 0 && this.node.cfg.batchMax === 1 && st.instances.size < this.node.policy.window) {
+      this.startPhase2(this.takeSlot(), value, value, now);
+      return true;
+    }
     st.pending.set(value, true);
     this.pump(now);
     return true;

@@ -558,6 +558,7 @@ export class Replica {
       if (m !== undefined) this.handle(this.id, m, now);
       if (i > 1_000_000) throw new Error('loopback did not settle');
     }
-    loopback.length = 0;
+    // Only when something was added: setting an array's length is a runtime call, and this runs per message.
+    if (loopback.length !== 0) loopback.length = 0;
   }
 }

@@ -65,10 +65,16 @@ export class ReplicaDriver {
   private stopped = false;
   /** Inside a turn, input needs no new turn: the turn applies its effects before it ends. */
   private inTurn = false;
+  /**
+   * The clock read once at the start of a turn, for every message it drains: each arrived before the
+   * turn began, so the reading is after its arrival (what a lease grant needs), and one clock call per
+   * turn instead of per message (the call was 2% of a busy leader's thread).
+   */
+  private turnNow = 0;
   private readonly handle = (from: number, raw: unknown): void => {
     const msg = decode(raw);
     if (typeof msg === 'string') return this.malformed(`from replica ${from}: ${msg}`);
-    this.replica.receive(from, msg, this.now());
+    this.replica.receive(from, msg, this.turnNow);
   };
 
   constructor(
@@ -163,6 +169,7 @@ export class ReplicaDriver {
     this.inTurn = true;
     let more: boolean;
     try {
+      this.turnNow = this.now();
       this.mailbox.drain(this.drainBatch, this.handle);
       const now = this.now();
       if (this.replica.nextDeadline() <= now) this.replica.tick(now);

@@ -44,6 +44,25 @@ describe('Outbox', () => {
     expect(forEachTuple([2, 1], () => {})).toMatch(/bad tuple length/);
     expect(forEachTuple('x', () => {})).toMatch(/not an array/);
   });
+
+  it('with reuse, refills one array per peer: a shorter envelope after a longer one carries nothing of it', () => {
+    const copies: unknown[][] = [];
+    const arrays: unknown[] = [];
+    // As postMessage does: the envelope is copied before post returns.
+    const o = new Outbox(2, 64, (_to, env) => (copies.push([...env]), arrays.push(env), true), true);
+    o.add(1, [3, 7, 9, 'long value']);
+    o.add(1, [4, 7, 9]);
+    o.flush();
+    o.add(1, [4, 8, 9]);
+    o.flush();
+    o.add(1, [1, 2]);
+    o.add(1, [5, 6, 7, 8, 9]);
+    o.flush();
+    expect(copies).toEqual([[4, 3, 7, 9, 'long value', 3, 4, 7, 9], [3, 4, 8, 9], [2, 1, 2, 5, 5, 6, 7, 8, 9]]);
+    expect(arrays[0]).toBe(arrays[1]);
+    expect(arrays[1]).toBe(arrays[2]);
+    expect(o.stats.messages_sent).toBe(5);
+  });
 });
 
 describe('Applier', () => {

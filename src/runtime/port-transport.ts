@@ -26,7 +26,7 @@ export class PortTransport implements Transport {
       if (port === null || port === undefined) return false;
       port.postMessage(envelope);
       return true;
-    });
+    }, true); // postMessage copies the envelope before it returns: the array is refilled next turn
     ports.forEach((p, peer) => {
       if (p !== null) this.connect(peer, p);
     });

@@ -57,10 +57,18 @@ export function emptyTransportStats(): TransportStats {
   return { messages_sent: 0, bytes_sent: 0, batches_sent: 0, unroutable: 0 };
 }
 
-/** Per-peer outgoing buffers with the bound and the accounting both transports share. */
+/**
+ * Per-peer outgoing buffers with the bound and the accounting both transports
+ * share. With `reuse` (a post that copies the envelope before it returns, as
+ * postMessage does) each peer's array is kept and refilled from the start
+ * next turn, instead of a new array grown push by push every turn (a busy
+ * leader's largest allocation after the protocol's own objects).
+ */
 export class Outbox {
   readonly stats = emptyTransportStats();
   private readonly buffers: Envelope[];
+  /** Elements written to each peer's buffer this turn (its array may be longer: a longer envelope's leftovers). */
+  private readonly lengths: number[];
   /** Messages in each peer's buffer. */
   private readonly counts: number[];
   /** Estimated payload bytes in each peer's buffer (counted when posted). */
@@ -71,8 +79,10 @@ export class Outbox {
     nodes: number,
     private readonly maxBatch: number,
     private readonly post: (to: NodeId, envelope: Envelope, messages: number) => boolean,
+    private readonly reuse = false,
   ) {
     this.buffers = Array.from({ length: nodes }, () => []);
+    this.lengths = Array.from({ length: nodes }, () => 0);
     this.counts = Array.from({ length: nodes }, () => 0);
     this.pendingBytes = Array.from({ length: nodes }, () => 0);
   }
@@ -85,13 +95,15 @@ export class Outbox {
     }
     const count = this.counts[to] ?? 0;
     if (count === 0) this.dirty.push(to);
-    buf.push(wire.length);
+    let n = this.lengths[to] ?? 0;
+    buf[n++] = wire.length;
     let bytes = 0;
     for (let i = 0; i < wire.length; i++) {
       const f = wire[i] as number | string;
-      buf.push(f);
+      buf[n++] = f;
       bytes += typeof f === 'number' ? 8 : f.length;
     }
+    this.lengths[to] = n;
     this.pendingBytes[to] = (this.pendingBytes[to] ?? 0) + bytes;
     this.counts[to] = count + 1;
     if (count + 1 >= this.maxBatch) this.flushPeer(to);
@@ -107,7 +119,10 @@ export class Outbox {
     const count = this.counts[to] ?? 0;
     if (buf === undefined || count === 0) return;
     const bytes = this.pendingBytes[to] ?? 0;
-    this.buffers[to] = [];
+    const n = this.lengths[to] ?? 0;
+    if (buf.length !== n) buf.length = n;
+    if (!this.reuse) this.buffers[to] = [];
+    this.lengths[to] = 0;
     this.counts[to] = 0;
     this.pendingBytes[to] = 0;
     if (!this.post(to, buf, count)) {

@@ -126,7 +126,8 @@ export class StableLeader implements ProposerRole {
 
   propose(value: Value, now: number): boolean {
     const st = this.state;
-    if (st.pending.has(value) || st.forwarded.has(value)) return true;
+    // Sizes first: looking a new value up hashes all of it, and both are usually empty on a busy leader.
+    if ((st.pending.size > 0 && st.pending.has(value)) || (st.forwarded.size > 0 && st.forwarded.has(value))) return true;
     if (st.pending.size + st.forwarded.size >= this.node.cfg.maxPending) return false;
     if (st.pending.size === 0) st.batchSince = now;
     // A leader with room in its window and nothing queued starts the slot at once, as pump would: the queue's

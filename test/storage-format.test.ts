@@ -8,27 +8,9 @@ import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { PersistRecord } from '../src/paxos/storage-records.js';
 import { StorageError, markerFile, readLog, replicaFile, type StorageFs, realFs } from '../src/storage/index.js';
-import { batchStarts, garbage, handMadeBatch, noSyncFs, openLog, sampleBatches, tmpDir, writeLog, type WrittenLog } from './support/storage-files.js';
+import { batchStarts, escape, expectRefused, garbage, handMadeBatch, noSyncFs, openLog, sampleBatches, tmpDir, writeLog } from './support/storage-files.js';
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Opening must fail with a corruption error at `offset` (or any offset below 40 for the file header), and change nothing. */
-function expectRefused(dir: string, log: WrittenLog, damaged: Buffer, offset: number | 'file-header'): StorageError {
-  writeFileSync(log.path, damaged);
-  let err: unknown = null;
-  try {
-    openLog(dir, 0, 'batch', { fs: noSyncFs }).close();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(StorageError);
-  const e = err as StorageError;
-  expect(e.message).toMatch(new RegExp(`^storage ${escape(log.path)}: corrupt at byte \\d+: [^\\n]+; refusing to start \\(nothing was cut\\)$`));
-  if (offset === 'file-header') expect(e.offset).toBeLessThan(40);
-  else expect(e.offset).toBe(offset);
-  expect(readFileSync(log.path).equals(damaged)).toBe(true);
-  return e;
-}
 
 /** Opening must cut exactly back to `goodBytes` and replay `records`; a later append and reopen still work. */
 function expectCut(dir: string, path: string, damaged: Buffer, goodBytes: number, records: PersistRecord[]): void {

@@ -9,11 +9,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { PersistRecord } from '../src/paxos/storage-records.js';
-import { StorageError, readLog } from '../src/storage/index.js';
+import { readLog } from '../src/storage/index.js';
 import { decodeRecords } from '../src/storage/record-codec.js';
-import { handMadeBatch, noSyncFs, openLog, preRunLog, tmpDir, withVersion, writeLog, type WrittenLog } from './support/storage-files.js';
+import { expectRefused, handMadeBatch, noSyncFs, openLog, preRunLog, tmpDir, withVersion, writeLog } from './support/storage-files.js';
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const B = 65_537;
 const vote = (slot: number, ballot: number, value: string): PersistRecord => ({ k: 'accept', slot, ballot, value });
 const LONE_SURROGATE = 'a\uD800b';
@@ -69,22 +68,6 @@ function runRecord(slot: number, ballot: number, votes: number, values: readonly
   return Buffer.concat([head, ...parts]);
 }
 
-/** Opening must fail with a corruption error at `offset` naming the file, and change nothing. */
-function expectRefused(dir: string, log: WrittenLog, damaged: Buffer, offset: number): StorageError {
-  writeFileSync(log.path, damaged);
-  let err: unknown = null;
-  try {
-    openLog(dir, 0, 'batch', { fs: noSyncFs }).close();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(StorageError);
-  const e = err as StorageError;
-  expect(e.message).toMatch(new RegExp(`^storage ${escape(log.path)}: corrupt at byte ${offset}: [^\\n]+; refusing to start \\(nothing was cut\\)$`));
-  expect(e.offset).toBe(offset);
-  expect(readFileSync(log.path).equals(damaged)).toBe(true);
-  return e;
-}
 
 describe('round trip', () => {
   it('64 consecutive votes at one ballot are one record in their batch, and decode to the 64 votes', () => {

@@ -1,11 +1,11 @@
 /** Scratch directories and logs for the storage tests. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { crc32 } from 'node:zlib';
 import type { PersistRecord } from '../../src/paxos/storage-records.js';
-import { FileStorage, realFs, replicaFile, type FileStorageOptions, type FsyncMode, type StorageFs } from '../../src/storage/index.js';
+import { FileStorage, StorageError, realFs, replicaFile, type FileStorageOptions, type FsyncMode, type StorageFs } from '../../src/storage/index.js';
 import { BATCH_HEADER_BYTES, encodeFileHeader, sealBatch } from '../../src/storage/log-format.js';
 import { Scratch, encodeRecords } from '../../src/storage/record-codec.js';
 
@@ -113,4 +113,26 @@ export function garbage(seed: number, length: number): Buffer {
     b[i] = x & 0xff;
   }
   return b;
+}
+
+/** `s` with every regular-expression metacharacter escaped. */
+export const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Opening must fail with a corruption error at `offset` (or any offset below 40 for the file header) naming the file, and change nothing. */
+export function expectRefused(dir: string, log: WrittenLog, damaged: Buffer, offset: number | 'file-header'): StorageError {
+  writeFileSync(log.path, damaged);
+  let err: unknown = null;
+  try {
+    openLog(dir, 0, 'batch', { fs: noSyncFs }).close();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(StorageError);
+  const e = err as StorageError;
+  const at = offset === 'file-header' ? '\\d+' : String(offset);
+  expect(e.message).toMatch(new RegExp(`^storage ${escape(log.path)}: corrupt at byte ${at}: [^\\n]+; refusing to start \\(nothing was cut\\)$`));
+  if (offset === 'file-header') expect(e.offset).toBeLessThan(40);
+  else expect(e.offset).toBe(offset);
+  expect(readFileSync(log.path).equals(damaged)).toBe(true);
+  return e;
 }

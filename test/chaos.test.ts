@@ -154,10 +154,11 @@ describe('chaos runs: zero violations under faults', () => {
     for (const r of reports) {
       expectClean(r);
       // How many fit in the round depends on how fast workers restart; at least one always does.
-      expect(r.nemesis.wholeCrashes).toBeGreaterThanOrEqual(1);
-      // Each whole crash took down all three replicas, and each came back.
-      expect(r.nemesis.crashes).toBe(3 * r.nemesis.wholeCrashes);
-      expect(r.nemesis.restarts).toBe(r.nemesis.crashes);
+      const label = `${r.policy}: ${JSON.stringify(r.nemesis)}`;
+      expect(r.nemesis.wholeCrashes, label).toBeGreaterThanOrEqual(1);
+      // Each whole crash took down all three replicas (it waits until all are up), and each came back.
+      expect(r.nemesis.crashes, label).toBe(3 * r.nemesis.wholeCrashes);
+      expect(r.nemesis.restarts, label).toBe(r.nemesis.crashes);
     }
   });
 });

@@ -29,7 +29,7 @@ export function faultHelp(): string {
     '  --partition-every T      cut a random minority off every T (e.g. 5s), healed after T/2',
     '  --pause-every T          stall a random replica every T, for --pause (default 200ms)',
     '  --crash-every T          crash a random replica every T, restart it after T/2 (file storage)',
-    '  --crash-all-every T      crash every replica at once every T, restart them all soon after (file storage)',
+    '  --crash-all-every T      crash every replica at once every T (once all are up), restart them all soon after (file storage)',
   ].join('\n');
 }
 

@@ -15,7 +15,7 @@ export interface NemesisOptions {
   pauseEvery_ms: number;
   pause_ms: number;
   crashEvery_ms: number;
-  /** 0 or absent: never. Every replica crashes at once (no memory survives anywhere), then all restart on their files. */
+  /** 0 or absent: never. Every replica crashes at once (no memory survives anywhere), then all restart on their files; the next one waits until all are up again, this long after the last. */
   crashAllEvery_ms?: number;
 }
 
@@ -133,8 +133,9 @@ export class Nemesis {
           );
         }
       }
-      if (crashAll > 0 && t >= next.crashAll && this.paused.size === 0) {
-        next.crashAll += crashAll;
+      // Only with every replica up (a slow restart of the last one delays it): otherwise it would not be whole.
+      if (crashAll > 0 && t >= next.crashAll && this.paused.size === 0 && this.allUp()) {
+        next.crashAll = t + crashAll;
         await this.crashEveryReplica(t + Math.min(crashAll / 4, 500), restartAt);
       }
       if (o.crashEvery_ms > 0 && t >= next.crash) {
@@ -162,12 +163,16 @@ export class Nemesis {
     const c = this.cluster;
     this.report.wholeCrashes++;
     for (let i = 0; i < c.size; i++) {
-      if (!c.isUp(i)) continue;
       this.down.add(i);
       this.report.crashes++;
       await c.crash(i).catch(this.note);
       restartAt.set(i, restartAt_ms);
     }
+  }
+
+  private allUp(): boolean {
+    for (let i = 0; i < this.cluster.size; i++) if (!this.cluster.isUp(i)) return false;
+    return true;
   }
 
   private async restart(i: number): Promise<void> {

@@ -41,6 +41,8 @@ export interface RunOptions extends WorkloadKnobs {
   /** Commands per slot a stable leader packs (1: none), and how long a partial batch may wait. */
   batch_max: number;
   batch_delay_us: number;
+  /** Each replica worker's young generation in MiB (0: V8's default); threads only. */
+  young_gen_mb: number;
   /** Chaos mode (src/chaos): link faults and the nemesis schedule; null when no fault flag is set. */
   faults: { spec: FaultSpec; nemesis: NemesisOptions } | null;
   /** Every option as its results.csv column (RUN_OPTIONS' `column`); null where the run ignores it. */
@@ -171,6 +173,11 @@ export const RUN_OPTIONS = {
     inert: (v) => ((v.reads as number) > 0 ? null : 'only --reads above 0 reads'),
   },
   'apply-cost-us': { default: '0', parse: num(0, 1_000_000), help: 'simulated state-machine cost per decision per replica', column: 'apply_cost_us' },
+  'young-gen-mb': {
+    default: '0', parse: int(0, 4096), column: 'young_gen_mb',
+    help: "each replica worker's young generation in MiB, 8..4096 (0: V8's default); larger scavenges less often: a shorter latency tail for memory",
+    inert: (v) => (RUNTIME_ALIASES[v.runtime as string] === 'inline' ? 'inline replicas run on this thread' : null),
+  },
   'livelock-ms': {
     default: '100', parse: ms(1), column: 'livelock_threshold_ms',
     help: 'a gap without decisions (with proposals pending) longer than this is a livelock episode',
@@ -333,6 +340,7 @@ function toRunOptions(values: Map<RunKey, string>, given: ReadonlySet<RunKey>): 
   const n = (k: RunKey): number => v[k] as number;
   const s = (k: RunKey): string => v[k] as string;
   if (n('proposers') > n('replicas')) throw new OptionError(`--proposers (${n('proposers')}) must be at most --replicas (${n('replicas')})`);
+  if (n('young-gen-mb') > 0 && n('young-gen-mb') < 8) throw new OptionError(`--young-gen-mb must be 0 (V8's default) or 8..4096, got ${n('young-gen-mb')}`);
   if (n('reads') > 0 && s('read-consistency') === 'lease' && s('policy') !== 'lease') throw new OptionError(`--read-consistency lease needs --policy lease, not ${s('policy')}`);
   let policy: PolicySpec;
   try {
@@ -351,7 +359,7 @@ function toRunOptions(values: Map<RunKey, string>, given: ReadonlySet<RunKey>): 
     duration_ms: n('duration'), warmup_ms: n('warmup'), seed: n('seed'), runtime: RUNTIME_ALIASES[s('runtime')] ?? 'threads',
     apply_cost_us: n('apply-cost-us'), livelock_threshold_ms: n('livelock-ms'),
     reads_pct: n('reads'), read_consistency: s('read-consistency') as RunOptions['read_consistency'],
-    batch_max: n('batch-max'), batch_delay_us: n('batch-delay-us'),
+    batch_max: n('batch-max'), batch_delay_us: n('batch-delay-us'), young_gen_mb: n('young-gen-mb'),
     faults: faultOptions(v), config: configRow(v, inert),
   };
 }

@@ -54,6 +54,8 @@ export async function runOnce(opts: RunOptions, runtime: Runtime, ctx: RunContex
     // The proposers' closed loops and the forwarded share all queue at one replica at most.
     tuning: { maxPending: Math.max(4096, 2 * opts.proposers * opts.outstanding) },
     ...(opts.batch_max > 1 ? { batch: { max: opts.batch_max, delay_us: opts.batch_delay_us } } : {}),
+    // Workers only (a --compare-inline run of the same options runs on this thread).
+    ...(opts.young_gen_mb > 0 && runtime === 'threads' ? { youngGeneration_mb: opts.young_gen_mb } : {}),
     // Chaos flags: the seeded fault layer on every replica's mesh (absent: no layer at all).
     ...(opts.faults === null ? {} : { faults: opts.faults.spec }),
     // Reads need a state machine to read.

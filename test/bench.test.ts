@@ -143,6 +143,8 @@ describe('npm run bench', () => {
     [['--read-consistency', 'stale'], /^synod bench: --read-consistency: only --reads above 0 reads\n$/],
     [['--reads', '20%', '--workload', 'open'], /^synod bench: --reads: only --workload closed mixes reads in\n$/],
     [['--reads', '10%', '--read-consistency', 'eventual'], /--read-consistency must be one of linearizable\|lease\|stale, got 'eventual'/],
+    [['--young-gen-mb', '4'], /^synod bench: --young-gen-mb must be 0 \(V8's default\) or 8\.\.4096, got 4\n$/],
+    [['--young-gen-mb', '64', '--runtime', 'inline'], /^synod bench: --young-gen-mb: inline replicas run on this thread\n$/],
   ])('rejects %j with a one-line reason', (args, reason) => {
     const r = bench(args, 20_000);
     expect(r.code).toBe(2);

@@ -17,7 +17,7 @@ afterAll(() => {
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'synod-opts-'));
-const TOP = 'replicas, runtime, storage, policy, policyParams, seed, tuning, mailboxCapacity, maxInFlight, maxQueued, timeout_ms, retries, observe, faults, decisionsDir, batch, stateMachine, snapshotEvery';
+const TOP = 'replicas, runtime, storage, policy, policyParams, seed, tuning, mailboxCapacity, maxInFlight, maxQueued, timeout_ms, retries, observe, faults, decisionsDir, batch, stateMachine, snapshotEvery, youngGeneration_mb';
 const PARAMS = 'delay_ms, base_ms, cap_ms, multiplier, jitter, heartbeat_ms, election_timeout_ms, lease_ms, drift_ms, window, after_lost_slot';
 const LINK = 'drop, delay_ms, duplicate, reorder';
 
@@ -44,6 +44,9 @@ const REFUSED: [string, object, string][] = [
   ['a snapshot chunk of 16 MiB', { replicas: 3, tuning: { snapshotChunk_chars: 1 << 24 } }, 'tuning.snapshotChunk_chars must be an integer in 1..1048576, got 16777216 (one chunk is one message)'],
   ['an attempt timeout of four months', { replicas: 3, tuning: { attemptTimeout_ms: 1e10 } }, 'tuning.attemptTimeout_ms must be a number of ms in (0, 3600000], got 10000000000'],
   ['observe as a string', { replicas: 3, observe: 'yes' }, 'observe must be true or false, got "yes"'],
+  ['a young generation of 8 GiB', { replicas: 3, youngGeneration_mb: 8192 }, 'youngGeneration_mb must be an integer in 8..4096, got 8192 (each replica worker reserves up to that much for its young generation)'],
+  ['a young generation of 1 MiB', { replicas: 3, youngGeneration_mb: 1 }, 'youngGeneration_mb must be an integer in 8..4096, got 1 (each replica worker reserves up to that much for its young generation)'],
+  ['a young generation for inline replicas', { replicas: 3, runtime: 'inline', youngGeneration_mb: 64 }, "youngGeneration_mb sizes each replica's worker thread; runtime 'inline' runs on the embedder's thread (set its heap with node's --max-semi-space-size)"],
 ];
 
 describe('absurd or misspelt options are refused before any worker starts', () => {
@@ -57,6 +60,19 @@ describe('absurd or misspelt options are refused before any worker starts', () =
       expect(liveWorkers()).toBe(0);
     });
   }
+
+  it("youngGeneration_mb sizes every replica worker's young generation (stats report it), also after a restart", async () => {
+    const c = await Cluster.start({ replicas: 3, policy: 'leader', youngGeneration_mb: 96, storage: { dir: join(dir, 'young') } });
+    try {
+      await c.propose('x');
+      expect((await c.stats()).replicas.map((r) => r?.young_generation_mb)).toEqual([96, 96, 96]);
+      await c.crash(1);
+      await c.restart(1);
+      expect((await c.stats()).replicas.map((r) => r?.young_generation_mb)).toEqual([96, 96, 96]);
+    } finally {
+      await c.close();
+    }
+  });
 
   it('the fault controller refuses an unknown key at run time too', async () => {
     const c = await Cluster.start({ replicas: 3, faults: true });

@@ -253,7 +253,9 @@ export class Cluster {
 
   private async startWorker(i: number, ports: (MessagePort | null)[], restart = false): Promise<Member> {
     const host = this.hostConfig(i, restart);
-    const init = this.faultCtl === null ? { host, ports } : { host, ports, faults: this.faultCtl.initFor(i) };
+    const young = this.options.youngGeneration_mb;
+    const base = young === undefined ? { host, ports } : { host, ports, youngGeneration_mb: young };
+    const init = this.faultCtl === null ? base : { ...base, faults: this.faultCtl.initFor(i) };
     const m = await startWorkerMember(init, this.onDecided, this.supervision);
     this.members[i] = m;
     return m;

@@ -70,7 +70,8 @@ export async function startWorkerMember(init: Omit<WorkerInit, 'client' | 'entry
   const full: WorkerInit = entry === undefined ? { ...init, client: clientCh.port2 } : { ...init, client: clientCh.port2, entry };
   const transfer: MessagePort[] = [clientCh.port2];
   for (const p of init.ports) if (p !== null) transfer.push(p);
-  const worker = new Worker(file, { workerData: full, transferList: transfer });
+  const limits = init.youngGeneration_mb === undefined ? {} : { resourceLimits: { maxYoungGenerationSizeMb: init.youngGeneration_mb } };
+  const worker = new Worker(file, { workerData: full, transferList: transfer, ...limits });
   workersAlive++;
   let expectedExit = false;
   let failed: ((e: Error) => void) | null = null;

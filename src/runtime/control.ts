@@ -40,4 +40,6 @@ export interface WorkerInit {
   faults?: FaultInit;
   /** Set by the tsx bootstrap only: the `.ts` entry to import. */
   entry?: string;
+  /** The worker's young generation in MiB (Worker resourceLimits), or V8's default. */
+  youngGeneration_mb?: number;
 }

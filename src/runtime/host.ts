@@ -7,6 +7,7 @@
  */
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { resourceLimits } from 'node:worker_threads';
 import { nanoid } from 'nanoid';
 import type { NodeId } from '../paxos/ballot.js';
 import { REPLICA_DEFAULTS, Replica, type HeldSnapshot, type ReplicaConfig, type ReplicaStats } from '../paxos/replica.js';
@@ -98,6 +99,8 @@ export interface ReplicaReport {
   /** This thread's event-loop utilization since start (0..1): the per-replica busy share. */
   elu: number;
   heap_used_bytes: number;
+  /** This worker's young-generation limit in MiB (ClusterOptions.youngGeneration_mb, or V8's default for a worker: 48 with Node 20 here); null inline. */
+  young_generation_mb: number | null;
   /** Proposal -> applied latency (us) of proposals this replica originated (client and load). */
   latency_us: RecordableHistogram;
   latency_us_p50: number;
@@ -452,6 +455,7 @@ export class ReplicaHost {
       cpu_process_system_us: cpu.system,
       elu: performance.eventLoopUtilization(this.elu0).utilization,
       heap_used_bytes: getHeapStatistics().used_heap_size,
+      young_generation_mb: resourceLimits.maxYoungGenerationSizeMb ?? null,
       latency_us: h,
       latency_us_p50: empty ? 0 : h.percentile(50),
       latency_us_p99: empty ? 0 : h.percentile(99),

@@ -150,15 +150,34 @@ export function corruptAt(path: string, offset: number, what: string): StorageEr
   return new StorageError(path, `storage ${path}: corrupt at byte ${offset}: ${what}; refusing to start (nothing was cut)`, offset);
 }
 
-export function encodeFileHeader(id: LogIdentity, first_seq = 0): Buffer {
-  const h = Buffer.alloc(FILE_HEADER_BYTES);
-  h.write(MAGIC, 0, 'latin1');
-  h.writeUInt32LE(FORMAT_VERSION, 8);
-  h.writeUInt32LE(FILE_HEADER_BYTES, 12);
+/** Two little-endian u32 (lo, hi) at `at`, as one number (exact up to 2^53). */
+export function readU64LE(b: Buffer, at: number): number {
+  return b.readUInt32LE(at) + b.readUInt32LE(at + 4) * TWO_32;
+}
+
+/** A safe integer as two little-endian u32 (lo, hi) at `at`. */
+export function writeU64LE(b: Buffer, x: number, at: number): void {
+  b.writeUInt32LE(x % TWO_32, at);
+  b.writeUInt32LE(Math.floor(x / TWO_32), at + 4);
+}
+
+/**
+ * The 32 bytes every synod file header starts with (the log's and the
+ * snapshot's): magic, version, header size, the replica and cluster size it
+ * belongs to, and a u64 (the log's first sequence number, the snapshot's index).
+ */
+export function writeHeaderStart(h: Buffer, magic: string, version: number, headerBytes: number, id: LogIdentity, u64: number): void {
+  h.write(magic, 0, 'latin1');
+  h.writeUInt32LE(version, 8);
+  h.writeUInt32LE(headerBytes, 12);
   h.writeUInt32LE(id.replica, 16);
   h.writeUInt32LE(id.replicas, 20);
-  h.writeUInt32LE(first_seq % TWO_32, 24);
-  h.writeUInt32LE(Math.floor(first_seq / TWO_32), 28);
+  writeU64LE(h, u64, 24);
+}
+
+export function encodeFileHeader(id: LogIdentity, first_seq = 0): Buffer {
+  const h = Buffer.alloc(FILE_HEADER_BYTES);
+  writeHeaderStart(h, MAGIC, FORMAT_VERSION, FILE_HEADER_BYTES, id, first_seq);
   h.writeUInt32LE(crc32(h.subarray(0, FILE_HEADER_BYTES - 4)), FILE_HEADER_BYTES - 4);
   return h;
 }
@@ -194,7 +213,7 @@ export function checkFileHeader(path: string, head: Buffer, size: number, expect
   if (version < OLDEST_READ_VERSION || header_bytes !== FILE_HEADER_BYTES || head.readUInt32LE(32) !== 0) {
     throw corruptAt(path, 8, `version ${version} with a ${header_bytes}-byte header and reserved field ${head.readUInt32LE(32)}`);
   }
-  const first_seq = head.readUInt32LE(24) + head.readUInt32LE(28) * TWO_32;
+  const first_seq = readU64LE(head, 24);
   if (!Number.isSafeInteger(first_seq)) throw corruptAt(path, 24, `first sequence number ${first_seq}`);
   const replica = head.readUInt32LE(16), replicas = head.readUInt32LE(20);
   if (expect !== null && (replica !== expect.replica || replicas !== expect.replicas)) {
@@ -211,8 +230,7 @@ export function checkFileHeader(path: string, head: Buffer, size: number, expect
 /** Fills in a batch header at `buf[0..24)` for a body already at `buf[24..24 + body_bytes)`. */
 export function sealBatch(buf: Buffer, seq: number, body_bytes: number, count: number): void {
   buf.writeUInt32LE(crc32(buf.subarray(BATCH_HEADER_BYTES, BATCH_HEADER_BYTES + body_bytes)), 4);
-  buf.writeUInt32LE(seq % TWO_32, 8);
-  buf.writeUInt32LE(Math.floor(seq / TWO_32), 12);
+  writeU64LE(buf, seq, 8);
   buf.writeUInt32LE(body_bytes, 16);
   buf.writeUInt32LE(count, 20);
   buf.writeUInt32LE(crc32(buf.subarray(4, BATCH_HEADER_BYTES)), 0);
@@ -228,7 +246,7 @@ export interface BatchHeader {
 
 export function readBatchHeader(h: Buffer, at: number): BatchHeader | null {
   if (crc32(h.subarray(at + 4, at + BATCH_HEADER_BYTES)) !== h.readUInt32LE(at)) return null;
-  return { body_crc: h.readUInt32LE(at + 4), seq: h.readUInt32LE(at + 8) + h.readUInt32LE(at + 12) * TWO_32, body_bytes: h.readUInt32LE(at + 16), count: h.readUInt32LE(at + 20) };
+  return { body_crc: h.readUInt32LE(at + 4), seq: readU64LE(h, at + 8), body_bytes: h.readUInt32LE(at + 16), count: h.readUInt32LE(at + 20) };
 }
 
 /** Why a checksummed header cannot be one the writer wrote (null: it can). */
@@ -241,7 +259,7 @@ export function implausible(b: BatchHeader): string | null {
 
 /** The sequence number field, without the checksum (a cheap filter before it). */
 export function peekSeq(h: Buffer, at: number): number {
-  return h.readUInt32LE(at + 8) + h.readUInt32LE(at + 12) * TWO_32;
+  return readU64LE(h, at + 8);
 }
 
 export function bodyChecksum(body: Buffer): number {

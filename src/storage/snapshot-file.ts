@@ -25,13 +25,12 @@
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { createDurably, type StorageFs } from './fs.js';
-import { StorageError, type LogIdentity } from './log-format.js';
+import { StorageError, readU64LE, writeHeaderStart, writeU64LE, type LogIdentity } from './log-format.js';
 import type { StoredSnapshot } from './storage.js';
 
 export const SNAPSHOT_MAGIC = 'SYNODSNP';
 export const SNAPSHOT_VERSION = 1;
 export const SNAPSHOT_HEADER_BYTES = 48;
-const TWO_32 = 2 ** 32;
 
 export function snapshotFile(dir: string, id: number): string {
   return join(dir, `replica-${id}.snap`);
@@ -40,15 +39,8 @@ export function snapshotFile(dir: string, id: number): string {
 export function encodeSnapshotFile(id: LogIdentity, index: number, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(SNAPSHOT_HEADER_BYTES + body.length);
   out.fill(0, 0, SNAPSHOT_HEADER_BYTES);
-  out.write(SNAPSHOT_MAGIC, 0, 'latin1');
-  out.writeUInt32LE(SNAPSHOT_VERSION, 8);
-  out.writeUInt32LE(SNAPSHOT_HEADER_BYTES, 12);
-  out.writeUInt32LE(id.replica, 16);
-  out.writeUInt32LE(id.replicas, 20);
-  out.writeUInt32LE(index % TWO_32, 24);
-  out.writeUInt32LE(Math.floor(index / TWO_32), 28);
-  out.writeUInt32LE(body.length % TWO_32, 32);
-  out.writeUInt32LE(Math.floor(body.length / TWO_32), 36);
+  writeHeaderStart(out, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SNAPSHOT_HEADER_BYTES, id, index);
+  writeU64LE(out, body.length, 32);
   out.writeUInt32LE(crc32(body), 40);
   out.writeUInt32LE(crc32(out.subarray(0, 44)), 44);
   body.copy(out, SNAPSHOT_HEADER_BYTES);
@@ -78,8 +70,8 @@ export function decodeSnapshotFile(path: string, bytes: Buffer, expect: LogIdent
   if (replica !== expect.replica || replicas !== expect.replicas) {
     throw refused(path, `the snapshot of replica ${replica} of a ${replicas}-replica cluster, opened as replica ${expect.replica} of ${expect.replicas}`);
   }
-  const index = bytes.readUInt32LE(24) + bytes.readUInt32LE(28) * TWO_32;
-  const body_bytes = bytes.readUInt32LE(32) + bytes.readUInt32LE(36) * TWO_32;
+  const index = readU64LE(bytes, 24);
+  const body_bytes = readU64LE(bytes, 32);
   if (SNAPSHOT_HEADER_BYTES + body_bytes !== bytes.length) throw refused(path, `a snapshot of ${body_bytes} bytes in a file of ${bytes.length}`);
   const body = bytes.subarray(SNAPSHOT_HEADER_BYTES);
   if (crc32(body) !== bytes.readUInt32LE(40)) throw refused(path, 'snapshot body checksum mismatch');

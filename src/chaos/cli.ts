@@ -181,9 +181,15 @@ function plantedBug(raw: string | undefined): string | null {
 const mib = (b: number | null): string => (b === null ? 'down' : (b / 2 ** 20).toFixed(1));
 
 function emptyTotals() {
-  return { rounds: 0, ops: 0, ok: 0, unknown: 0, violations: 0, unchecked: 0, core_conflicts: 0, partitions: 0, pauses: 0, crashes: 0, restarts: 0, dropped: 0, duplicated: 0, reordered: 0, delayed: 0 };
+  return { rounds: 0, ops: 0, ok: 0, unknown: 0, violations: 0, unchecked: 0, core_conflicts: 0, partitions: 0, pauses: 0, crashes: 0, restarts: 0, wholeCrashes: 0, wholeCrashesSkipped: 0, dropped: 0, duplicated: 0, reordered: 0, delayed: 0 };
 }
 type Totals = ReturnType<typeof emptyTotals>;
+
+/** 'whole N ' (and how many were skipped: a replica down for good) when whole-cluster crashes were asked for; else ''. */
+function wholeCrashes(n: { wholeCrashes: number; wholeCrashesSkipped: number }): string {
+  if (n.wholeCrashes === 0 && n.wholeCrashesSkipped === 0) return '';
+  return `whole ${n.wholeCrashes}${n.wholeCrashesSkipped > 0 ? ` (${n.wholeCrashesSkipped} skipped: a replica was down)` : ''} `;
+}
 
 /** Adds one round to the totals and prints its line (and, when not ok, what the linearizability check said). */
 function countRound(totals: Totals, policy: string, r: RoundReport): void {
@@ -198,13 +204,15 @@ function countRound(totals: Totals, policy: string, r: RoundReport): void {
   totals.pauses += r.nemesis.pauses;
   totals.crashes += r.nemesis.crashes;
   totals.restarts += r.nemesis.restarts;
+  totals.wholeCrashes += r.nemesis.wholeCrashes;
+  totals.wholeCrashesSkipped += r.nemesis.wholeCrashesSkipped;
   totals.dropped += r.faults.dropped;
   totals.duplicated += r.faults.duplicated;
   totals.reordered += r.faults.reordered;
   totals.delayed += r.faults.delayed;
   console.log(
     `round ${String(totals.rounds).padStart(3)} ${policy.padEnd(11)} ${(r.duration_ms / 1000).toFixed(1)}s ops ${r.ops} (ok ${r.ok}, unknown ${r.unknown}) slots ${r.slots} ` +
-      `lin ${r.linearizability} violations ${r.violation_count} core-conflicts ${r.core_conflicts} | partitions ${r.nemesis.partitions} pauses ${r.nemesis.pauses} crashes ${r.nemesis.crashes}/${r.nemesis.restarts} ` +
+      `lin ${r.linearizability} violations ${r.violation_count} core-conflicts ${r.core_conflicts} | partitions ${r.nemesis.partitions} pauses ${r.nemesis.pauses} crashes ${r.nemesis.crashes}/${r.nemesis.restarts} ${wholeCrashes(r.nemesis)}` +
       `dropped ${r.faults.dropped} dup ${r.faults.duplicated} reordered ${r.faults.reordered} delayed ${r.faults.delayed}` +
       (r.nemesis.errors.length > 0 ? ` | nemesis errors: ${r.nemesis.errors[0]}` : ''),
   );
@@ -289,7 +297,7 @@ async function main(): Promise<number> {
   }
   const elapsed_s = (performance.now() - t0) / 1000;
   console.log(`\nsummary: ${elapsed_s.toFixed(0)} s, ${totals.rounds} rounds, operations checked ${totals.ops} (ok ${totals.ok}, unknown ${totals.unknown}), violations ${totals.violations}, core conflicts ${totals.core_conflicts}, rounds not fully checked ${totals.unchecked}`);
-  console.log(`faults: partitions ${totals.partitions}, pauses ${totals.pauses}, crashes ${totals.crashes} (restarts ${totals.restarts}), messages dropped ${totals.dropped}, duplicated ${totals.duplicated}, reordered ${totals.reordered}, delayed ${totals.delayed}`);
+  console.log(`faults: partitions ${totals.partitions}, pauses ${totals.pauses}, crashes ${totals.crashes} (restarts ${totals.restarts}${totals.wholeCrashes + totals.wholeCrashesSkipped > 0 ? `; whole-cluster ${totals.wholeCrashes}, skipped ${totals.wholeCrashesSkipped}` : ''}), messages dropped ${totals.dropped}, duplicated ${totals.duplicated}, reordered ${totals.reordered}, delayed ${totals.delayed}`);
   for (const m of memory) console.log(`worker heap MiB ${m.policy.padEnd(11)} start [${m.start_mib.join(', ')}] end [${m.end_mib.join(', ')}]`);
   console.log(`main heap MiB start ${mib(mainHeap0)} end ${mib(process.memoryUsage().heapUsed)}; live workers ${liveWorkers()}`);
   for (const v of firstViolations) console.log(`VIOLATION ${v}`);

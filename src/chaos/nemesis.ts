@@ -15,7 +15,7 @@ export interface NemesisOptions {
   pauseEvery_ms: number;
   pause_ms: number;
   crashEvery_ms: number;
-  /** 0 or absent: never. Every replica crashes at once (no memory survives anywhere), then all restart on their files; the next one waits until all are up again, this long after the last. */
+  /** 0 or absent: never. Every replica crashes at once (no memory survives anywhere), then all restart on their files; the next is due this long after the last one started, once every replica is up again. */
   crashAllEvery_ms?: number;
 }
 
@@ -25,6 +25,8 @@ export interface NemesisReport {
   crashes: number;
   /** Whole-cluster crashes (each also counts its replicas in `crashes`). */
   wholeCrashes: number;
+  /** Whole-cluster crashes due while a replica was down and not about to restart (failed on its own, or its restart failed): not run, and said in `errors`. */
+  wholeCrashesSkipped: number;
   restarts: number;
   /** Control-plane errors (reported, not violations); the first few. */
   errors: string[];
@@ -48,11 +50,10 @@ function shuffled(rnd: SeededRandom, n: number): number[] {
 }
 
 export function emptyNemesisReport(): NemesisReport {
-  return { partitions: 0, pauses: 0, crashes: 0, wholeCrashes: 0, restarts: 0, errors: [], restarted: new Set() };
+  return { partitions: 0, pauses: 0, crashes: 0, wholeCrashes: 0, wholeCrashesSkipped: 0, restarts: 0, errors: [], restarted: new Set() };
 }
 
 export class Nemesis {
-  private readonly down = new Set<number>();
   private readonly paused = new Set<number>();
   private report: NemesisReport = emptyNemesisReport();
   private stopped = false;
@@ -133,16 +134,24 @@ export class Nemesis {
           );
         }
       }
-      // Only with every replica up (a slow restart of the last one delays it): otherwise it would not be whole.
-      if (crashAll > 0 && t >= next.crashAll && this.paused.size === 0 && this.allUp()) {
-        next.crashAll = t + crashAll;
-        await this.crashEveryReplica(t + Math.min(crashAll / 4, 500), restartAt);
+      if (crashAll > 0 && t >= next.crashAll && this.paused.size === 0) {
+        // Only with every replica up, or it would not be whole: one about to restart delays it a tick; one down for
+        // good (failed on its own, or its restart failed) skips it, and the report says so.
+        const notUp = this.notUp();
+        if (notUp.length === 0) {
+          next.crashAll = t + crashAll;
+          await this.crashEveryReplica(t + Math.min(crashAll / 4, 500), restartAt);
+        } else if (!notUp.every((i) => restartAt.has(i))) {
+          next.crashAll = t + crashAll;
+          nem.wholeCrashesSkipped++;
+          this.note(new Error(`whole-cluster crash skipped: replica ${notUp.join(', ')} not up`));
+        }
       }
       if (o.crashEvery_ms > 0 && t >= next.crash) {
         next.crash += o.crashEvery_ms;
         const i = this.rnd.int(0, n - 1);
-        if (c.isUp(i) && !this.paused.has(i) && this.down.size < maxDown) {
-          this.down.add(i);
+        // A minority down at most, counting replicas that went down on their own.
+        if (c.isUp(i) && !this.paused.has(i) && this.notUp().length < maxDown) {
           nem.crashes++;
           await c.crash(i).catch(this.note);
           restartAt.set(i, t + o.crashEvery_ms / 2);
@@ -163,22 +172,21 @@ export class Nemesis {
     const c = this.cluster;
     this.report.wholeCrashes++;
     for (let i = 0; i < c.size; i++) {
-      this.down.add(i);
       this.report.crashes++;
       await c.crash(i).catch(this.note);
       restartAt.set(i, restartAt_ms);
     }
   }
 
-  private allUp(): boolean {
-    for (let i = 0; i < this.cluster.size; i++) if (!this.cluster.isUp(i)) return false;
-    return true;
+  private notUp(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.cluster.size; i++) if (!this.cluster.isUp(i)) out.push(i);
+    return out;
   }
 
   private async restart(i: number): Promise<void> {
     try {
       await this.cluster.restart(i);
-      this.down.delete(i);
       this.report.restarts++;
       this.report.restarted.add(i);
     } catch (e) {
@@ -186,12 +194,12 @@ export class Nemesis {
     }
   }
 
-  /** Heals, clears the link faults, resumes every replica and restarts those that are down. */
+  /** Heals, clears the link faults, resumes every replica and restarts every one that is down (ours, or down on its own). */
   async lift(): Promise<void> {
     const c = this.cluster;
     await c.faults.heal().catch(this.note);
     await c.faults.set({}).catch(this.note);
     for (let i = 0; i < c.size; i++) c.faults.resume(i);
-    for (const i of [...this.down]) await this.restart(i);
+    for (const i of this.notUp()) await this.restart(i);
   }
 }

@@ -1,0 +1,117 @@
+/**
+ * Review 4, concern 4: decode reads fields by index instead of destructuring
+ * (0498a99). Differential against the decode of 1e61cbd: over well-formed
+ * messages of every tag and seeded mutations of them (a field replaced by
+ * junk, truncated, extended, holes punched into the array, arrays built
+ * sparse, array-likes and non-arrays), both return the same message or the
+ * same reason, string for string.
+ */
+import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '../src/base/random.js';
+import { decode, encode } from '../src/paxos/codec.js';
+import { MsgType, type Message } from '../src/paxos/messages.js';
+import { decode as decodeOld } from './support/review4-codec-1e61cbd.js';
+
+const JUNK: unknown[] = [
+  undefined, null, 0, 1, -1, 2, 0.5, NaN, Infinity, -0, 2 ** 53, 2 ** 53 - 1, 2 ** 32, 0xffffffff, 2 ** 29, '', 'x', '1', 'ab'.repeat(3),
+  true, false, [], [1], {}, { length: 2 }, 10n,
+];
+
+function randomMessage(r: SeededRandom): Message {
+  const slot = (): number => r.pick([0, 1, 7, 1000, 2 ** 40]);
+  const ballot = (): number => r.pick([0, 1, 65_537, 2 ** 31, 2 ** 48]);
+  const value = (): string => r.pick(['', 'a', 'value', 'x'.repeat(40)]);
+  const tags = Object.values(MsgType);
+  const t = r.pick(tags);
+  switch (t) {
+    case MsgType.Prepare:
+      return { t, slot: slot(), ballot: ballot(), open: r.chance(0.5) };
+    case MsgType.Promise:
+      return { t, slot: slot(), ballot: ballot(), open: r.chance(0.5), votes: Array.from({ length: r.int(0, 3) }, () => ({ slot: slot(), ballot: ballot(), value: value() })) };
+    case MsgType.Accept:
+      return { t, slot: slot(), ballot: ballot(), value: value() };
+    case MsgType.Accepted:
+      return { t, slot: slot(), ballot: ballot() };
+    case MsgType.Nack:
+      return { t, slot: slot(), ballot: ballot(), promised: ballot() };
+    case MsgType.Decide:
+      return { t, slot: slot(), value: value() };
+    case MsgType.Forward:
+    case MsgType.Submit:
+      return { t, value: value() || 'v' };
+    case MsgType.Heartbeat:
+      return { t, ballot: ballot(), decidedUpTo: slot() };
+    case MsgType.LeaseRequest:
+    case MsgType.LeaseGrant:
+    case MsgType.ReadIndex:
+    case MsgType.ReadAck:
+      return { t, ballot: ballot(), seq: slot() };
+    case MsgType.LearnRequest:
+      return { t, slot: slot() };
+    case MsgType.Commit: {
+      const a = slot();
+      const b = slot();
+      return { t, ballot: ballot(), from: Math.min(a, b), to: Math.max(a, b) };
+    }
+    case MsgType.SnapRequest:
+      return { t, index: slot(), offset: r.pick([0, 5, 2 ** 29]) };
+    case MsgType.SnapChunk:
+      return { t, index: slot(), size: 10, crc: r.pick([0, 0xffffffff]), offset: r.pick([0, 4, 10]), data: r.pick(['', 'abcd', 'abcdefghij']) };
+  }
+  throw new Error('unreachable');
+}
+
+/** Any element, undefined included (SeededRandom.pick refuses those). */
+const any = (xs: readonly unknown[], r: SeededRandom): unknown => xs[r.int(0, xs.length - 1)];
+
+function mutate(w: unknown[], r: SeededRandom): unknown {
+  const a = [...w];
+  switch (r.int(0, 7)) {
+    case 0:
+      return a;
+    case 1:
+      a[r.int(0, a.length - 1)] = any(JUNK, r);
+      return a;
+    case 2:
+      return a.slice(0, r.int(0, a.length - 1));
+    case 3:
+      a.push(any(JUNK, r));
+      return a;
+    case 4: {
+      // A hole punched in: reads as undefined either way.
+      delete a[r.int(0, a.length - 1)];
+      return a;
+    }
+    case 5: {
+      // Built sparse: a longer array whose tail is holes.
+      const s = new Array<unknown>(a.length + r.int(0, 3));
+      for (let i = 0; i < a.length; i++) if (r.chance(0.8)) s[i] = a[i];
+      return s;
+    }
+    case 6:
+      return { ...a, length: a.length }; // an array-like, not an array
+    default:
+      return any([undefined, null, 'x', 7, {}, new Float64Array([1, 2, 3]), new Map()], r);
+  }
+}
+
+describe('review4: decode by index agrees with the destructuring decode of 1e61cbd', () => {
+  it('200,000 seeded inputs: the same message or the same reason', () => {
+    const r = new SeededRandom(4);
+    const diffs: string[] = [];
+    let valid = 0;
+    for (let k = 0; k < 200_000; k++) {
+      const input = mutate(encode(randomMessage(r)) as unknown[], r);
+      const now = decode(input);
+      const old = decodeOld(input);
+      if (typeof now !== 'string') valid++;
+      try {
+        expect(now).toStrictEqual(old);
+      } catch {
+        if (diffs.length < 5) diffs.push(`${k}: ${JSON.stringify(input)}: ${JSON.stringify(now)} vs ${JSON.stringify(old)}`);
+      }
+    }
+    expect(diffs).toEqual([]);
+    expect(valid).toBeGreaterThan(20_000);
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * Review 4, concern 3: PortTransport's outbox refills one array per peer
+ * (From an independent review.) PortTransport's outbox refills one array per peer
  * (8585c4f). Over real MessageChannels, with the fault layer on top (delays
  * from timers outside any turn, duplicates, reorder), mid-turn flushes at
  * maxBatch, turns of every length, a peer with no port yet (unroutable) that
@@ -97,7 +97,7 @@ async function exchange(opts: { faults: boolean; maxBatch: number; seed: number 
   }
 }
 
-describe('review4: a reused outbox array never leaks into another envelope', () => {
+describe('a reused outbox array never leaks into another envelope', () => {
   for (const maxBatch of [1, 3, 64]) {
     it(`PortTransport alone, maxBatch ${maxBatch}: exactly the sent sequence, every message whole`, async () => {
       const r = await exchange({ faults: false, maxBatch, seed: 11 + maxBatch });
@@ -115,7 +115,7 @@ describe('review4: a reused outbox array never leaks into another envelope', () 
   }
 });
 
-describe('review4: the inline transport must not reuse (its hub holds envelopes until a later setImmediate)', () => {
+describe('the inline transport must not reuse (its hub holds envelopes until a later setImmediate)', () => {
   it('two turns flushed before the hub delivers: both envelopes arrive as they were sent', async () => {
     const hub = new InlineHub(2);
     const a = new InlineTransport(0, hub);

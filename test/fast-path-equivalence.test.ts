@@ -1,5 +1,5 @@
 /**
- * Review 4, concern 1: the stable leader's propose fast path (0498a99, 3e07473)
+ * (From an independent review.) The stable leader's propose fast path (0498a99, 3e07473)
  * must do exactly what the queue -> pump -> fillWindow path did. Differential:
  * the same seeded simulations run once with the current propose and once with
  * the pre-0498a99 propose patched in, and must replay event for event (same
@@ -61,7 +61,7 @@ const CASES: Array<[string, (seed: number) => SimConfig]> = [
   ],
 ];
 
-describe('review4: the leader fast path replays the queue path event for event', () => {
+describe('the leader fast path replays the queue path event for event', () => {
   for (const [name, cfgOf] of CASES) {
     it(`${name}: 60 swarm seeds identical with and without the fast path`, () => {
       const diffs: string[] = [];

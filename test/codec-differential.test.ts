@@ -1,5 +1,5 @@
 /**
- * Review 4, concern 4: decode reads fields by index instead of destructuring
+ * (From an independent review.) `decode` reads fields by index instead of destructuring
  * (0498a99). Differential against the decode of 1e61cbd: over well-formed
  * messages of every tag and seeded mutations of them (a field replaced by
  * junk, truncated, extended, holes punched into the array, arrays built
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../src/base/random.js';
 import { decode, encode } from '../src/paxos/codec.js';
 import { MsgType, type Message } from '../src/paxos/messages.js';
-import { decode as decodeOld } from './support/review4-codec-1e61cbd.js';
+import { decode as decodeOld } from './support/codec-1e61cbd.js';
 
 const JUNK: unknown[] = [
   undefined, null, 0, 1, -1, 2, 0.5, NaN, Infinity, -0, 2 ** 53, 2 ** 53 - 1, 2 ** 32, 0xffffffff, 2 ** 29, '', 'x', '1', 'ab'.repeat(3),
@@ -95,7 +95,7 @@ function mutate(w: unknown[], r: SeededRandom): unknown {
   }
 }
 
-describe('review4: decode by index agrees with the destructuring decode of 1e61cbd', () => {
+describe('decode by index agrees with the destructuring decode of 1e61cbd', () => {
   it('200,000 seeded inputs: the same message or the same reason', () => {
     const r = new SeededRandom(4);
     const diffs: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * Review 4, concern 2: the driver reads the clock once per turn (`turnNow`)
+ * (From an independent review.) The driver reads the clock once per turn (`turnNow`)
  * for every message it drains. The argument: every message drained arrived
  * before the turn began, so the reading is not before its arrival (a lease
  * grant counted from it still outlasts the holder's lease, which counts from
@@ -30,7 +30,7 @@ const N = 3;
 const LEASE_MS = 100;
 const SKEW_MS = 2;
 
-describe('review4: one clock reading per turn is never before a drained message arrived', () => {
+describe('one clock reading per turn is never before a drained message arrived', () => {
   it('3 lease replicas, synchronous re-entrant delivery, drainBatch 3, a clock that jumps at every flush', async () => {
     let skew = 0;
     const clock = (): number => performance.now() + skew;

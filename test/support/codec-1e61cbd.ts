@@ -1,4 +1,4 @@
-// The codec of 1e61cbd (before 0498a99), verbatim but for its import paths: the reference for test/review4-codec-differential.test.ts.
+// The codec of 1e61cbd (before 0498a99), verbatim but for its import paths: the reference for test/codec-differential.test.ts.
 /**
  * Wire format: every message is one flat array of numbers and strings, tag first.
  * `decode` is the validation boundary: anything that arrives from a port or the

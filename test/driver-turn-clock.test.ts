@@ -1,6 +1,6 @@
 /**
- * (From an independent review.) The driver reads the clock once per turn (`turnNow`)
- * for every message it drains. The argument: every message drained arrived
+ * (From an independent review.) The driver reads the clock at the start of a
+ * turn (`turnNow`), and again every 256 messages it drains. The argument: every message drained arrived
  * before the turn began, so the reading is not before its arrival (a lease
  * grant counted from it still outlasts the holder's lease, which counts from
  * before the request was sent). Checked here against the harshest schedule
@@ -128,4 +128,38 @@ describe('one clock reading per turn is never before a drained message arrived',
       for (const d of drivers) d.close();
     }
   }, 60_000);
+});
+
+describe('a long turn reads the clock again as it goes', () => {
+  it('1,000 messages drained in one turn are handed at least 4 distinct, increasing times', async () => {
+    let t = 0;
+    const clock = (): number => ++t; // every reading is later than the one before
+    const replica = Replica.start({ id: 1, nodes: 3, policy: createPolicy(policySpec('leader')), random: () => 0.5 }, 0);
+    const times: number[] = [];
+    const receive = replica.receive.bind(replica);
+    replica.receive = (from: NodeId, m: Message, now: number): void => {
+      times.push(now);
+      receive(from, m, now);
+    };
+    const transport: Transport = { id: 1, stats: emptyTransportStats(), setReceiver: () => {}, send: () => {}, flush: () => {}, close: () => {} };
+    const d = new ReplicaDriver(1, replica, new MemoryStorage(), transport, () => {}, { now: clock, drainBatch: 4096 });
+    try {
+      // Heartbeats from replica 0: each is handled, none is answered by anything that matters here.
+      const env: (number | string)[] = [];
+      for (let i = 0; i < 1000; i++) env.push(3, MsgType.Heartbeat, 65_536, 0);
+      await new Promise((r) => setImmediate(r)); // the driver's first turn (it arms the timers)
+      const before = d.stats.turns;
+      d.deliver(0, env);
+      await new Promise((r) => setImmediate(r));
+      expect(d.stats.turns).toBe(before + 1); // all 1,000 in one turn
+      expect(times).toHaveLength(1000);
+      const distinct = [...new Set(times)];
+      expect(distinct.length).toBeGreaterThanOrEqual(4); // at the start, and after 256, 512 and 768 messages
+      expect(distinct).toEqual([...distinct].sort((a, b) => a - b));
+      // No message is handed a time from before the turn began (every one arrived before it).
+      expect(Math.min(...times)).toBeGreaterThanOrEqual(times[0] as number);
+    } finally {
+      d.close();
+    }
+  });
 });

@@ -118,8 +118,10 @@ describe('one clock reading per turn is never before a drained message arrived',
           throw new Error(`${(e as Error).message}; k ${k}; ${st.join(' | ')}; skew ${skew}`);
         });
       }
+      // Every message pushed was handed over: the ones still in a mailbox when the last round decided are drained
+      // by the turns already scheduled (drainBatch 3 leaves some for later turns), so wait for an instant with none.
+      await waitFor('every pushed message handled', () => pushedAt.every((q) => q.length === 0), 10_000);
       expect(problems.slice(0, 5)).toEqual([]);
-      expect(pushedAt.map((q) => q.length)).toEqual([0, 0, 0]);
       // The schedule was what it claims: deliveries into a driver still in its turn, messages left for later turns, grants.
       expect(reentrant).toBeGreaterThan(0);
       expect(late).toBeGreaterThan(0);

@@ -44,6 +44,11 @@ export function phaseName(p: Phase): 'backoff' | 'prepare' | 'accept' {
   return p === Phase.Backoff ? 'backoff' : p === Phase.Prepare ? 'prepare' : 'accept';
 }
 
+/** An instance's timer (a named function: SlotMap.min takes it without a closure per call). */
+export function timerOf(i: Instance): number {
+  return i.at;
+}
+
 /** Earliest timer among `instances` (Infinity if none). */
 export function earliest(instances: Iterable<Instance>): number {
   let min = Number.POSITIVE_INFINITY;

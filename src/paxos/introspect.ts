@@ -76,7 +76,7 @@ function stableLeaderText(l: StableLeader, r: Replica, now: number): string {
     [...st.instances.values()].map((i) => instanceText(i, now)).join(';'),
     l.omega.fingerprint(now),
     st.role, st.leadBallot, st.leadFailures, st.p1From, st.p1Covered, st.p1Promises.fingerprint(), p1Votes.join(','), st.nextSlot,
-    `${st.commitFrom}-${st.commitTo}-${st.advertisedTo}:${[...st.quorumDecided].sort((a, b) => a - b).join(',')}`,
+    `${st.commitFrom}-${st.commitTo}-${st.advertisedTo}:${st.quorumDecided.keys().join(',')}`,
     JSON.stringify([...st.forwarded].map(([v, at]) => [v, at - now])),
     [st.heartbeatAt, st.leadAt, st.leaseAt, st.forwardAt, st.batchAt].map((t) => rel(t, now)).join(','),
     // Read only with a batch delay, and then only against now: clamped there, as it can only age.
@@ -119,7 +119,7 @@ export function fingerprint(r: Replica, now_ms: number): string {
   ].join('#');
 }
 
-function instancesOf(r: Replica): Map<Slot, Instance> {
+function instancesOf(r: Replica): { get(slot: Slot): Instance | undefined } {
   return r.role.mode === 'per-slot' ? (r.role as PerSlotProposer).state.instances : (r.role as StableLeader).state.instances;
 }
 

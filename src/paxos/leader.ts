@@ -27,13 +27,14 @@
  */
 import { NO_BALLOT, type Ballot, type NodeId } from './ballot.js';
 import { Omega } from './election.js';
-import { Phase, earliest, newInstance, takeDue, type Instance } from './instance.js';
+import { Phase, newInstance, takeDue, timerOf, type Instance } from './instance.js';
 import { LeaseGrantor, LeaseHolder } from './lease.js';
 import { MsgType, NOOP, type Heartbeat, type LeaseGrant, type LeaseRequest, type Nack, type PromiseMsg, type ReadAck, type Slot, type Value, type Vote } from './messages.js';
 import type { Node } from './node.js';
 import type { ElectionParams, FailureReason } from './policy.js';
 import { QuorumCounter } from './quorum.js';
 import { KeyedQueue } from './queue.js';
+import { SlotMap } from './slot-map.js';
 import type { ProposerRole } from './role.js';
 import { commandsOf, encodeBatch } from './batch.js';
 import { MAX_VALUE_BYTES } from './codec.js';
@@ -58,7 +59,7 @@ export interface StableLeaderState {
   p1Votes: Map<Slot, Vote>;
   nextSlot: Slot;
   pending: KeyedQueue<Value, true>;
-  instances: Map<Slot, Instance>;
+  instances: SlotMap<Instance>;
   /** Values handed to the leader, with the time to re-route them if not decided by then. */
   forwarded: Map<Value, number>;
   /**
@@ -70,7 +71,7 @@ export interface StableLeaderState {
   commitFrom: Slot;
   commitTo: Slot;
   advertisedTo: Slot;
-  quorumDecided: Set<Slot>;
+  quorumDecided: SlotMap<true>;
   leaseWasValid: boolean;
   /** Leading: every slot below this was recovered by phase 1 (decided, or re-proposed); reads wait until it is decided. */
   recoveredTo: Slot;
@@ -114,8 +115,8 @@ export class StableLeader implements ProposerRole {
     this.holder = lease === null ? null : new LeaseHolder(lease, cfg.quorum, cfg.bugs);
     this.state = {
       role: 'idle', leadBallot: NO_BALLOT, leadFailures: 0, p1From: 0, p1Covered: 0, p1Promises: new QuorumCounter(cfg.quorum),
-      p1Votes: new Map(), nextSlot: 0, pending: new KeyedQueue(), instances: new Map(), forwarded: new Map(),
-      commitFrom: 0, commitTo: 0, advertisedTo: 0, quorumDecided: new Set(), leaseWasValid: false,
+      p1Votes: new Map(), nextSlot: 0, pending: new KeyedQueue(), instances: new SlotMap(), forwarded: new Map(),
+      commitFrom: 0, commitTo: 0, advertisedTo: 0, quorumDecided: new SlotMap(), leaseWasValid: false,
       recoveredTo: 0, readSeq: 0, readIndex: -1, readAcks: new QuorumCounter(cfg.quorum), readWanted: false, batchSince: now,
       heartbeatAt: now, leadAt: Number.POSITIVE_INFINITY, leaseAt: Number.POSITIVE_INFINITY, forwardAt: Number.POSITIVE_INFINITY,
       batchAt: Number.POSITIVE_INFINITY, readAt: Number.POSITIVE_INFINITY,
@@ -319,7 +320,7 @@ export class StableLeader implements ProposerRole {
     if (!inst.accepts.add(from)) return;
     if (st.role === 'leading' && ballot === st.leadBallot) {
       // Decided by a quorum at our leader ballot: followers learn it from the next Commit.
-      if (slot >= st.commitTo) st.quorumDecided.add(slot);
+      if (slot >= st.commitTo) st.quorumDecided.set(slot, true);
     } else {
       this.node.toOthers({ t: MsgType.Decide, slot, value: inst.value });
     }
@@ -352,7 +353,7 @@ export class StableLeader implements ProposerRole {
 
   installed(index: Slot, now: number, holds: (value: Value) => boolean): void {
     const st = this.state;
-    for (const inst of [...st.instances.values()]) {
+    for (const inst of st.instances.values()) {
       if (inst.slot >= index) continue;
       st.instances.delete(inst.slot);
       if (inst.own !== null) this.requeue(inst.own);
@@ -364,7 +365,7 @@ export class StableLeader implements ProposerRole {
       // The range cannot run through slots it did not decide: tell followers what it has, restart it at the snapshot.
       this.sendCommit();
       st.commitFrom = st.commitTo = st.advertisedTo = index;
-      for (const s of [...st.quorumDecided]) if (s < index) st.quorumDecided.delete(s);
+      for (const s of st.quorumDecided.keys()) if (s < index) st.quorumDecided.delete(s);
     }
     if (st.nextSlot < index) st.nextSlot = index;
     this.pump(now);
@@ -545,6 +546,8 @@ export class StableLeader implements ProposerRole {
       st.readAt = now + this.node.cfg.attemptTimeout_ms;
       this.node.toAcceptors({ t: MsgType.ReadIndex, ballot: st.leadBallot, seq: st.readSeq });
     }
+    // Checked first: tick runs every turn, and takeDue copies the instances.
+    if (st.instances.min(timerOf) > now) return;
     for (const inst of takeDue(st.instances.values(), now)) {
       if (st.instances.get(inst.slot) !== inst) continue;
       // Resend phase 2 under the same ballot (messages may have been lost).
@@ -592,7 +595,7 @@ export class StableLeader implements ProposerRole {
 
   nextDeadline(): number {
     const st = this.state;
-    return Math.min(st.heartbeatAt, st.leadAt, st.leaseAt, st.forwardAt, st.batchAt, st.readAt, earliest(st.instances.values()));
+    return Math.min(st.heartbeatAt, st.leadAt, st.leaseAt, st.forwardAt, st.batchAt, st.readAt, st.instances.min(timerOf));
   }
 
   get outstanding(): number {

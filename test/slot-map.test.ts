@@ -1,0 +1,63 @@
+/**
+ * SlotMap (src/paxos/slot-map.ts), the stable leader's instances and its
+ * quorum-decided slots: it must answer exactly as the Map it replaced, with
+ * iteration in slot order, under any sequence of sets, deletes and clears,
+ * including slots far apart (the cells grow) and a slot reused after delete.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SlotMap } from '../src/paxos/slot-map.js';
+
+type Op = { k: 'set'; slot: number; v: number } | { k: 'delete'; slot: number } | { k: 'clear' };
+
+describe('SlotMap', () => {
+  it('answers get, has, size, keys, values and min exactly as a Map sorted by slot, under any operations', () => {
+    const slot = fc.oneof(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 100_000 }));
+    const op = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ k: fc.constant('set' as const), slot, v: fc.integer({ min: -50, max: 50 }) }) },
+      { weight: 4, arbitrary: fc.record({ k: fc.constant('delete' as const), slot }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant('clear' as const) }) },
+    );
+    fc.assert(
+      fc.property(fc.array(op as fc.Arbitrary<Op>, { maxLength: 300 }), (ops) => {
+        const sm = new SlotMap<{ v: number }>();
+        const m = new Map<number, { v: number }>();
+        for (const o of ops) {
+          if (o.k === 'set') {
+            const entry = { v: o.v };
+            sm.set(o.slot, entry);
+            m.set(o.slot, entry);
+          } else if (o.k === 'delete') expect(sm.delete(o.slot)).toBe(m.delete(o.slot));
+          else {
+            sm.clear();
+            m.clear();
+          }
+          expect(sm.size).toBe(m.size);
+        }
+        const sorted = [...m.keys()].sort((a, b) => a - b);
+        expect(sm.keys()).toEqual(sorted);
+        expect(sm.values()).toEqual(sorted.map((s) => m.get(s)));
+        for (const s of [...sorted, 0, 1, 7, 199, 100_000]) {
+          expect(sm.has(s)).toBe(m.has(s));
+          expect(sm.get(s)).toBe(m.get(s));
+        }
+        const least = Math.min(...[...m.values()].map((e) => e.v));
+        expect(sm.min((e) => e.v)).toBe(m.size === 0 ? Number.POSITIVE_INFINITY : least);
+      }),
+      { numRuns: 300, seed: 1130 },
+    );
+  });
+
+  it('a slot that shares a cell with a deleted one reads only its own entry', () => {
+    const sm = new SlotMap<string>();
+    sm.set(3, 'three');
+    sm.delete(3);
+    sm.set(3 + 64, 'sixty-seven'); // the same cell at the initial capacity of 64
+    expect(sm.get(3)).toBeUndefined();
+    expect(sm.has(3)).toBe(false);
+    expect(sm.get(67)).toBe('sixty-seven');
+    sm.set(3, 'three again'); // both held now: the cells grow
+    expect(sm.keys()).toEqual([3, 67]);
+    expect(sm.values()).toEqual(['three again', 'sixty-seven']);
+  });
+});

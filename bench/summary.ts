@@ -54,7 +54,14 @@ export interface RunSummary {
   latency_us_percentiles: Array<[number, number]>;
   /** Decisions/s per 100 ms bucket. */
   throughput_series_per_s: number[];
-  workers: Array<{ replica: number; cpu_ms: number; utilization: number; heap_start_bytes: number; heap_end_bytes: number }>;
+  /**
+   * Per replica over the window: busy time, heap, driver turns and envelopes sent (messages per envelope: how
+   * well a turn batches), and garbage collection (gc_ms of cpu_ms: the collector's share of the thread).
+   */
+  workers: Array<{
+    replica: number; cpu_ms: number; utilization: number; heap_start_bytes: number; heap_end_bytes: number;
+    turns: number; envelopes_out: number; messages_out: number; gc_ms: number; gc_minor_ms: number; gc_minor_count: number; gc_major_ms: number;
+  }>;
 }
 
 /** Read latencies are kept in ns (a lease read takes about a microsecond): up to 600 s. */
@@ -171,6 +178,8 @@ export function summarize(run: RawRun, label: string, repeat: number, limit: Lim
     workers: ms.map((x) => ({
       replica: x.id, cpu_ms: round3(x.elu_active_ms), utilization: round3(x.elu_utilization),
       heap_start_bytes: x.heap_start_bytes, heap_end_bytes: x.heap_end_bytes,
+      turns: x.turns, envelopes_out: x.envelopes_out, messages_out: x.messages_out,
+      gc_ms: round3(x.gc.gc_ms), gc_minor_ms: round3(x.gc.gc_minor_ms), gc_minor_count: x.gc.gc_minor_count, gc_major_ms: round3(x.gc.gc_major_ms),
     })),
   };
 }

@@ -21,6 +21,7 @@ import type { Decision, Replica, ReplicaStats } from '../paxos/replica.js';
 import { SeededRandom } from '../base/random.js';
 import type { StorageStats } from '../storage/storage.js';
 import { Op, Reply, joinValue, type OpCode, type ReplyCode } from './client-wire.js';
+import { GcMeter, type GcFigures } from './gc-meter.js';
 import { InflightRing, sequenceIn } from './inflight-ring.js';
 import type { DriverStats } from './driver.js';
 import type { TransportStats } from './transport.js';
@@ -63,6 +64,10 @@ export interface WorkloadMetrics {
   messages_out: number;
   bytes_out: number;
   envelopes_out: number;
+  /** Driver turns over the window (envelopes_out / turns: how well a turn batches its sends). */
+  turns: number;
+  /** This thread's garbage collection over the window. */
+  gc: GcFigures;
   proposals_issued: number;
   proposals_dropped: number;
   malformed: number;
@@ -124,13 +129,14 @@ function heapUsed(): number {
 
 const nsHistogram = (): RecordableHistogram => createHistogram({ lowest: 1, highest: 600_000_000_000, figures: 3 });
 
-type Counters = Omit<WorkloadMetrics, 'stats' | 'elu_active_ms' | 'elu_utilization' | 'heap_end_bytes' | 'persisted_records' | 'fsyncs'>;
+type Counters = Omit<WorkloadMetrics, 'stats' | 'elu_active_ms' | 'elu_utilization' | 'heap_end_bytes' | 'persisted_records' | 'fsyncs' | 'turns' | 'gc'>;
 
 interface Baseline {
   stats: ReplicaStats;
   transport: TransportStats;
   storage: StorageStats;
   malformed: number;
+  turns: number;
 }
 
 export class Workload {
@@ -149,6 +155,7 @@ export class Workload {
   private measureStart_ms = 0;
   private lastDecision_ms = 0;
   private elu0 = performance.eventLoopUtilization();
+  private readonly gcMeter = new GcMeter();
   private base: Baseline;
   private m: Counters;
 
@@ -163,7 +170,7 @@ export class Workload {
   private baseline(): Baseline {
     return {
       stats: { ...this.host.replica.stats }, transport: { ...this.host.transportStats() },
-      storage: { ...this.host.storageStats() }, malformed: this.host.driverStats().malformed,
+      storage: { ...this.host.storageStats() }, malformed: this.host.driverStats().malformed, turns: this.host.driverStats().turns,
     };
   }
 
@@ -197,6 +204,7 @@ export class Workload {
     this.elu0 = performance.eventLoopUtilization();
     this.measureStart_ms = performance.now();
     this.lastDecision_ms = this.measureStart_ms;
+    this.gcMeter.start();
     this.measuring = true;
   }
 
@@ -210,13 +218,14 @@ export class Workload {
     const elu = performance.eventLoopUtilization(this.elu0);
     const stats = { ...this.host.replica.stats };
     for (const k of Object.keys(stats) as Array<keyof ReplicaStats>) stats[k] -= this.base.stats[k];
-    const t = this.host.transportStats(), s = this.host.storageStats();
+    const t = this.host.transportStats(), s = this.host.storageStats(), d = this.host.driverStats();
     return {
       ...this.m, stats, elu_active_ms: elu.active, elu_utilization: elu.utilization, heap_end_bytes: heapUsed(),
       messages_out: t.messages_sent - this.base.transport.messages_sent,
       bytes_out: t.bytes_sent - this.base.transport.bytes_sent,
       envelopes_out: t.batches_sent - this.base.transport.batches_sent,
-      malformed: this.host.driverStats().malformed - this.base.malformed,
+      turns: d.turns - this.base.turns, gc: this.gcMeter.stop(),
+      malformed: d.malformed - this.base.malformed,
       persisted_records: s.records - this.base.storage.records, fsyncs: s.fsyncs - this.base.storage.fsyncs,
     };
   }
@@ -230,6 +239,7 @@ export class Workload {
     this.closed = true;
     this.running = false;
     this.queue?.clear();
+    this.gcMeter.stop();
   }
 
   private proposeOne(now = performance.now()): void {

@@ -10,13 +10,17 @@
  * its absolute position, so a deleted (or moved) entry is skipped when the
  * front reaches it. No object is allocated per entry.
  */
+/** Drains between fresh Maps (each costs a small allocation; a drained queue drains again soon). */
+const FRESH_EVERY = 64;
+
 export class KeyedQueue<K, V> {
-  private readonly at = new Map<K, number>();
+  private at = new Map<K, number>();
   private keys_: K[] = [];
   private values: V[] = [];
   /** Position of keys_[0] in the absolute numbering; the front is at `base + head`. */
   private base = 0;
   private head = 0;
+  private drains = 0;
 
   get size(): number {
     return this.at.size;
@@ -74,6 +78,10 @@ export class KeyedQueue<K, V> {
     // Only a Map that holds something is cleared (Map.clear reallocates its table: a queue that empties
     // after every slot paid for that); positions keep counting from where they were.
     if (this.at.size > 0) this.at.clear();
+    // A drained queue starts a new Map now and then: V8 allocates a rehashed table in the generation of the
+    // one it replaces, so once this Map's table was promoted, every later one would be old and each dead one
+    // would keep its keys reachable to the scavenger (the leader's instances Map did that: see slot-map.ts).
+    else if (++this.drains % FRESH_EVERY === 0) this.at = new Map();
     this.base += this.keys_.length;
     this.keys_.length = 0;
     this.values.length = 0;

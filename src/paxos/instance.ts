@@ -49,13 +49,6 @@ export function timerOf(i: Instance): number {
   return i.at;
 }
 
-/** Earliest timer among `instances` (Infinity if none). */
-export function earliest(instances: Iterable<Instance>): number {
-  let min = Number.POSITIVE_INFINITY;
-  for (const i of instances) if (i.at < min) min = i.at;
-  return min;
-}
-
 /** The instances whose timer is due at `now`, in slot order (their timers consumed). */
 export function takeDue(instances: Iterable<Instance>, now: number): Instance[] {
   const due: Instance[] = [];

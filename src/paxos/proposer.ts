@@ -16,7 +16,8 @@
  * highest vote a quorum reports), and only if there is none a no-op.
  */
 import type { Ballot, NodeId } from './ballot.js';
-import { Phase, earliest, newInstance, takeDue, type Instance } from './instance.js';
+import { Phase, newInstance, takeDue, timerOf, type Instance } from './instance.js';
+import { SlotMap } from './slot-map.js';
 import { MsgType, NOOP, type Nack, type PromiseMsg, type Slot, type Value } from './messages.js';
 import type { Node } from './node.js';
 import type { FailureReason } from './policy.js';
@@ -36,7 +37,7 @@ export interface PerSlotState {
   pending: KeyedQueue<Value, Carry>;
   /** Values that lost a slot, backing off until `at` before they try the next one (afterLostSlot 'backoff'). */
   deferred: Map<Value, { carry: Carry; at: number }>;
-  instances: Map<Slot, Instance>;
+  instances: SlotMap<Instance>;
   /** The delay drawn last (decorrelated jitter grows from it); 0 after one of our values is decided. */
   backoffPrevious_ms: number;
   /** The first undecided slot while it has been a hole, and since when (-1: no hole). */
@@ -46,7 +47,7 @@ export interface PerSlotState {
 
 export class PerSlotProposer implements ProposerRole {
   readonly mode = 'per-slot' as const;
-  readonly state: PerSlotState = { pending: new KeyedQueue(), deferred: new Map(), instances: new Map(), backoffPrevious_ms: 0, holeSlot: -1, holeSince_ms: 0 };
+  readonly state: PerSlotState = { pending: new KeyedQueue(), deferred: new Map(), instances: new SlotMap(), backoffPrevious_ms: 0, holeSlot: -1, holeSince_ms: 0 };
 
   constructor(
     private readonly node: Node,
@@ -164,7 +165,7 @@ export class PerSlotProposer implements ProposerRole {
 
   installed(index: Slot, now: number, holds: (value: Value) => boolean): void {
     const st = this.state;
-    for (const inst of [...st.instances.values()]) {
+    for (const inst of st.instances.values()) {
       if (inst.slot >= index) continue;
       st.instances.delete(inst.slot);
       if (inst.own !== null && !holds(inst.own)) st.pending.set(inst.own, { ballots: inst.ballots, failures: inst.failures });
@@ -218,6 +219,7 @@ export class PerSlotProposer implements ProposerRole {
       st.deferred.delete(value);
       st.pending.set(value, d.carry);
     }
+    if (this.state.instances.min(timerOf) > now) return this.pump(now);
     for (const inst of takeDue(this.state.instances.values(), now)) {
       if (this.state.instances.get(inst.slot) !== inst) continue; // learned while an earlier timer ran
       if (inst.phase === Phase.Backoff) this.startAttempt(inst, now);
@@ -227,7 +229,7 @@ export class PerSlotProposer implements ProposerRole {
   }
 
   nextDeadline(): number {
-    let min = earliest(this.state.instances.values());
+    let min = this.state.instances.min(timerOf);
     for (const d of this.state.deferred.values()) if (d.at < min) min = d.at;
     return min;
   }

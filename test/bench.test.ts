@@ -65,9 +65,19 @@ describe('npm run bench', () => {
       '001-policy=leader-r1.json', '002-policy=exponential-r1.json', '003-policy=leader-r2.json',
       '004-policy=exponential-r2.json', '005-policy=leader-r3.json', '006-policy=exponential-r3.json',
     ]);
-    const run1 = JSON.parse(readFileSync(join(root, 'runs', '001-policy=leader-r1.json'), 'utf8')) as { latency_us_percentiles: Array<[number, number]> };
+    type WorkerFigures = { replica: number; turns: number; envelopes_out: number; messages_out: number; gc_ms: number; gc_minor_ms: number; gc_minor_count: number; gc_major_ms: number };
+    const run1 = JSON.parse(readFileSync(join(root, 'runs', '001-policy=leader-r1.json'), 'utf8')) as { latency_us_percentiles: Array<[number, number]>; workers: WorkerFigures[] };
     expect(run1.latency_us_percentiles.length).toBeGreaterThan(3);
     expect(run1.latency_us_percentiles.at(-1)?.[0]).toBe(100);
+    // Per replica: turns, envelopes (each of at least one message) and GC time, minor and major adding up.
+    expect(run1.workers.map((w) => w.replica)).toEqual([0, 1, 2]);
+    for (const w of run1.workers) {
+      expect(w.turns).toBeGreaterThan(0);
+      expect(w.envelopes_out).toBeGreaterThan(0);
+      expect(w.messages_out).toBeGreaterThanOrEqual(w.envelopes_out);
+      expect(Number.isInteger(w.gc_minor_count)).toBe(true);
+      expect(Math.abs(w.gc_ms - (w.gc_minor_ms + w.gc_major_ms))).toBeLessThanOrEqual(0.002);
+    }
 
     const results = parseCsv(readFileSync(join(root, 'results.csv'), 'utf8'));
     expect(results).toHaveLength(2);

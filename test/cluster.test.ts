@@ -57,6 +57,31 @@ describe.each([3, 5])('%i replicas in workers', (n) => {
   });
 });
 
+describe('workers: many client requests through one replica', () => {
+  it('9,000 requests in waves of 200: each answered once with its own slot, across the renewals of the map of requests in flight', async () => {
+    // The host renews its Map of requests in flight every 4,096 answers while at most 256 wait (host.ts, onApply):
+    // with 200 in flight at every renewal, a lost entry would leave its request unanswered and the test hanging.
+    const c = await Cluster.start({ replicas: 3, policy: 'leader', seed: 9 });
+    try {
+      const results: Array<{ slot: number; requestId: string; value: string }> = [];
+      for (let wave = 0; wave < 45; wave++) {
+        const values = Array.from({ length: 200 }, (_, k) => `w${wave}-${k}`);
+        results.push(...(await Promise.all(values.map((v) => c.propose(v, { via: 0 })))));
+      }
+      expect(results).toHaveLength(9000);
+      expect(new Set(results.map((r) => r.slot)).size).toBe(9000);
+      expect(new Set(results.map((r) => r.requestId)).size).toBe(9000);
+      const s = await c.stats();
+      expect(s.replicas[0]?.latency_count).toBe(9000);
+      const top = Math.max(...results.map((r) => r.slot));
+      const [log] = await settledLogs(c, top, [0]);
+      for (const r of results) expect((log as string[])[r.slot]).toBe(`${r.requestId}:${r.value}`);
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+});
+
 describe('workers: bad input, load, overload, supervision', () => {
   it('malformed messages injected at a port are counted and dropped; the replica keeps deciding', async () => {
     const c = await Cluster.start({ replicas: 3, policy: 'leader' });

@@ -60,4 +60,46 @@ describe('SlotMap', () => {
     expect(sm.keys()).toEqual([3, 67]);
     expect(sm.values()).toEqual(['three again', 'sixty-seven']);
   });
+
+  it('shrinks back once a transient wide span is gone: min() and keys() cost the slots held, not the widest span ever seen', () => {
+    // The leader's pattern: one slot stays undecided (its accepts lost) while the window of 64 moves on; the
+    // sim reaches 4,096 cells at window 64 with swarm faults. The Map this replaced cost O(entries) afterwards.
+    const cellsOf = (m: SlotMap<{ at: number }>): number => (m as unknown as { cells: { refs: unknown[][] } }).cells.refs[0]?.length ?? 0;
+    const sm = new SlotMap<{ at: number }>();
+    const model = new Map<number, { at: number }>();
+    const put = (s: number): void => {
+      const e = { at: s % 97 };
+      sm.set(s, e);
+      model.set(s, e);
+    };
+    const drop = (s: number): void => {
+      expect(sm.delete(s)).toBe(true);
+      model.delete(s);
+    };
+    put(0); // stuck
+    for (let s = 1; s <= 63; s++) put(s);
+    for (let s = 1; s <= 10_000; s++) {
+      drop(s);
+      put(s + 63);
+    }
+    expect(cellsOf(sm)).toBeGreaterThanOrEqual(8192);
+    drop(0); // decided at last
+    for (let s = 10_001; s <= 30_000; s++) {
+      drop(s);
+      put(s + 63);
+    }
+    const sorted = [...model.keys()].sort((a, b) => a - b);
+    expect(sm.keys()).toEqual(sorted);
+    expect(sm.values()).toEqual(sorted.map((s) => model.get(s)));
+    expect(sm.min((e) => e.at)).toBe(Math.min(...[...model.values()].map((e) => e.at)));
+    expect(cellsOf(sm)).toBeLessThanOrEqual(256);
+    // clear() after a wide span starts small again too.
+    for (let s = 0; s < 64; s++) sm.set((1 << 20) + s * 4096, { at: s });
+    expect(cellsOf(sm)).toBeGreaterThan(256);
+    sm.clear();
+    expect(sm.size).toBe(0);
+    expect(cellsOf(sm)).toBeLessThanOrEqual(256);
+    sm.set(5, { at: 1 });
+    expect(sm.keys()).toEqual([5]);
+  });
 });

@@ -18,11 +18,24 @@
 import { SlotWindow } from './slot-window.js';
 import type { Slot } from './messages.js';
 
+/** The cells a SlotMap starts with (SlotWindow's default), and the least it shrinks back to. */
+const INITIAL_CELLS = 64;
+
 export class SlotMap<V> {
-  private readonly cells = new SlotWindow<V>(0, 1);
+  private cells = new SlotWindow<V>(0, 1, INITIAL_CELLS);
+  /** Deletes since the cells were last checked for shrinking. */
+  private deletes = 0;
 
   get size(): number {
     return this.cells.size;
+  }
+
+  /**
+   * Cells held (a power of two, at least the span of the slots held): min() and keys() cost this much.
+   * Slots far apart grow it (a slot stuck while the window moves on); deletes shrink it back once they are close again.
+   */
+  get capacity(): number {
+    return (this.cells.refs[0] as V[]).length;
   }
 
   has(slot: Slot): boolean {
@@ -43,11 +56,33 @@ export class SlotMap<V> {
   delete(slot: Slot): boolean {
     if (this.cells.cellOf(slot) < 0) return false;
     this.cells.release(slot);
+    // Checked once every `capacity` deletes: amortized O(1) per delete.
+    if (++this.deletes >= this.capacity && this.capacity > INITIAL_CELLS) this.shrink();
     return true;
   }
 
   clear(): void {
-    for (const slot of this.cells.slots()) this.cells.release(slot);
+    if (this.capacity > INITIAL_CELLS) this.cells = new SlotWindow<V>(0, 1, INITIAL_CELLS);
+    else for (const slot of this.cells.slots()) this.cells.release(slot);
+  }
+
+  /**
+   * Moves the values into fewer cells when the slots held span a quarter of the cells or less: a window that
+   * once spanned thousands of slots (one slot undecided for a while) would otherwise cost min() and keys() a
+   * scan of every cell on each turn for ever, where the Map it replaced cost the entries held.
+   */
+  private shrink(): void {
+    this.deletes = 0;
+    const slots = this.cells.slots();
+    let cells = INITIAL_CELLS;
+    // Slots within `cells` of each other never share a cell: the copy below never grows.
+    if (slots.length > 0) while (cells < (slots[slots.length - 1] as Slot) - (slots[0] as Slot) + 1) cells *= 2;
+    if (cells * 4 > this.capacity) return;
+    const fresh = new SlotWindow<V>(0, 1, cells);
+    const from = this.cells.refs[0] as V[];
+    const to = fresh.refs[0] as V[];
+    for (const s of slots) to[fresh.claim(s, true)] = from[this.cells.cellOf(s)] as V;
+    this.cells = fresh;
   }
 
   /** The slots held, ascending. */

@@ -102,4 +102,21 @@ describe('SlotMap', () => {
     sm.set(5, { at: 1 });
     expect(sm.keys()).toEqual([5]);
   });
+
+  it('while one slot is stuck far behind, size and min are those of the entries, and every entry is found', () => {
+    const sm = new SlotMap<{ at: number }>();
+    sm.set(0, { at: 500 });
+    // A 64-slot window moves 5,000 times past the stuck slot 0.
+    for (let s = 1; s <= 5063; s++) {
+      sm.set(s, { at: s });
+      if (s > 63) sm.delete(s - 63);
+    }
+    expect(sm.size).toBe(64);
+    expect(sm.capacity).toBeGreaterThanOrEqual(4096);
+    expect(sm.min((e) => e.at)).toBe(500);
+    expect(sm.keys()).toEqual([0, ...Array.from({ length: 63 }, (_, k) => 5001 + k)]);
+    sm.delete(0);
+    expect(sm.min((e) => e.at)).toBe(5001);
+    expect(sm.get(5063)?.at).toBe(5063);
+  });
 });

@@ -14,12 +14,17 @@ function churn(bytes: number): number {
   return ring.length;
 }
 
+/** Churns, then lets a turn pass (perf_hooks delivers gc entries asynchronously). */
+async function churnAndSettle(bytes: number): Promise<void> {
+  churn(bytes);
+  await new Promise((r) => setImmediate(r));
+}
+
 describe('GcMeter', () => {
   it('counts the scavenges of its window, and minor plus major time is the total', async () => {
     const meter = new GcMeter();
     meter.start();
-    churn(256 * 1024 * 1024);
-    await new Promise((r) => setImmediate(r));
+    await churnAndSettle(256 * 1024 * 1024);
     const f = meter.stop();
     expect(f.gc_minor_count).toBeGreaterThan(0);
     expect(f.gc_minor_ms).toBeGreaterThan(0);
@@ -31,16 +36,14 @@ describe('GcMeter', () => {
     meter.start();
     churn(64 * 1024 * 1024);
     const first = meter.stop();
-    churn(128 * 1024 * 1024);
-    await new Promise((r) => setImmediate(r));
+    await churnAndSettle(128 * 1024 * 1024);
     expect(meter.stop()).toEqual(first);
   });
 
   it('start begins a new window: earlier collections are not counted', async () => {
     const meter = new GcMeter();
     meter.start();
-    churn(128 * 1024 * 1024);
-    await new Promise((r) => setImmediate(r));
+    await churnAndSettle(128 * 1024 * 1024);
     const busy = meter.stop();
     meter.start();
     const idle = meter.stop();

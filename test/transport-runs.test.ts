@@ -6,7 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../src/base/random.js';
-import { Outbox, RUN_MAX, forEachTuple, type Envelope } from '../src/runtime/transport.js';
+import { createPolicy, policySpec } from '../src/contention/registry.js';
+import { MsgType } from '../src/paxos/messages.js';
+import { Replica } from '../src/paxos/replica.js';
+import { ReplicaDriver } from '../src/runtime/driver.js';
+import { Outbox, RUN_MAX, forEachTuple, type Envelope, type Transport } from '../src/runtime/transport.js';
+import { MemoryStorage } from '../src/storage/memory.js';
 
 type Field = number | string;
 
@@ -131,5 +136,31 @@ describe('run frames', () => {
     const got: unknown[][] = [];
     expect(forEachTuple([-2, 3, 4, Number.MAX_SAFE_INTEGER - 2, 1], (t) => void got.push(t))).toBeNull();
     expect(got).toEqual([[4, Number.MAX_SAFE_INTEGER - 2, 1], [4, Number.MAX_SAFE_INTEGER - 1, 1]]);
+  });
+
+  it('a follower votes for every accept of a run, answers with one run frame, and counts a bad run once', async () => {
+    const replica = Replica.start({ id: 1, nodes: 3, policy: createPolicy(policySpec('leader')), random: () => 0.5 }, 0);
+    const posted: Envelope[] = [];
+    const outbox = new Outbox(3, 1024, (to, env) => (to === 0 && posted.push([...env]), true));
+    const transport: Transport = { id: 1, stats: outbox.stats, setReceiver: () => {}, send: (to, w) => outbox.add(to, w), flush: () => outbox.flush(), close: () => {} };
+    const d = new ReplicaDriver(1, replica, new MemoryStorage(), transport, () => {}, { now: () => 0 });
+    try {
+      await new Promise((r) => setImmediate(r)); // the first turn arms the timers
+      const ballot = 65_536; // round 1 of replica 0
+      const run: Envelope = [-16, 4, MsgType.Accept, 0, ballot, ...Array.from({ length: 16 }, (_, i) => `v${i}`)];
+      d.deliver(0, run);
+      await new Promise((r) => setImmediate(r));
+      for (let s = 0; s < 16; s++) expect(replica.voteIn(s)).toEqual({ slot: s, ballot, value: `v${s}` });
+      expect(posted.at(-1)).toEqual([-16, 3, MsgType.Accepted, 0, ballot]);
+      // Two more accepts, then a run that claims more values than it carries: the two are voted, the rest dropped.
+      d.deliver(0, [4, MsgType.Accept, 16, ballot, 'v16', 4, MsgType.Accept, 17, ballot, 'v17', -5, 4, MsgType.Accept, 18, ballot, 'a', 'b']);
+      await new Promise((r) => setImmediate(r));
+      expect(replica.voteIn(17)?.value).toBe('v17');
+      expect(replica.voteIn(18)).toBeNull();
+      expect(d.stats.malformed).toBe(1);
+      expect(d.stats.malformed_reason).toBe('from replica 0: run past the end at 10');
+    } finally {
+      d.close();
+    }
   });
 });

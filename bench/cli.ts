@@ -155,7 +155,7 @@ function printSummary(args: ParsedArgs, m: ReturnType<typeof machine>, commitId:
   const l = [...limits.values()][0];
   const out: string[] = [`synod bench on ${m.cpu}, ${m.cores} cores, Node ${m.node}, commit ${commitId}`];
   if (l !== undefined) {
-    out.push(`limit: rtt p50 ${l.rtt_us.toFixed(1)} us, one-way ${Math.round(l.msgs_per_s)} msgs/s, batched ${Math.round(l.batched_msgs_per_s)} msgs/s, bare phase-2 loop ${Object.entries(l.bare_loop_decisions_per_s).map(([w, v]) => `w${w} ${Math.round(v)}/s`).join(', ')}, bare two-phase decision p50 ${l.bare_two_phase_us.toFixed(1)} us`);
+    out.push(`limit: rtt p50 ${l.rtt_us.toFixed(1)} us, one-way ${Math.round(l.msgs_per_s)} msgs/s, batched ${Math.round(l.batched_msgs_per_s)} msgs/s, bare phase-2 loop ${Object.entries(l.bare_loop_decisions_per_s).map(([w, v]) => `w${w} ${Math.round(v)}/s`).join(', ')}, bare two-phase decision p50 ${l.bare_two_phase_us.toFixed(1)} us, a post ${l.post_to_idle_us.toFixed(1)} us to a sleeping worker and ${l.post_to_busy_us.toFixed(1)} us to a busy one`);
   }
   if (args.global.repeat > 1) out.push(`${args.global.repeat} runs per configuration: median (min-max), from 3 runs ±half-width of the 95% CI of the mean`);
   if (args.global.repeat < MIN_RUNS_FOR_VERDICT && table.length > 1) {

@@ -1,7 +1,10 @@
 /**
- * Worker for the "speed of light" measurements: the same worker topology and
- * envelope format as the replicas, with none of the protocol's work.
- * Peer envelopes: [1, PING] echo; [4, 3, slot, ballot, value]* accept tuples
+ * Worker for the "speed of light" measurements: the same worker topology as
+ * the replicas and their plain frames, one tuple per slot (the replicas now
+ * pack consecutive tuples into run frames; docs/performance.md says what a
+ * packed bare loop reads), with none of the protocol's work.
+ * Peer envelopes: [1, PING] echo; [1, WAKE] ignored (the cost of a post);
+ * [4, 3, slot, ballot, value]* accept tuples
  * (a sink counts them and acks every ACK_EVERY; a bare-loop follower replies
  * [3, 4, slot, ballot] per tuple); [4, 1, slot, ballot, ''] prepare tuples (a
  * follower replies [3, 2, slot, ballot]); [2, ACK, count].
@@ -15,6 +18,10 @@ export type LimitRequest =
   | { t: 'bare'; window: number; duration_ms: number }
   | { t: 'two-phase'; n: number }
   | { t: 'mode'; mode: 'sink' | 'follower' }
+  /** Time each of `n` posts of a one-tuple envelope to `peer`, `gap_us` apart (the peer ignores them). */
+  | { t: 'post-cost'; peer: number; n: number; gap_us: number }
+  /** Answer 'ok', then keep this thread busy for `ms` (its port's messages only queue meanwhile). */
+  | { t: 'busy'; ms: number }
   | { t: 'close' };
 
 export type LimitReply =
@@ -24,6 +31,7 @@ export type LimitReply =
   | { t: 'oneway'; messages: number; elapsed_ms: number }
   | { t: 'bare'; decisions: number; elapsed_ms: number }
   | { t: 'two-phase'; samples_us: number[] }
+  | { t: 'post-cost'; samples_us: number[] }
   | { t: 'closed' };
 
 export interface LimitWorkerData {
@@ -33,6 +41,7 @@ export interface LimitWorkerData {
 }
 
 const PING = 99;
+const WAKE = 97;
 const ACK = 98;
 const PREPARE = 1;
 const PROMISE = 2;
@@ -61,6 +70,7 @@ peers.forEach((p, from) => {
   if (p === null) return;
   p.on('message', (env: Array<number | string>) => {
     const tag = env[1];
+    if (tag === WAKE) return;
     if (tag === ACK || tag === ACCEPTED || tag === PROMISE || (tag === PING && onReturn !== null)) return onReturn?.(env);
     if (tag === PING) return p.postMessage(env);
     if (mode === 'sink') {
@@ -204,6 +214,26 @@ function twoPhase(n: number): void {
   start();
 }
 
+function spin(us: number): void {
+  const until = performance.now() + us / 1000;
+  while (performance.now() < until) {
+    // busy on purpose: the receiver's state between posts is what is measured
+  }
+}
+
+/** What one post costs the sender: with the peer asleep, the wake-up is in it; with the peer busy, only the copy and the queue. */
+function postCost(peer: MessagePort, n: number, gap_us: number): void {
+  const samples: number[] = [];
+  const env = [1, WAKE];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    peer.postMessage(env);
+    samples.push((performance.now() - t0) * 1000);
+    spin(gap_us);
+  }
+  reply({ t: 'post-cost', samples_us: samples });
+}
+
 port.on('message', (req: LimitRequest) => {
   switch (req.t) {
     case 'mode':
@@ -219,6 +249,11 @@ port.on('message', (req: LimitRequest) => {
       return bare(req.window, req.duration_ms);
     case 'two-phase':
       return twoPhase(req.n);
+    case 'post-cost':
+      return postCost(peers[req.peer] as MessagePort, req.n, req.gap_us);
+    case 'busy':
+      reply({ t: 'ok' });
+      return spin(req.ms * 1000);
     case 'close':
       for (const p of peers) p?.close();
       reply({ t: 'closed' });

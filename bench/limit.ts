@@ -28,6 +28,15 @@ export interface Limit {
    * wake-ups compete with the leader's.
    */
   bare_two_phase_us: number;
+  /**
+   * p50 of what one postMessage costs the sender (us) when the receiving
+   * worker sleeps (so the post wakes it: a system call, and on a virtual
+   * machine more) and when it is busy (the message only queues). A replica
+   * that posts to followers which idle between its turns pays the first;
+   * the bare loop, whose followers are seldom idle, mostly the second.
+   */
+  post_to_idle_us: number;
+  post_to_busy_us: number;
 }
 
 export interface LimitPlan {
@@ -91,6 +100,12 @@ export async function measureLimit(plan: LimitPlan): Promise<Limit> {
     const rtt = await expect(w0.ask({ t: 'rtt', peer: 1, n: 3000 }), 'rtt');
     const sorted = [...rtt.samples_us].sort((a, b) => a - b);
 
+    const POSTS = 1000, GAP_US = 150; // 150 us: time for the peer to take each post and fall asleep again
+    const idle = await expect(w0.ask({ t: 'post-cost', peer: 1, n: POSTS, gap_us: GAP_US }), 'post-cost');
+    await expect(w1.ask({ t: 'busy', ms: (POSTS * GAP_US) / 1000 + 250 }), 'ok');
+    const busy = await expect(w0.ask({ t: 'post-cost', peer: 1, n: POSTS, gap_us: GAP_US }), 'post-cost');
+    const p50 = (xs: readonly number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
+
     await expect(w1.ask({ t: 'mode', mode: 'sink' }), 'ok');
     const one = await expect(w0.ask({ t: 'oneway', peer: 1, batch: 1, duration_ms: plan.duration_ms }), 'oneway');
     await expect(w1.ask({ t: 'mode', mode: 'sink' }), 'ok');
@@ -124,6 +139,8 @@ export async function measureLimit(plan: LimitPlan): Promise<Limit> {
       batch: BATCH,
       bare_loop_decisions_per_s: bare,
       bare_two_phase_us: twoPhase_us,
+      post_to_idle_us: p50(idle.samples_us),
+      post_to_busy_us: p50(busy.samples_us),
     };
   } finally {
     await Promise.all(workers.map((w) => w.worker.terminate()));

@@ -23,10 +23,10 @@ export interface ConfigRuns {
 
 function limitTable(limits: readonly Limit[]): string {
   const rows = limits
-    .map((l) => `<tr><td>${l.workers}</td><td>${l.rtt_us.toFixed(1)}</td><td>${l.rtt_us_p99.toFixed(1)}</td><td>${Math.round(l.msgs_per_s)}</td><td>${Math.round(l.batched_msgs_per_s)}</td><td>${Object.entries(l.bare_loop_decisions_per_s).map(([w, v]) => `w${w}: ${Math.round(v)}`).join(', ')}</td><td>${l.bare_two_phase_us.toFixed(1)}</td></tr>`)
+    .map((l) => `<tr><td>${l.workers}</td><td>${l.rtt_us.toFixed(1)}</td><td>${l.rtt_us_p99.toFixed(1)}</td><td>${Math.round(l.msgs_per_s)}</td><td>${Math.round(l.batched_msgs_per_s)}</td><td>${Object.entries(l.bare_loop_decisions_per_s).map(([w, v]) => `w${w}: ${Math.round(v)}`).join(', ')}</td><td>${l.bare_two_phase_us.toFixed(1)}</td><td>${l.post_to_idle_us.toFixed(1)} / ${l.post_to_busy_us.toFixed(1)}</td></tr>`)
     .join('');
   return `<p class="meta">Measured once per replica count before the runs, on the same worker topology; every run's ratios (vs bare, p50/rtt, p50 against the two-phase floor) are against it.</p>
-<table><tr><th>workers</th><th>RTT p50 us</th><th>RTT p99 us</th><th>one-way msgs/s</th><th>batched msgs/s</th><th>bare phase-2 loop decisions/s</th><th>bare two-phase decision p50 us</th></tr>${rows}</table>`;
+<table><tr><th>workers</th><th>RTT p50 us</th><th>RTT p99 us</th><th>one-way msgs/s</th><th>batched msgs/s</th><th>bare phase-2 loop decisions/s</th><th>bare two-phase decision p50 us</th><th>one post p50 us, receiver asleep / busy</th></tr>${rows}</table>`;
 }
 
 function notes(configs: readonly ConfigRuns[]): string[] {

@@ -24,7 +24,7 @@ export const BENCH_METRICS = [
   'decisions_per_s_vs_bare_loop', 'latency_p50_vs_rtt', 'latency_p99_vs_rtt', 'latency_p50_vs_bare_two_phase', 'messages_per_s_vs_msgs_per_s', 'messages_per_s_vs_batched_msgs_per_s',
   'threads_vs_inline', 'inline_decisions_per_s', 'inline_latency_us_p50',
   'limit_rtt_us', 'limit_rtt_us_p99', 'limit_msgs_per_s', 'limit_batched_msgs_per_s', 'limit_bare_loop_decisions_per_s',
-  'limit_bare_two_phase_us',
+  'limit_bare_two_phase_us', 'limit_post_to_idle_us', 'limit_post_to_busy_us',
 ] as const;
 
 export type BenchMetric = (typeof BENCH_METRICS)[number];
@@ -170,6 +170,7 @@ export function summarize(run: RawRun, label: string, repeat: number, limit: Lim
     limit_rtt_us: round3(limit.rtt_us), limit_rtt_us_p99: round3(limit.rtt_us_p99), limit_msgs_per_s: round3(limit.msgs_per_s),
     limit_batched_msgs_per_s: round3(limit.batched_msgs_per_s), limit_bare_loop_decisions_per_s: round3(bare),
     limit_bare_two_phase_us: round3(limit.bare_two_phase_us),
+    limit_post_to_idle_us: round3(limit.post_to_idle_us), limit_post_to_busy_us: round3(limit.post_to_busy_us),
   };
   return {
     schema_version: RESULTS_SCHEMA_VERSION, label, repeat, config: run.options.config, metrics, settled: run.settled,

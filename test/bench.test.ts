@@ -49,6 +49,8 @@ describe('npm run bench', () => {
       expect(s.metrics.decisions as number).toBeGreaterThan(0);
       expect(s.settled).toBe(true);
       expect(s.metrics.limit_bare_two_phase_us as number).toBeGreaterThan(0);
+      expect(s.metrics.limit_post_to_idle_us as number).toBeGreaterThan(0);
+      expect(s.metrics.limit_post_to_busy_us as number).toBeGreaterThan(0);
     }
     // One limit for the invocation; the two-phase floor is what a per-slot policy's latency is read against.
     const [leader, exponential] = summaries as [(typeof summaries)[number], (typeof summaries)[number]];

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { fitNetwork, parseCalibrate, simulated } from '../bench/calibrate.js';
 import type { Limit } from '../bench/limit.js';
 
-const LIMIT: Limit = { workers: 3, rtt_us: 30, rtt_us_p99: 76.6, msgs_per_s: 250_000, batched_msgs_per_s: 500_000, batch: 64, bare_loop_decisions_per_s: { 1: 100_000 }, bare_two_phase_us: 70 };
+const LIMIT: Limit = { workers: 3, rtt_us: 30, rtt_us_p99: 76.6, msgs_per_s: 250_000, batched_msgs_per_s: 500_000, batch: 64, bare_loop_decisions_per_s: { 1: 100_000 }, bare_two_phase_us: 70, post_to_idle_us: 10, post_to_busy_us: 2 };
 
 describe('calibrate', () => {
   it('fits one-way latency to half the round trip, its spread to the p50-p99 gap, and the per-message cost to CPU per message', () => {

@@ -87,6 +87,8 @@ export const METRICS: Readonly<Record<string, MetricInfo>> = {
   limit_batched_msgs_per_s: { label: 'batched one-way messages/s', better: 'higher', environment: true },
   limit_bare_loop_decisions_per_s: { label: 'bare phase-2 loop (decisions/s)', better: 'higher', environment: true },
   limit_bare_two_phase_us: { label: 'bare two-phase decision p50 (us)', better: 'lower', environment: true },
+  limit_post_to_idle_us: { label: 'a post that wakes a sleeping worker, p50 (us)', better: 'lower', environment: true },
+  limit_post_to_busy_us: { label: 'a post to a busy worker, p50 (us)', better: 'lower', environment: true },
 };
 
 /** Name patterns for columns the table above does not list (a metric added by one tool before this file learns it). */

@@ -191,7 +191,7 @@ export class Outbox {
    */
   private extendsRun(to: NodeId, buf: Envelope, wire: Wire): boolean {
     const at = this.lastAt[to] ?? -1;
-    if (at < 0 || wire[1] !== this.nextInRun[to] || !runnable(wire)) return false;
+    if (at < 0 || !Object.is(wire[1], this.nextInRun[to]) || !runnable(wire)) return false; // Object.is: a second field of -0 after -1 would come back as 0
     const header = buf[at] as number;
     const base = header < 0 ? at + 1 : at; // where the width is, in a run frame or a lone tuple's
     if (buf[base] !== wire.length || !Object.is(buf[base + 1], wire[0]) || !Object.is(buf[base + 3], wire[2])) return false;

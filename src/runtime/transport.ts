@@ -32,6 +32,12 @@ export const RUN_WIDTH_MIN = 3;
 export const RUN_WIDTH_MAX = 8;
 /** Tuples in one run at most: a sender starts another run past it, a receiver refuses a longer one (a frame of 5 numbers must not stand for millions of tuples). */
 export const RUN_MAX = 4096;
+/**
+ * Tuples in one envelope at most (the default mailbox capacity): RUN_MAX bounds a frame, this bounds the
+ * frames together (1,000 runs of 5 elements must not stand for 4 million tuples). An outbox's maxBatch is
+ * at most this, so a sender never posts more.
+ */
+export const MAX_ENVELOPE_TUPLES = 65_536;
 
 /**
  * Calls `each` with every tuple of an envelope, in order. Returns null, or the
@@ -40,15 +46,18 @@ export const RUN_MAX = 4096;
  */
 export function forEachTuple(env: unknown, each: (tuple: unknown[]) => void): string | null {
   if (!Array.isArray(env)) return 'envelope is not an array';
+  let tuples = 0;
   for (let i = 0; i < env.length; ) {
     const n: unknown = env[i];
     if (typeof n === 'number' && n < 0) {
-      const end = forEachInRun(env, i, each);
+      const end = forEachInRun(env, i, MAX_ENVELOPE_TUPLES - tuples, each);
       if (typeof end === 'string') return end;
+      tuples -= n; // validated: a whole k
       i = end;
       continue;
     }
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || i + 1 + n > env.length) return `bad tuple length at ${i}`;
+    if (++tuples > MAX_ENVELOPE_TUPLES) return `too many tuples at ${i}`;
     each(env.slice(i + 1, i + 1 + n));
     i += 1 + n;
   }
@@ -56,7 +65,7 @@ export function forEachTuple(env: unknown, each: (tuple: unknown[]) => void): st
 }
 
 /** The run frame at `at`: its tuples to `each`, and the index after it; or why it is malformed (then nothing of it was handed on). */
-function forEachInRun(env: readonly unknown[], at: number, each: (tuple: unknown[]) => void): number | string {
+function forEachInRun(env: readonly unknown[], at: number, room: number, each: (tuple: unknown[]) => void): number | string {
   const k = -(env[at] as number);
   const width: unknown = env[at + 1];
   const first: unknown = env[at + 3];
@@ -65,6 +74,7 @@ function forEachInRun(env: readonly unknown[], at: number, each: (tuple: unknown
   const end = at + 5 + k * (width - 3);
   if (at + 5 > env.length || end > env.length) return `run past the end at ${at}`;
   if (typeof first !== 'number' || !Number.isSafeInteger(first) || !Number.isSafeInteger(first + k)) return `bad run start at ${at}`;
+  if (k > room) return `too many tuples at ${at}`;
   const f0: unknown = env[at + 2];
   const f2: unknown = env[at + 4];
   const tail = width - 3;
@@ -147,6 +157,7 @@ export class Outbox {
     private readonly post: (to: NodeId, envelope: Envelope, messages: number) => boolean,
     private readonly reuse = false,
   ) {
+    if (maxBatch > MAX_ENVELOPE_TUPLES) throw new RangeError(`maxBatch must be at most ${MAX_ENVELOPE_TUPLES} (a receiver refuses a larger envelope), got ${maxBatch}`);
     this.buffers = Array.from({ length: nodes }, () => []);
     this.lengths = Array.from({ length: nodes }, () => 0);
     this.counts = Array.from({ length: nodes }, () => 0);
@@ -191,7 +202,7 @@ export class Outbox {
    */
   private extendsRun(to: NodeId, buf: Envelope, wire: Wire): boolean {
     const at = this.lastAt[to] ?? -1;
-    if (at < 0 || wire[1] !== this.nextInRun[to] || !runnable(wire)) return false;
+    if (at < 0 || !Object.is(wire[1], this.nextInRun[to]) || !runnable(wire)) return false; // Object.is: a second field of -0 after -1 would come back as 0
     const header = buf[at] as number;
     const base = header < 0 ? at + 1 : at; // where the width is, in a run frame or a lone tuple's
     if (buf[base] !== wire.length || !Object.is(buf[base + 1], wire[0]) || !Object.is(buf[base + 3], wire[2])) return false;

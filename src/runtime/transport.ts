@@ -180,11 +180,15 @@ export class Outbox {
     let from = 0;
     if (extended) {
       from = 3; // the run's frame holds the first three fields: only the tail travels
+      this.nextInRun[to] = (wire[1] as number) + 1;
+    } else if (runnable(wire)) {
+      this.lastAt[to] = n;
+      this.nextInRun[to] = (wire[1] as number) + 1;
+      buf[n++] = wire.length;
     } else {
-      this.lastAt[to] = runnable(wire) ? n : -1;
+      this.lastAt[to] = -1; // nextInRun keeps numbers only: a string there (a Submit's value) would make the array generic
       buf[n++] = wire.length;
     }
-    this.nextInRun[to] = (wire[1] as number) + 1; // read only while lastAt says the frame may run
     for (let i = from; i < wire.length; i++) {
       const f = wire[i] as number | string;
       buf[n++] = f;

@@ -67,7 +67,6 @@ describe('run frames in a real cluster', () => {
         const followers = [0, 1, 2].filter((i) => i !== leader).map((i) => [mid.replicas[i], after.replicas[i]]);
         const perMsg = followers.map(([a, b]) => ((b?.transport.bytes_sent ?? 0) - (a?.transport.bytes_sent ?? 0)) / ((b?.transport.messages_sent ?? 0) - (a?.transport.messages_sent ?? 0)));
         if (faults === undefined) expect(perMsg.every((x) => x < 12), sent.join('; ')).toBe(true);
-        console.log(name, `leader ${leader}; follower bytes per message in the loop ${perMsg.map((x) => x.toFixed(1)).join(', ')};`, sent.join('; '));
       } finally {
         await c.close();
       }
